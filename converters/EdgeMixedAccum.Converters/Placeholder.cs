@@ -1,0 +1,1 @@
+namespace EdgeMixedAccum.Converters; internal static class Placeholder {}

@@ -1,0 +1,1 @@
+namespace EdgeMixedAccum.Runtime; internal static class Placeholder {}
