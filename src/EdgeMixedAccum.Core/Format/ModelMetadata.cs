@@ -1,0 +1,35 @@
+using EdgeMixedAccum.Graph;
+
+namespace EdgeMixedAccum.Format;
+
+/// <summary>Optional input normalisation x' = (x - mean[c]) / std[c], per channel (dim 1) or one value for all.</summary>
+public sealed record InputNormalization(float[] Mean, float[] Std);
+
+/// <summary>Describes the model to a user: where it came from, what goes in and what comes out.</summary>
+public sealed class ModelMetadata
+{
+    public string ModelName { get; set; } = "";
+    /// <summary>SHA-256 of the source file (e.g. the ONNX export), or all zeros when unknown.</summary>
+    public byte[] SourceSha256 { get; set; } = new byte[32];
+    public string ConverterVersion { get; set; } = "";
+    /// <summary>Normalisation the caller's raw input needs (null when none or already folded).</summary>
+    public InputNormalization? Normalization { get; set; }
+    /// <summary>Class labels of the first output's last dim (empty when not a classifier).</summary>
+    public List<string> Labels { get; set; } = [];
+}
+
+/// <summary>A model as stored in a .ema file: metadata plus graph (which owns the tensors).</summary>
+public sealed class EmaModel
+{
+    public EmaModel(ModelMetadata metadata, ModelGraph graph)
+    {
+        Metadata = metadata;
+        Graph = graph;
+    }
+
+    public ModelMetadata Metadata { get; }
+    public ModelGraph Graph { get; }
+
+    public IEnumerable<ValueInfo> InputInfos => Graph.Inputs.Select(i => Graph.Values[i]);
+    public IEnumerable<ValueInfo> OutputInfos => Graph.Outputs.Select(i => Graph.Values[i]);
+}

@@ -1,0 +1,334 @@
+namespace EdgeMixedAccum.Graph;
+
+/// <summary>Operator codes. Stored in .ema files: never renumber, only append.</summary>
+public enum OpKind : byte
+{
+    Dense = 1,
+    Conv = 2,
+    MaxPool = 3,
+    AveragePool = 4,
+    GlobalAveragePool = 5,
+    Add = 6,
+    Flatten = 7,
+    Reshape = 8,
+    Softmax = 9,
+    Concat = 10,
+    Activation = 11,
+}
+
+/// <summary>
+/// One operation of the graph. Every op has one output value; inputs are value ids (graph inputs,
+/// constants or outputs of earlier nodes). Shape inference is the op's own.
+/// </summary>
+public abstract class Node
+{
+    public string Name { get; set; } = "";
+    public int[] Inputs { get; set; } = [];
+    public int Output { get; set; }
+    public abstract OpKind Op { get; }
+    /// <summary>Allowed number of inputs (inclusive).</summary>
+    public abstract (int Min, int Max) Arity { get; }
+
+    /// <summary>
+    /// The output shape from the input shapes (which may carry a symbolic batch at dim 0); throws
+    /// <see cref="EmaException"/> naming the node when the inputs do not fit the op.
+    /// </summary>
+    public abstract int[] InferShape(IReadOnlyList<int[]> inputs);
+
+    protected internal string Where => $"node '{Name}' ({Op})";
+    protected internal EmaException Fail(string what) => new($"{Where}: {what}");
+
+    public override string ToString() => $"{Op} '{Name}'";
+}
+
+/// <summary>A layer whose outputs are inner products: Algorithm 1 runs on it.</summary>
+public abstract class LayerNode : Node
+{
+    /// <summary>The activation fused into this layer's output write.</summary>
+    public Activation Activation { get; set; } = Activation.Identity;
+    public LayerPlan Plan { get; set; } = LayerPlan.Fp32;
+    public int X => Inputs[0];
+    public int Weight => Inputs[1];
+    /// <summary>The bias value id, or -1.</summary>
+    public int Bias => Inputs.Length > 2 ? Inputs[2] : -1;
+    public override (int Min, int Max) Arity => (2, 3);
+
+    protected void CheckBias(IReadOnlyList<int[]> inputs, int outChannels)
+    {
+        if (inputs.Count > 2 && !(inputs[2].Length == 1 && inputs[2][0] == outChannels))
+            throw Fail($"bias shape {Shapes.Format(inputs[2])} is not [{outChannels}]");
+    }
+}
+
+/// <summary>y = phi(x W^T + b): W is [M, K] (row i produces output i), x is [..., K], y is [..., M].</summary>
+public sealed class DenseNode : LayerNode
+{
+    public override OpKind Op => OpKind.Dense;
+
+    public override int[] InferShape(IReadOnlyList<int[]> inputs)
+    {
+        var x = inputs[0]; var w = inputs[1];
+        if (w.Length != 2) throw Fail($"weight must be rank 2 [M, K], got {Shapes.Format(w)}");
+        if (x.Length < 1 || x[^1] != w[1])
+            throw Fail($"input {Shapes.Format(x)} does not end in K = {w[1]} of weight {Shapes.Format(w)}");
+        CheckBias(inputs, w[0]);
+        var y = (int[])x.Clone();
+        y[^1] = w[0];
+        return y;
+    }
+}
+
+/// <summary>
+/// 1D ([N, C, L]) or 2D ([N, C, H, W]) convolution, ONNX semantics: weight [M, C/groups, k...],
+/// pads in ONNX order (all begins, then all ends), strides and dilations per spatial dim.
+/// </summary>
+public sealed class ConvNode : LayerNode
+{
+    public override OpKind Op => OpKind.Conv;
+    public int[] Strides { get; set; } = [];
+    public int[] Pads { get; set; } = [];
+    public int[] Dilations { get; set; } = [];
+    public int Groups { get; set; } = 1;
+
+    public override int[] InferShape(IReadOnlyList<int[]> inputs)
+    {
+        var x = inputs[0]; var w = inputs[1];
+        int sp = x.Length - 2;
+        if (sp is not (1 or 2)) throw Fail($"input must be [N, C, L] or [N, C, H, W], got {Shapes.Format(x)}");
+        if (w.Length != x.Length) throw Fail($"weight {Shapes.Format(w)} rank does not match input {Shapes.Format(x)}");
+        if (Groups < 1) throw Fail($"groups must be >= 1, got {Groups}");
+        int c = x[1], m = w[0];
+        if (c % Groups != 0 || m % Groups != 0) throw Fail($"channels in {c} and out {m} must be divisible by groups {Groups}");
+        if (w[1] != c / Groups) throw Fail($"weight {Shapes.Format(w)} expects {w[1] * Groups} input channels, input has {c}");
+        CheckBias(inputs, m);
+        var kernel = w.AsSpan(2).ToArray();
+        var y = new int[x.Length];
+        y[0] = x[0]; y[1] = m;
+        SpatialOutput(x.AsSpan(2), kernel, Strides, Pads, Dilations, ceil: false, y.AsSpan(2), this);
+        return y;
+    }
+
+    internal static void SpatialOutput(ReadOnlySpan<int> inDims, int[] kernel, int[] strides, int[] pads, int[] dilations,
+        bool ceil, Span<int> outDims, Node node)
+    {
+        int sp = inDims.Length;
+        if (kernel.Length != sp) throw node.Fail($"kernel has {kernel.Length} dims for {sp} spatial dims");
+        if (strides.Length != sp) throw node.Fail($"strides {Shapes.Format(strides)} must have {sp} entries");
+        if (dilations.Length != sp) throw node.Fail($"dilations {Shapes.Format(dilations)} must have {sp} entries");
+        if (pads.Length != 2 * sp) throw node.Fail($"pads {Shapes.Format(pads)} must have {2 * sp} entries");
+        for (int i = 0; i < sp; i++)
+        {
+            if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1 || pads[i] < 0 || pads[i + sp] < 0)
+                throw node.Fail($"kernel {Shapes.Format(kernel)}, strides {Shapes.Format(strides)}, dilations {Shapes.Format(dilations)} must be >= 1 and pads {Shapes.Format(pads)} >= 0");
+            long span = (long)dilations[i] * (kernel[i] - 1) + 1;
+            long padded = (long)inDims[i] + pads[i] + pads[i + sp];
+            if (padded < span) throw node.Fail($"kernel extent {span} exceeds padded input {padded} in spatial dim {i}");
+            long o = ceil ? (padded - span + strides[i] - 1) / strides[i] + 1 : (padded - span) / strides[i] + 1;
+            // ONNX ceil mode: the last window must start inside the input or left padding.
+            if (ceil && (o - 1) * strides[i] >= inDims[i] + pads[i]) o--;
+            outDims[i] = checked((int)o);
+        }
+    }
+}
+
+/// <summary>MaxPool / AveragePool over 1D or 2D spatial dims, ONNX semantics.</summary>
+public sealed class PoolNode : Node
+{
+    public PoolNode(bool max) { IsMax = max; }
+    public bool IsMax { get; }
+    public override OpKind Op => IsMax ? OpKind.MaxPool : OpKind.AveragePool;
+    public override (int Min, int Max) Arity => (1, 1);
+    public int[] Kernel { get; set; } = [];
+    public int[] Strides { get; set; } = [];
+    public int[] Pads { get; set; } = [];
+    public int[] Dilations { get; set; } = [];
+    public bool CeilMode { get; set; }
+    /// <summary>AveragePool only: divide by the full window (true) or by the valid elements (false).</summary>
+    public bool CountIncludePad { get; set; }
+
+    public override int[] InferShape(IReadOnlyList<int[]> inputs)
+    {
+        var x = inputs[0];
+        int sp = x.Length - 2;
+        if (sp is not (1 or 2)) throw Fail($"input must be [N, C, L] or [N, C, H, W], got {Shapes.Format(x)}");
+        var y = new int[x.Length];
+        y[0] = x[0]; y[1] = x[1];
+        ConvNode.SpatialOutput(x.AsSpan(2), Kernel, Strides, Pads, Dilations, CeilMode, y.AsSpan(2), this);
+        return y;
+    }
+}
+
+/// <summary>Mean over all spatial dims: [N, C, ...] to [N, C, 1, ...].</summary>
+public sealed class GlobalAveragePoolNode : Node
+{
+    public override OpKind Op => OpKind.GlobalAveragePool;
+    public override (int Min, int Max) Arity => (1, 1);
+
+    public override int[] InferShape(IReadOnlyList<int[]> inputs)
+    {
+        var x = inputs[0];
+        if (x.Length < 3) throw Fail($"input must have spatial dims, got {Shapes.Format(x)}");
+        var y = (int[])x.Clone();
+        for (int i = 2; i < y.Length; i++) y[i] = 1;
+        return y;
+    }
+}
+
+/// <summary>Element-wise sum with numpy broadcasting (residual connections, bias adds).</summary>
+public sealed class AddNode : Node
+{
+    public override OpKind Op => OpKind.Add;
+    public override (int Min, int Max) Arity => (2, 2);
+
+    public override int[] InferShape(IReadOnlyList<int[]> inputs) => Broadcast(inputs[0], inputs[1], this);
+
+    internal static int[] Broadcast(int[] a, int[] b, Node node)
+    {
+        int r = Math.Max(a.Length, b.Length);
+        var y = new int[r];
+        for (int i = 0; i < r; i++)
+        {
+            int da = i - (r - a.Length) >= 0 ? a[i - (r - a.Length)] : 1;
+            int db = i - (r - b.Length) >= 0 ? b[i - (r - b.Length)] : 1;
+            if (da == db) y[i] = da;
+            else if (da == 1) y[i] = db;
+            else if (db == 1) y[i] = da;
+            else throw node.Fail($"shapes {Shapes.Format(a)} and {Shapes.Format(b)} do not broadcast");
+            if (y[i] == Shapes.Batch && i != 0) throw node.Fail($"symbolic batch lands in dim {i} when broadcasting {Shapes.Format(a)} and {Shapes.Format(b)}");
+        }
+        return y;
+    }
+}
+
+/// <summary>ONNX Flatten: [d0..d(axis-1)] and [d(axis)..] become two dims.</summary>
+public sealed class FlattenNode : Node
+{
+    public override OpKind Op => OpKind.Flatten;
+    public override (int Min, int Max) Arity => (1, 1);
+    public int Axis { get; set; } = 1;
+
+    public override int[] InferShape(IReadOnlyList<int[]> inputs)
+    {
+        var x = inputs[0];
+        int axis = Axis < 0 ? Axis + x.Length : Axis;
+        if (axis < 0 || axis > x.Length) throw Fail($"axis {Axis} out of range for {Shapes.Format(x)}");
+        int outer = ProductWithBatch(x.AsSpan(0, axis), this);
+        long inner = Shapes.Elements(x.AsSpan(axis), Where);
+        return [outer, checked((int)inner)];
+    }
+
+    /// <summary>Product of dims where a symbolic batch may stand alone or with dims of size 1.</summary>
+    internal static int ProductWithBatch(ReadOnlySpan<int> dims, Node node)
+    {
+        bool batch = dims.Length > 0 && dims[0] == Shapes.Batch;
+        long p = Shapes.Elements(dims[(batch ? 1 : 0)..], node.ToString());
+        if (!batch) return checked((int)p);
+        if (p != 1) throw node.Fail($"cannot merge the symbolic batch with static dims {Shapes.Format(dims)}");
+        return Shapes.Batch;
+    }
+}
+
+/// <summary>Reshape to a static target, ONNX semantics: 0 copies the input dim, -1 is inferred.</summary>
+public sealed class ReshapeNode : Node
+{
+    public override OpKind Op => OpKind.Reshape;
+    public override (int Min, int Max) Arity => (1, 1);
+    public int[] Target { get; set; } = [];
+
+    public override int[] InferShape(IReadOnlyList<int[]> inputs)
+    {
+        var x = inputs[0];
+        var y = (int[])Target.Clone();
+        int infer = -1;
+        for (int i = 0; i < y.Length; i++)
+        {
+            if (y[i] == 0)
+            {
+                if (i >= x.Length) throw Fail($"target {Shapes.Format(Target)} copies dim {i} that input {Shapes.Format(x)} lacks");
+                y[i] = x[i];
+                if (y[i] == Shapes.Batch && i != 0) throw Fail("symbolic batch would move off dim 0");
+            }
+            else if (y[i] == -1)
+            {
+                if (infer >= 0) throw Fail($"target {Shapes.Format(Target)} has more than one -1");
+                infer = i;
+            }
+            else if (y[i] < 0) throw Fail($"target {Shapes.Format(Target)} has negative dim {y[i]}");
+        }
+        bool xBatch = x.Length > 0 && x[0] == Shapes.Batch;
+        long inTotal = Shapes.Elements(x.AsSpan(xBatch ? 1 : 0), Where);
+        bool yBatch = y.Length > 0 && y[0] == Shapes.Batch && infer != 0;
+        long known = 1;
+        for (int i = yBatch ? 1 : 0; i < y.Length; i++)
+            if (i != infer) known = checked(known * y[i]);
+        if (infer >= 0)
+        {
+            if (xBatch && !yBatch)
+            {
+                // The inferred dim absorbs the batch: allowed only when it is the leading dim.
+                if (infer != 0 || known != inTotal) throw Fail($"cannot reshape {Shapes.Format(x)} to {Shapes.Format(Target)} with a symbolic batch");
+                y[0] = Shapes.Batch;
+                return y;
+            }
+            if (known == 0 || inTotal % known != 0) throw Fail($"cannot reshape {Shapes.Format(x)} ({inTotal} elements) to {Shapes.Format(Target)}");
+            y[infer] = checked((int)(inTotal / known));
+            known = inTotal;
+        }
+        if (xBatch != yBatch || known != inTotal)
+            throw Fail($"cannot reshape {Shapes.Format(x)} to {Shapes.Format(Target)}: element counts differ");
+        return y;
+    }
+}
+
+/// <summary>Softmax along one axis (opset 13 semantics).</summary>
+public sealed class SoftmaxNode : Node
+{
+    public override OpKind Op => OpKind.Softmax;
+    public override (int Min, int Max) Arity => (1, 1);
+    public int Axis { get; set; } = -1;
+
+    public override int[] InferShape(IReadOnlyList<int[]> inputs)
+    {
+        var x = inputs[0];
+        int axis = Axis < 0 ? Axis + x.Length : Axis;
+        if (axis < 0 || axis >= x.Length) throw Fail($"axis {Axis} out of range for {Shapes.Format(x)}");
+        if (x[axis] == Shapes.Batch) throw Fail("softmax over the batch dimension is not supported");
+        return (int[])x.Clone();
+    }
+}
+
+/// <summary>Concatenation along one axis; all other dims must match.</summary>
+public sealed class ConcatNode : Node
+{
+    public override OpKind Op => OpKind.Concat;
+    public override (int Min, int Max) Arity => (1, 64);
+    public int Axis { get; set; } = 1;
+
+    public override int[] InferShape(IReadOnlyList<int[]> inputs)
+    {
+        var first = inputs[0];
+        int axis = Axis < 0 ? Axis + first.Length : Axis;
+        if (axis < 0 || axis >= first.Length) throw Fail($"axis {Axis} out of range for {Shapes.Format(first)}");
+        var y = (int[])first.Clone();
+        if (y[axis] == Shapes.Batch) throw Fail("concatenation along the batch dimension is not supported");
+        for (int k = 1; k < inputs.Count; k++)
+        {
+            var s = inputs[k];
+            if (s.Length != first.Length) throw Fail($"input {k} rank {s.Length} differs from {first.Length}");
+            for (int i = 0; i < s.Length; i++)
+                if (i != axis && s[i] != first[i]) throw Fail($"input {k} {Shapes.Format(s)} differs from {Shapes.Format(first)} off axis {axis}");
+            y[axis] = checked(y[axis] + s[axis]);
+        }
+        return y;
+    }
+}
+
+/// <summary>A stand-alone element-wise activation (one not fused into a layer).</summary>
+public sealed class ActivationNode : Node
+{
+    public override OpKind Op => OpKind.Activation;
+    public override (int Min, int Max) Arity => (1, 1);
+    public Activation Activation { get; set; } = Activation.Identity;
+
+    public override int[] InferShape(IReadOnlyList<int[]> inputs) => (int[])inputs[0].Clone();
+}
