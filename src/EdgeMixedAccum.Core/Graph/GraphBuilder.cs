@@ -22,7 +22,7 @@ public sealed class GraphBuilder
 
     public int Dense(int x, TensorData weight, TensorData? bias = null, Activation? activation = null, LayerPlan? plan = null, string? name = null)
     {
-        var n = new DenseNode { Activation = activation ?? Activation.Identity, Plan = plan ?? LayerPlan.Fp32 };
+        var n = new DenseNode { Activation = activation ?? EdgeMixedAccum.Graph.Activation.Identity, Plan = plan ?? LayerPlan.Fp32 };
         return Add(n, name, LayerInputs(x, weight, bias));
     }
 
@@ -33,7 +33,7 @@ public sealed class GraphBuilder
         var n = new ConvNode
         {
             Strides = strides ?? Ones(sp), Pads = pads ?? new int[2 * sp], Dilations = dilations ?? Ones(sp), Groups = groups,
-            Activation = activation ?? Activation.Identity, Plan = plan ?? LayerPlan.Fp32,
+            Activation = activation ?? EdgeMixedAccum.Graph.Activation.Identity, Plan = plan ?? LayerPlan.Fp32,
         };
         return Add(n, name, LayerInputs(x, weight, bias));
     }
@@ -50,7 +50,7 @@ public sealed class GraphBuilder
     public int Reshape(int x, int[] target, string? name = null) => Add(new ReshapeNode { Target = target }, name, x);
     public int Softmax(int x, int axis = -1, string? name = null) => Add(new SoftmaxNode { Axis = axis }, name, x);
     public int Concat(int axis, int[] inputs, string? name = null) => Add(new ConcatNode { Axis = axis }, name, inputs);
-    public int Activation(int x, Activation activation, string? name = null) => Add(new ActivationNode { Activation = activation }, name, x);
+    public int Act(int x, Activation activation, string? name = null) => Add(new ActivationNode { Activation = activation }, name, x);
 
     private int[] LayerInputs(int x, TensorData weight, TensorData? bias)
         => bias is null ? [x, Constant(weight)] : [x, Constant(weight), Constant(bias)];
