@@ -1,1 +1,3 @@
-Console.WriteLine("ema");
+using EdgeMixedAccum.Cli;
+
+return CliApp.Run(args, Console.Out, Console.Error);

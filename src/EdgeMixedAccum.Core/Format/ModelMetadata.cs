@@ -3,7 +3,28 @@ using EdgeMixedAccum.Graph;
 namespace EdgeMixedAccum.Format;
 
 /// <summary>Optional input normalisation x' = (x - mean[c]) / std[c], per channel (dim 1) or one value for all.</summary>
-public sealed record InputNormalization(float[] Mean, float[] Std);
+public sealed record InputNormalization(float[] Mean, float[] Std)
+{
+    /// <summary>Normalises <paramref name="x"/> of <paramref name="shape"/> in place: per channel (dim 1)
+    /// when there are several means, else one mean and std for every element.</summary>
+    public void Apply(Span<float> x, ReadOnlySpan<int> shape)
+    {
+        if (Mean.Length == 1)
+        {
+            for (int i = 0; i < x.Length; i++) x[i] = (x[i] - Mean[0]) / Std[0];
+            return;
+        }
+        if (shape.Length < 2 || shape[1] != Mean.Length)
+            throw new EmaException($"normalisation has {Mean.Length} channels but the input shape is {Shapes.Format(shape)}");
+        int inner = 1;
+        for (int d = 2; d < shape.Length; d++) inner *= shape[d];
+        for (int i = 0; i < x.Length; i++)
+        {
+            int c = i / inner % Mean.Length;
+            x[i] = (x[i] - Mean[c]) / Std[c];
+        }
+    }
+}
 
 /// <summary>Describes the model to a user: where it came from, what goes in and what comes out.</summary>
 public sealed class ModelMetadata

@@ -1,0 +1,50 @@
+using System.CommandLine;
+using EdgeMixedAccum.Format;
+
+namespace EdgeMixedAccum.Cli;
+
+/// <summary>The `ema` command line. Bad input ends in one clear line on stderr and exit code 2.</summary>
+public static class CliApp
+{
+    public const int ExitBadInput = 2;
+    public const int ExitInternal = 70;
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("EdgeMixedAccum: mixed-precision neural network inference for ARM64 edge boards");
+        root.Subcommands.Add(InfoCommand.Create(stdout));
+        root.Subcommands.Add(RunCommand.Create(stdout));
+        try
+        {
+            var parsed = root.Parse(args);
+            return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (EmaException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return ExitBadInput;
+        }
+        catch (IOException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return ExitBadInput;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return ExitBadInput;
+        }
+        catch (Exception e)
+        {
+            stderr.WriteLine($"internal error (please report): {e}");
+            return ExitInternal;
+        }
+    }
+
+    /// <summary>Loads a model, turning a missing file into a clear error.</summary>
+    internal static EmaModel LoadModel(FileInfo path)
+    {
+        if (!path.Exists) throw new EmaException($"model file '{path.FullName}' does not exist");
+        return EmaReader.Read(path.FullName);
+    }
+}
