@@ -36,13 +36,13 @@ internal static class RunCommand
     {
         if (m.Graph.Inputs.Count != 1) throw new EmaException($"`ema run` feeds one input; the model has {m.Graph.Inputs.Count}");
         var declared = m.Graph.Values[m.Graph.Inputs[0]];
-        var x = Npy.Npy.Read(inputFile.FullName);
+        var x = NpyFile.Read(inputFile.FullName);
         var (batch, sampleShape) = SampleShape(declared, x.Shape, inputFile.Name);
         var data = x.ToFloat32();
         long[]? y = null;
         if (labelFile is not null)
         {
-            var l = Npy.Npy.Read(labelFile.FullName);
+            var l = NpyFile.Read(labelFile.FullName);
             y = l.ToInt64();
             if (y.Length != batch) throw new EmaException($"{labelFile.Name} holds {y.Length} labels for {batch} inputs");
         }
@@ -86,7 +86,7 @@ internal static class RunCommand
             o.WriteLine($"top-1 accuracy {(double)correct / batch:P2} ({correct}/{batch})");
         if (outputFile is not null)
         {
-            Npy.Npy.Write(outputFile.FullName, NpyArray.FromFloat32(all, outShape));
+            NpyFile.Write(outputFile.FullName, NpyArray.FromFloat32(all, outShape));
             o.WriteLine($"wrote {outputFile.FullName} {Shapes.Format(outShape)}");
         }
         return 0;

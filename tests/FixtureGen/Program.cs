@@ -40,6 +40,6 @@ var meta = new ModelMetadata
     Labels = [.. GestureData.Labels],
 };
 EmaWriter.Write(Path.Combine(dir, "gesture-mlp.ema"), new EmaModel(meta, b.Graph));
-Npy.Write(Path.Combine(dir, "gesture-x.npy"), NpyArray.FromFloat32(testX, testY.Length, GestureData.Features));
-Npy.Write(Path.Combine(dir, "gesture-y.npy"), NpyArray.FromInt64(testY, testY.Length));
+NpyFile.Write(Path.Combine(dir, "gesture-x.npy"), NpyArray.FromFloat32(testX, testY.Length, GestureData.Features));
+NpyFile.Write(Path.Combine(dir, "gesture-y.npy"), NpyArray.FromInt64(testY, testY.Length));
 Console.WriteLine($"wrote {dir}");

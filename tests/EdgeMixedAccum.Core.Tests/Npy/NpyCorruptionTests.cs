@@ -1,4 +1,4 @@
-using NpyIO = EdgeMixedAccum.Npy.Npy;
+
 using EdgeMixedAccum.Npy;
 using static EdgeMixedAccum.Tests.Npy.NpyTestUtil;
 
@@ -47,7 +47,7 @@ public class NpyCorruptionTests
         b[8] = 0xFF; b[9] = 0xFF;
         Has(ReadFails(b, "h.npy"), "h.npy", "header length 65535", "beyond the end", "byte offset 8");
         // Non-seekable: found out while reading, same message.
-        var e = Assert.Throws<NpyFormatException>(() => NpyIO.Read(new TrickleStream(b), "h.npy"));
+        var e = Assert.Throws<NpyFormatException>(() => NpyFile.Read(new TrickleStream(b), "h.npy"));
         Has(e, "header length 65535", "beyond the end", "byte offset 8");
     }
 
@@ -55,7 +55,7 @@ public class NpyCorruptionTests
     public void HeaderLengthAboveLimit_NonSeekable_NoHugeAllocation()
     {
         byte[] b = [.. Magic, 2, 0, 0xFF, 0xFF, 0xFF, 0x7F, (byte)'{'];
-        var e = Assert.Throws<NpyFormatException>(() => NpyIO.Read(new TrickleStream(b)));
+        var e = Assert.Throws<NpyFormatException>(() => NpyFile.Read(new TrickleStream(b)));
         Has(e, "header length 2147483647", "exceeds the limit", "byte offset 8");
         Has(ReadFails(b), "header length 2147483647", "beyond the end");
     }
@@ -142,9 +142,9 @@ public class NpyCorruptionTests
     public void ConfigurableDataLimit()
     {
         byte[] b = Valid();
-        var e = Assert.Throws<NpyFormatException>(() => NpyIO.Read(new MemoryStream(b), "lim.npy", 23));
+        var e = Assert.Throws<NpyFormatException>(() => NpyFile.Read(new MemoryStream(b), "lim.npy", 23));
         Has(e, "lim.npy", "needs 24 bytes", "limit of 23 bytes");
-        Assert.Equal(6, NpyIO.Read(new MemoryStream(b), "lim.npy", 24).ElementCount);
+        Assert.Equal(6, NpyFile.Read(new MemoryStream(b), "lim.npy", 24).ElementCount);
     }
 
     [Fact]
@@ -152,7 +152,7 @@ public class NpyCorruptionTests
     {
         byte[] b = File(F4x23, new byte[10]);
         Has(ReadFails(b, "t.npy"), "t.npy", "truncated", "expected 24 bytes", "found only 10", "(2, 3)", "byte offset 128");
-        var e = Assert.Throws<NpyFormatException>(() => NpyIO.Read(new TrickleStream(b), "t.npy"));
+        var e = Assert.Throws<NpyFormatException>(() => NpyFile.Read(new TrickleStream(b), "t.npy"));
         Has(e, "truncated", "expected 24 bytes", "found only 10");
     }
 
@@ -170,10 +170,10 @@ public class NpyCorruptionTests
         try
         {
             System.IO.File.WriteAllBytes(p, [.. Valid(), 1, 2, 3]);
-            var e = Assert.Throws<NpyFormatException>(() => NpyIO.Read(p));
+            var e = Assert.Throws<NpyFormatException>(() => NpyFile.Read(p));
             Has(e, p, "3 trailing bytes", "byte offset 152");
             System.IO.File.WriteAllBytes(p, [0x93, (byte)'N']);
-            Has(Assert.Throws<NpyFormatException>(() => NpyIO.Read(p)), p, "truncated");
+            Has(Assert.Throws<NpyFormatException>(() => NpyFile.Read(p)), p, "truncated");
         }
         finally
         {
@@ -206,7 +206,7 @@ public class NpyCorruptionTests
                 var e1 = Assert.Throws<NpyFormatException>(() => FromBytes(cut, "cut.npy"));
                 Assert.Contains("cut.npy", e1.Message);
                 Assert.NotNull(e1.ByteOffset);
-                var e2 = Assert.Throws<NpyFormatException>(() => NpyIO.Read(new TrickleStream(cut, 5), "cut.npy"));
+                var e2 = Assert.Throws<NpyFormatException>(() => NpyFile.Read(new TrickleStream(cut, 5), "cut.npy"));
                 Assert.Contains("cut.npy", e2.Message);
             }
             Assert.Equal(6, FromBytes(full).ElementCount);

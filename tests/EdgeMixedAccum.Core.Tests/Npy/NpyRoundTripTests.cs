@@ -1,4 +1,4 @@
-using NpyIO = EdgeMixedAccum.Npy.Npy;
+
 using EdgeMixedAccum.Npy;
 using static EdgeMixedAccum.Tests.Npy.NpyTestUtil;
 
@@ -33,7 +33,7 @@ public class NpyRoundTripTests
         Assert.Equal(n, b.ElementCount);
         Assert.Equal(bytes, b.RawBytes.ToArray());
 
-        var c = NpyIO.Read(new TrickleStream(file, 7));
+        var c = NpyFile.Read(new TrickleStream(file, 7));
         Assert.Equal(bytes, c.RawBytes.ToArray());
     }
 
@@ -47,8 +47,8 @@ public class NpyRoundTripTests
             string p = Path.Combine(dir, "a.npy");
             void Check<T>(NpyArray a, T[] expected) where T : unmanaged
             {
-                NpyIO.Write(p, a);
-                var b = NpyIO.Read(p);
+                NpyFile.Write(p, a);
+                var b = NpyFile.Read(p);
                 Assert.Equal(a.DType, b.DType);
                 Assert.Equal(a.Shape, b.Shape);
                 Assert.Equal(expected, b.AsSpan<T>().ToArray());
@@ -78,12 +78,12 @@ public class NpyRoundTripTests
         {
             string p = Path.Combine(dir, "out.npy");
             System.IO.File.WriteAllText(p, "old contents, much longer than the new file will be ............................................................................................................................................................");
-            NpyIO.Write(p, NpyArray.FromInt32([1, 2], 2));
-            Assert.Equal([1L, 2L], NpyIO.Read(p).ToInt64());
+            NpyFile.Write(p, NpyArray.FromInt32([1, 2], 2));
+            Assert.Equal([1L, 2L], NpyFile.Read(p).ToInt64());
             Assert.Equal(["out.npy"], Directory.GetFiles(dir).Select(Path.GetFileName));
 
             var e = Assert.Throws<EmaException>(() =>
-                NpyIO.Write(Path.Combine(dir, "missing-dir", "x.npy"), NpyArray.FromInt32([1], 1)));
+                NpyFile.Write(Path.Combine(dir, "missing-dir", "x.npy"), NpyArray.FromInt32([1], 1)));
             Assert.Contains("x.npy", e.Message);
             Assert.Equal(["out.npy"], Directory.GetFiles(dir).Select(Path.GetFileName));
         }
@@ -97,7 +97,7 @@ public class NpyRoundTripTests
     public void ReadPath_MissingFile_IsEmaException()
     {
         string p = Path.Combine(Path.GetTempPath(), "ema-npy-missing-" + Guid.NewGuid().ToString("N") + ".npy");
-        var e = Assert.Throws<EmaException>(() => NpyIO.Read(p));
+        var e = Assert.Throws<EmaException>(() => NpyFile.Read(p));
         Assert.Contains(p, e.Message);
     }
 
@@ -105,11 +105,11 @@ public class NpyRoundTripTests
     public void Stream_ArraysWrittenBackToBack_ReadInSequence()
     {
         var ms = new MemoryStream();
-        NpyIO.Write(ms, NpyArray.FromFloat32([1, 2, 3], 3));
-        NpyIO.Write(ms, NpyArray.FromInt64([7, 8], 2, 1));
+        NpyFile.Write(ms, NpyArray.FromFloat32([1, 2, 3], 3));
+        NpyFile.Write(ms, NpyArray.FromInt64([7, 8], 2, 1));
         ms.Position = 0;
-        Assert.Equal([1f, 2, 3], NpyIO.Read(ms).ToFloat32());
-        var b = NpyIO.Read(ms);
+        Assert.Equal([1f, 2, 3], NpyFile.Read(ms).ToFloat32());
+        var b = NpyFile.Read(ms);
         Assert.Equal([2, 1], b.Shape);
         Assert.Equal(ms.Length, ms.Position);
     }
@@ -120,7 +120,7 @@ public class NpyRoundTripTests
         var data = new float[100_000];
         for (int i = 0; i < data.Length; i++) data[i] = i * 0.5f;
         byte[] file = ToBytes(NpyArray.FromFloat32(data, 250, 400));
-        var a = NpyIO.Read(new TrickleStream(file, 50_000));
+        var a = NpyFile.Read(new TrickleStream(file, 50_000));
         Assert.Equal(data, a.ToFloat32());
     }
 

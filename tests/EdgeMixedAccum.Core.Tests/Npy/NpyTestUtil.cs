@@ -1,4 +1,4 @@
-using NpyIO = EdgeMixedAccum.Npy.Npy;
+
 using System.Text;
 using EdgeMixedAccum.Npy;
 
@@ -33,12 +33,12 @@ internal static class NpyTestUtil
     public static byte[] ToBytes(NpyArray a)
     {
         var ms = new MemoryStream();
-        NpyIO.Write(ms, a);
+        NpyFile.Write(ms, a);
         return ms.ToArray();
     }
 
     public static NpyArray FromBytes(byte[] b, string? name = null) =>
-        NpyIO.Read(new MemoryStream(b, writable: false), name);
+        NpyFile.Read(new MemoryStream(b, writable: false), name);
 
     public static NpyFormatException ReadFails(byte[] b, string? name = null) =>
         Assert.Throws<NpyFormatException>(() => FromBytes(b, name));

@@ -50,7 +50,7 @@ public class ReferenceGoldenTests
         var attrs = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "case.json"))).RootElement;
         RefTensor<T> Load(string n)
         {
-            var a = Npy.Npy.Read(Path.Combine(dir, n + ".npy"));
+            var a = NpyFile.Read(Path.Combine(dir, n + ".npy"));
             var d = a.AsSpan<double>();
             var t = new T[d.Length];
             for (int i = 0; i < d.Length; i++) t[i] = T.CreateChecked(d[i]);
@@ -59,7 +59,7 @@ public class ReferenceGoldenTests
         RefTensor<T>? Opt(string n) => File.Exists(Path.Combine(dir, n + ".npy")) ? Load(n) : null;
         int[] Ints(string key) => attrs.GetProperty(key).EnumerateArray().Select(e => e.GetInt32()).ToArray();
         var x = Load("x");
-        var expected = Npy.Npy.Read(Path.Combine(dir, "y.npy"));
+        var expected = NpyFile.Read(Path.Combine(dir, "y.npy"));
         string op = attrs.GetProperty("op").GetString()!;
         Activation act = attrs.TryGetProperty("activation", out var a) && a.GetString() == "Relu" ? Activation.Relu : Activation.Identity;
         RefTensor<T> y;

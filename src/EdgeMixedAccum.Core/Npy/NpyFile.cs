@@ -17,7 +17,7 @@ namespace EdgeMixedAccum.Npy;
 /// trailing bytes after the data, while <see cref="Read(Stream, string?)"/> stops right after the data
 /// (so arrays written back to back into one stream can be read in sequence).
 /// </remarks>
-public static class Npy
+public static class NpyFile
 {
     /// <summary>Largest header (the dict text plus padding) accepted on read.</summary>
     public const int MaxHeaderBytes = 1 << 20;
