@@ -1,0 +1,216 @@
+using System.Runtime.CompilerServices;
+using EdgeMixedAccum.Graph;
+
+namespace EdgeMixedAccum.Activations;
+
+// The operator structs. Each formula is written once; see IActivationOp for the shared contract
+// (NaN -> NaN, infinities -> limits, guarded 0/0) and docs/activations.md for the derivations.
+
+/// <summary>phi(t) = t; phi' = 1; kappa = 1.</summary>
+public readonly struct IdentityOp : IActivationOp
+{
+    public static ActivationKind Kind => ActivationKind.Identity;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Phi(double t, in ActivationParams p) => t;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Phi(float t, in ActivationParams p) => t;
+
+    public static double Derivative(double t, in ActivationParams p) => double.IsNaN(t) ? t : 1.0;
+
+    public static double Kappa(double t, in ActivationParams p) => double.IsNaN(t) ? t : 1.0;
+}
+
+/// <summary>phi(t) = max(t, 0); kappa = 1 for t &gt;= 0 (t = 0: the larger one-sided limit), 0 for t &lt; 0.</summary>
+public readonly struct ReluOp : IActivationOp
+{
+    public static ActivationKind Kind => ActivationKind.Relu;
+
+    // Math.Max propagates NaN and orders -0 below +0, so ReLU(-0) = +0.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Phi(double t, in ActivationParams p) => Math.Max(t, 0.0);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Phi(float t, in ActivationParams p) => MathF.Max(t, 0f);
+
+    public static double Derivative(double t, in ActivationParams p) => t >= 0 ? 1.0 : t < 0 ? 0.0 : t;
+
+    public static double Kappa(double t, in ActivationParams p) => t >= 0 ? 1.0 : t < 0 ? 0.0 : t;
+}
+
+/// <summary>
+/// phi(t) = clamp(t, Min, Max) (ReLU6 = Clip(0, 6)); kappa = 1 on the closed interval [Min, Max]
+/// (inside phi = t; at the bounds the larger one-sided limit), 0 outside (phi constant). A degenerate
+/// Clip with Min = Max is constant: phi' = kappa = 0 everywhere.
+/// </summary>
+public readonly struct ClipOp : IActivationOp
+{
+    public static ActivationKind Kind => ActivationKind.Clip;
+
+    // Written with comparisons (not Math.Clamp): NaN falls through unchanged.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Phi(double t, in ActivationParams p) => t < p.Min ? p.Min : t > p.Max ? p.Max : t;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Phi(float t, in ActivationParams p) => t < p.MinF ? p.MinF : t > p.MaxF ? p.MaxF : t;
+
+    public static double Derivative(double t, in ActivationParams p) => Inside(t, p);
+
+    public static double Kappa(double t, in ActivationParams p) => Inside(t, p);
+
+    private static double Inside(double t, in ActivationParams p) =>
+        double.IsNaN(t) ? t : (p.Min < p.Max && t >= p.Min && t <= p.Max) ? 1.0 : 0.0;
+}
+
+/// <summary>
+/// phi(t) = t for t &gt;= 0, Alpha t otherwise; kappa = 1 on both sides (t = 0 included), except 0 for
+/// t &lt; 0 when Alpha = 0 (then it is ReLU). phi'(0) = 1 (the right slope).
+/// </summary>
+public readonly struct LeakyReluOp : IActivationOp
+{
+    public static ActivationKind Kind => ActivationKind.LeakyRelu;
+
+    // Alpha = 0 is tested so that Alpha * -inf does not give NaN.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Phi(double t, in ActivationParams p) => t < 0 ? (p.Alpha == 0 ? 0.0 : p.Alpha * t) : t;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Phi(float t, in ActivationParams p) => t < 0f ? (p.AlphaF == 0f ? 0f : p.AlphaF * t) : t;
+
+    public static double Derivative(double t, in ActivationParams p) => t >= 0 ? 1.0 : t < 0 ? p.Alpha : t;
+
+    public static double Kappa(double t, in ActivationParams p) =>
+        t >= 0 ? 1.0 : t < 0 ? (p.Alpha != 0 ? 1.0 : 0.0) : t;
+}
+
+/// <summary>phi = tanh; phi' = sech^2; kappa = 2|t| / sinh(2|t|) (&lt;= 1, 1 at t = 0, 0 at ±inf).</summary>
+public readonly struct TanhOp : IActivationOp
+{
+    public static ActivationKind Kind => ActivationKind.Tanh;
+
+    public static double Phi(double t, in ActivationParams p) => Math.Tanh(t);
+
+    public static float Phi(float t, in ActivationParams p) => MathF.Tanh(t);
+
+    /// <summary>sech^2 t = 4e/(1+e)^2 with e = exp(-2|t|): full relative accuracy in the tails (1 - tanh^2 would cancel).</summary>
+    public static double Derivative(double t, in ActivationParams p)
+    {
+        double e = Math.Exp(-2.0 * Math.Abs(t));
+        double d = 1.0 + e;
+        return 4.0 * e / (d * d);
+    }
+
+    public static double Kappa(double t, in ActivationParams p)
+    {
+        double a = Math.Abs(t);
+        if (a == 0)
+            return 1.0; // limit of 2a / sinh 2a
+        if (a < 0.5)
+            return 2.0 * a / Math.Sinh(2.0 * a);
+        if (double.IsPositiveInfinity(a))
+            return 0.0;
+        // 2a / sinh 2a = 4a e / (1 - e^2), e = exp(-2a): no overflow of sinh for large a.
+        double e = Math.Exp(-2.0 * a); // NaN -> NaN
+        return 4.0 * (a * e) / ((1.0 - e) * (1.0 + e)); // a * e first: 4a overflows for a near MaxValue
+    }
+}
+
+/// <summary>phi = sigma(t) = 1/(1 + e^-t); phi' = sigma(t) sigma(-t); kappa = |t| sigma(-t) (0 at t = 0 and +inf, ~|t| for t -&gt; -inf).</summary>
+public readonly struct SigmoidOp : IActivationOp
+{
+    public static ActivationKind Kind => ActivationKind.Sigmoid;
+
+    /// <summary>sigma(t) without overflow and with full relative accuracy on both sides (so 1 - sigma(t) = Sigma(-t)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static double Sigma(double t)
+    {
+        if (t >= 0)
+            return 1.0 / (1.0 + Math.Exp(-t));
+        double e = Math.Exp(t); // NaN -> NaN
+        return e / (1.0 + e);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Sigma(float t)
+    {
+        if (t >= 0f)
+            return 1f / (1f + MathF.Exp(-t));
+        float e = MathF.Exp(t);
+        return e / (1f + e);
+    }
+
+    public static double Phi(double t, in ActivationParams p) => Sigma(t);
+
+    public static float Phi(float t, in ActivationParams p) => Sigma(t);
+
+    public static double Derivative(double t, in ActivationParams p) => Sigma(t) * Sigma(-t);
+
+    public static double Kappa(double t, in ActivationParams p) =>
+        double.IsPositiveInfinity(t) ? 0.0 : Math.Abs(t) * Sigma(-t);
+}
+
+/// <summary>
+/// SiLU / swish: phi = t sigma(t); phi' = sigma(t) (1 + t sigma(-t)); kappa = |1 + t sigma(-t)|
+/// (1 at t = 0 and +inf; 0 at the minimum t = -1.2785; ~|t| for t -&gt; -inf).
+/// </summary>
+public readonly struct SiluOp : IActivationOp
+{
+    public static ActivationKind Kind => ActivationKind.Silu;
+
+    public static double Phi(double t, in ActivationParams p) =>
+        double.IsNegativeInfinity(t) ? -0.0 : t * SigmoidOp.Sigma(t);
+
+    /// <summary>Evaluated in double and rounded once: in float, e^t is subnormal below t = -87 and t * e^t
+    /// would carry that subnormal's large relative error.</summary>
+    public static float Phi(float t, in ActivationParams p) => (float)Phi((double)t, p);
+
+    public static double Derivative(double t, in ActivationParams p)
+    {
+        if (double.IsInfinity(t))
+            return t > 0 ? 1.0 : 0.0;
+        return SigmoidOp.Sigma(t) * (1.0 + t * SigmoidOp.Sigma(-t));
+    }
+
+    public static double Kappa(double t, in ActivationParams p) =>
+        double.IsPositiveInfinity(t) ? 1.0 : Math.Abs(1.0 + t * SigmoidOp.Sigma(-t));
+}
+
+/// <summary>
+/// GELU, exact erf form: phi = t Phi_N(t); phi' = Phi_N(t) + t pdf(t); kappa = |1 + t pdf(t)/Phi_N(t)|
+/// (1 at t = 0 and +inf; 0 at the minimum t = -0.7518; ~t^2 for t -&gt; -inf), with pdf/Phi_N taken as
+/// the inverse Mills ratio sqrt(2/pi)/erfcx(-t/sqrt 2) so that it never underflows.
+/// </summary>
+public readonly struct GeluOp : IActivationOp
+{
+    public static ActivationKind Kind => ActivationKind.Gelu;
+
+    private const double SqrtHalfPi = 1.2533141373155002512;
+    private const double InvSqrt2 = 0.70710678118654752440;
+
+    public static double Phi(double t, in ActivationParams p) =>
+        double.IsNegativeInfinity(t) ? -0.0 : t * SpecialFunctions.NormalCdf(t);
+
+    /// <summary>Evaluated in double (there is no float erf worth having) and rounded once.</summary>
+    public static float Phi(float t, in ActivationParams p) => (float)Phi((double)t, p);
+
+    public static double Derivative(double t, in ActivationParams p)
+    {
+        if (t > 40.0)
+            return 1.0; // Phi_N = 1 and t pdf(t) < 1e-340; covers +inf
+        if (t >= -1.0)
+            return SpecialFunctions.NormalCdf(t) + t * SpecialFunctions.NormalPdf(t);
+        if (t < -40.0)
+            return -0.0; // |phi'| ~ t^2 Phi_N(t) underflows; covers -inf
+        // pdf(t) (Phi_N(t)/pdf(t) + t), with Phi_N/pdf = sqrt(pi/2) erfcx(-t/sqrt 2): no underflow of Phi_N,
+        // no cancellation (the sum is ~ t for t -> -inf). NaN -> NaN.
+        return SpecialFunctions.NormalPdf(t) * (SqrtHalfPi * SpecialFunctions.Erfcx(-t * InvSqrt2) + t);
+    }
+
+    public static double Kappa(double t, in ActivationParams p)
+    {
+        if (t > 40.0)
+            return 1.0; // t pdf/Phi_N < 1e-340; avoids inf * 0 at +inf
+        return Math.Abs(1.0 + t * SpecialFunctions.NormalPdfOverCdf(t)); // -inf -> +inf, NaN -> NaN
+    }
+}

@@ -1,0 +1,34 @@
+using EdgeMixedAccum.Graph;
+
+namespace EdgeMixedAccum.Activations;
+
+/// <summary>
+/// One element-wise activation phi written once as static members (the TensorPrimitives
+/// IUnaryOperator pattern): the generic loops of <see cref="ActivationMath"/> are specialised per
+/// operator struct, so the per-element call is direct and inlinable, with no virtual dispatch.
+/// </summary>
+/// <remarks>
+/// Contract shared by every implementation: NaN in gives NaN out (Phi, Derivative and Kappa);
+/// ±inf give the limits of phi, phi' and kappa_phi (kappa may itself be +inf, e.g. sigmoid, SiLU and
+/// GELU at -inf); no formula ever produces NaN from a finite argument (0/0 at t = 0 or where
+/// phi(t) = 0 is replaced by its limit). At kinks (ReLU, LeakyReLU at 0; Clip at Min and Max)
+/// Kappa takes the larger one-sided limit and Derivative the slope of the closed inner piece
+/// (1), see docs/activations.md.
+/// </remarks>
+public interface IActivationOp
+{
+    /// <summary>The kind this operator implements.</summary>
+    static abstract ActivationKind Kind { get; }
+
+    /// <summary>phi(t) in double.</summary>
+    static abstract double Phi(double t, in ActivationParams p);
+
+    /// <summary>phi(t) in float, for the hot path: within a few float ulps of the double phi.</summary>
+    static abstract float Phi(float t, in ActivationParams p);
+
+    /// <summary>phi'(t) in double.</summary>
+    static abstract double Derivative(double t, in ActivationParams p);
+
+    /// <summary>The componentwise condition number kappa_phi(t) = |t phi'(t) / phi(t)| in double, guarded.</summary>
+    static abstract double Kappa(double t, in ActivationParams p);
+}
