@@ -19,7 +19,7 @@ float[] Normalise(float[] x) => x.Select(v => (float)((v - mean) / std)).ToArray
 
 int[] sizes = [GestureData.Features, 32, 16, GestureData.Classes];
 var mlp = new MlpTrainer(sizes, seed: 3);
-mlp.Train(Normalise(trainX), trainY, epochs: 12, lr: 0.05, batch: 32, seed: 4);
+mlp.Train(Normalise(trainX), trainY, epochs: 12, lr: 0.01, batch: 32, seed: 4);
 Console.WriteLine($"gesture MLP: train accuracy {mlp.Accuracy(Normalise(trainX), trainY):P2}, test accuracy {mlp.Accuracy(Normalise(testX), testY):P2}");
 
 var b = new GraphBuilder();
