@@ -14,6 +14,9 @@ public static class CliApp
         var root = new RootCommand("EdgeMixedAccum: mixed-precision neural network inference for ARM64 edge boards");
         root.Subcommands.Add(InfoCommand.Create(stdout));
         root.Subcommands.Add(RunCommand.Create(stdout));
+#if EMA_CONVERTER
+        root.Subcommands.Add(ConvertCommand.Create(stdout));
+#endif
         try
         {
             var parsed = root.Parse(args);

@@ -21,14 +21,14 @@ internal static class RunCommand
         var input = new Option<FileInfo>("--input", "-i") { Description = "inputs as .npy: [B, ...] or one sample", Required = true };
         var output = new Option<FileInfo?>("--output", "-o") { Description = "write the first output as .npy (float32)" };
         var labels = new Option<FileInfo?>("--labels") { Description = "integer class labels as .npy [B] to report top-1 accuracy" };
-        var precision = new Option<string>("--precision") { Description = "reference arithmetic: fp64 or fp32", DefaultValueFactory = _ => "fp32" };
-        precision.AcceptOnlyFromAmong("fp32", "fp64");
+        var precision = new Option<string>("--mode") { Description = "f32: the fp32 reference path; f64: the fp64 reference (the error baseline)", DefaultValueFactory = _ => "f32" };
+        precision.AcceptOnlyFromAmong("f32", "f64");
         var show = new Option<int>("--show") { Description = "print this many per-sample predictions", DefaultValueFactory = _ => 10 };
         var cmd = new Command("run", "Run a model on inputs from a .npy file and print predictions");
         cmd.Arguments.Add(model);
         cmd.Options.Add(input); cmd.Options.Add(output); cmd.Options.Add(labels); cmd.Options.Add(precision); cmd.Options.Add(show);
         cmd.SetAction(p => Execute(CliApp.LoadModel(p.GetValue(model)!), p.GetValue(input)!, p.GetValue(output), p.GetValue(labels),
-            p.GetValue(precision) == "fp64", p.GetValue(show), stdout));
+            p.GetValue(precision) == "f64", p.GetValue(show), stdout));
         return cmd;
     }
 

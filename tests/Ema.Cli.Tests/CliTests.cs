@@ -47,8 +47,8 @@ public sealed class CliTests : IDisposable
     public void Fp64AndFp32ReferencesAgreeOnTheBundledModel()
     {
         string a = Path.Combine(_tmp, "a.npy"), b = Path.Combine(_tmp, "b.npy");
-        Assert.Equal(0, Ema("run", Fixture("gesture-mlp.ema"), "-i", Fixture("gesture-x.npy"), "-o", a, "--precision", "fp32").Code);
-        Assert.Equal(0, Ema("run", Fixture("gesture-mlp.ema"), "-i", Fixture("gesture-x.npy"), "-o", b, "--precision", "fp64").Code);
+        Assert.Equal(0, Ema("run", Fixture("gesture-mlp.ema"), "-i", Fixture("gesture-x.npy"), "-o", a, "--mode", "f32").Code);
+        Assert.Equal(0, Ema("run", Fixture("gesture-mlp.ema"), "-i", Fixture("gesture-x.npy"), "-o", b, "--mode", "f64").Code);
         var x = NpyFile.Read(a).ToFloat32(); var y = NpyFile.Read(b).ToFloat32();
         for (int i = 0; i < x.Length; i++) Assert.True(Math.Abs(x[i] - y[i]) <= 1e-4 * (1 + Math.Abs(y[i])), $"{i}: {x[i]} vs {y[i]}");
     }

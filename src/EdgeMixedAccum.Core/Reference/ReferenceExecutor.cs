@@ -12,7 +12,9 @@ namespace EdgeMixedAccum.Reference;
 public static class ReferenceExecutor
 {
     /// <summary>Runs <paramref name="g"/> on inputs given in graph-input order; returns the graph outputs.</summary>
-    public static RefTensor<T>[] Run<T>(ModelGraph g, IReadOnlyList<RefTensor<T>> inputs) where T : IFloatingPointIeee754<T>
+    /// <param name="observe">Called with each node and its output as it is computed (calibration, tracing).</param>
+    public static RefTensor<T>[] Run<T>(ModelGraph g, IReadOnlyList<RefTensor<T>> inputs, Action<Node, RefTensor<T>>? observe = null)
+        where T : IFloatingPointIeee754<T>
     {
         if (inputs.Count != g.Inputs.Count)
             throw new EmaException($"the model takes {g.Inputs.Count} input(s), {inputs.Count} given");
@@ -51,12 +53,18 @@ public static class ReferenceExecutor
                 ActivationNode a => ReferenceOps<T>.Activate(ins[0], a.Activation),
                 _ => throw new EmaException($"{node}: the reference executor has no implementation of {node.Op}"),
             };
+            observe?.Invoke(node, values[node.Output]!);
         }
         return g.Outputs.Select(o => values[o]!).ToArray();
     }
 
     /// <summary>Runs a stored model on fp32 inputs (normalised first when the model asks for it).</summary>
     public static RefTensor<T>[] Run<T>(EmaModel model, params (float[] Data, int[] Shape)[] inputs) where T : IFloatingPointIeee754<T>
+        => Run<T>(model, null, inputs);
+
+    /// <summary>As <see cref="Run{T}(EmaModel, ValueTuple{float[], int[]}[])"/>, observing every node's output.</summary>
+    public static RefTensor<T>[] Run<T>(EmaModel model, Action<Node, RefTensor<T>>? observe, params (float[] Data, int[] Shape)[] inputs)
+        where T : IFloatingPointIeee754<T>
     {
         var ins = new RefTensor<T>[inputs.Length];
         for (int i = 0; i < inputs.Length; i++)
@@ -69,7 +77,7 @@ public static class ReferenceExecutor
             }
             ins[i] = RefTensor<T>.FromFloat(inputs[i].Shape, data);
         }
-        return Run(model.Graph, ins);
+        return Run(model.Graph, ins, observe);
     }
 
     /// <summary>A given input shape must match the declared one, the symbolic batch matching any size.</summary>

@@ -1,0 +1,105 @@
+using System.Security.Cryptography;
+using EdgeMixedAccum.Converters.Onnx;
+using EdgeMixedAccum.Converters.Quantization;
+using EdgeMixedAccum.Format;
+using EdgeMixedAccum.Graph;
+
+namespace EdgeMixedAccum.Converters;
+
+/// <summary>Options of `ema convert`.</summary>
+public sealed record ConvertOptions
+{
+    public WeightFormat Weights { get; init; } = WeightFormat.Int8;
+    /// <summary>Calibration inputs for static int8 activation ranges (shape as the model input).</summary>
+    public (float[] Data, int[] Shape)? Calibration { get; init; }
+    public CalibrationOptions CalibrationOptions { get; init; } = new();
+    /// <summary>Input normalisation the raw inputs need; folded into the first layer where exact.</summary>
+    public InputNormalization? Normalize { get; init; }
+    public IReadOnlyList<string> Labels { get; init; } = [];
+    /// <summary>Model name stored in the file (default: the ONNX file name without extension).</summary>
+    public string? ModelName { get; init; }
+}
+
+/// <summary>What a conversion did, for the CLI summary and for tests.</summary>
+public sealed record ConversionReport(
+    OnnxImportResult Import,
+    IReadOnlyList<LayerQuantization> Layers,
+    IReadOnlyList<LayerRange> Ranges,
+    string Normalization,
+    long SourceBytes,
+    long OutputBytes);
+
+/// <summary>ONNX file to .ema: import and passes, normalisation, calibration, quantisation, validation.</summary>
+public static class Converter
+{
+    public static string Version { get; } = typeof(Converter).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    public static (EmaModel Model, ConversionReport Report) Convert(string onnxPath, ConvertOptions options, IProgress<(string Step, double Fraction)>? progress = null)
+    {
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(onnxPath); }
+        catch (FileNotFoundException) { throw new EmaException($"ONNX file '{onnxPath}' does not exist"); }
+        catch (DirectoryNotFoundException) { throw new EmaException($"ONNX file '{onnxPath}' does not exist"); }
+        return Convert(bytes, Path.GetFileName(onnxPath), options, progress);
+    }
+
+    public static (EmaModel Model, ConversionReport Report) Convert(byte[] onnx, string name, ConvertOptions options, IProgress<(string Step, double Fraction)>? progress = null)
+    {
+        progress?.Report(("import", 0));
+        var import = OnnxImporter.Import(onnx, name);
+        var g = import.Graph;
+        var meta = new ModelMetadata
+        {
+            ModelName = options.ModelName ?? Path.GetFileNameWithoutExtension(name),
+            SourceSha256 = SHA256.HashData(onnx),
+            ConverterVersion = $"ema convert {Version}",
+            Labels = [.. options.Labels],
+        };
+        if (options.Labels.Count > 0)
+        {
+            var outShape = g.Values[g.Outputs[0]].Shape;
+            if (outShape.Length == 0 || outShape[^1] != options.Labels.Count)
+                throw new EmaException($"{options.Labels.Count} class labels given but the first output is {Shapes.Format(outShape)}");
+        }
+
+        string normalization = "none";
+        if (options.Normalize is { } norm)
+        {
+            string? why = NormalizationFolder.TryFold(g, norm);
+            if (why is null) normalization = "folded into the first layer";
+            else
+            {
+                meta.Normalization = norm;
+                normalization = $"stored for the runtime to apply ({why})";
+            }
+        }
+        var model = new EmaModel(meta, g);
+
+        IReadOnlyList<LayerRange> ranges = [];
+        if (options.Calibration is { } calib)
+        {
+            ranges = Calibrator.Calibrate(model, calib.Data, calib.Shape, options.CalibrationOptions, new SyncProgress(progress));
+        }
+        progress?.Report(("quantise", 0));
+        var layers = WeightQuantizer.Quantize(g, options.Weights);
+        Calibrator.Apply(g, ranges);
+        g.Validate();
+        return (model, new ConversionReport(import, layers, ranges, normalization, onnx.LongLength, OutputBytes: 0));
+    }
+
+    /// <summary>Converts and writes atomically: on any error nothing is written and an existing output stays.</summary>
+    public static ConversionReport ConvertFile(string onnxPath, string outputPath, ConvertOptions options, IProgress<(string Step, double Fraction)>? progress = null)
+    {
+        var (model, report) = Convert(onnxPath, options, progress);
+        progress?.Report(("write", 0));
+        EmaWriter.Write(outputPath, model);
+        progress?.Report(("write", 1));
+        return report with { OutputBytes = new FileInfo(outputPath).Length };
+    }
+
+    /// <summary>Reports calibration progress synchronously (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class SyncProgress(IProgress<(string, double)>? inner) : IProgress<double>
+    {
+        public void Report(double value) => inner?.Report(("calibrate", value));
+    }
+}

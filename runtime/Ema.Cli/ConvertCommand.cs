@@ -1,0 +1,120 @@
+#if EMA_CONVERTER
+using System.CommandLine;
+using System.Globalization;
+using EdgeMixedAccum.Converters;
+using EdgeMixedAccum.Converters.Quantization;
+using EdgeMixedAccum.Format;
+using EdgeMixedAccum.Graph;
+using EdgeMixedAccum.Npy;
+using Spectre.Console;
+
+namespace EdgeMixedAccum.Cli;
+
+/// <summary>`ema convert MODEL.onnx -o MODEL.ema`: import, fold, calibrate, quantise, write atomically.</summary>
+internal static class ConvertCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var model = new Argument<FileInfo>("model") { Description = "the ONNX file" };
+        var output = new Option<FileInfo>("--output", "-o") { Description = "the .ema file to write", Required = true };
+        var weights = new Option<string>("--weights") { Description = "weight storage: int8 (per-channel), fp16 or fp32", DefaultValueFactory = _ => "int8" };
+        weights.AcceptOnlyFromAmong("int8", "fp16", "fp32");
+        var calib = new Option<FileInfo?>("--calib") { Description = "calibration inputs (.npy, raw as the model's users feed them) for static int8 activation ranges" };
+        var method = new Option<string>("--calib-method") { Description = "activation range: max or percentile", DefaultValueFactory = _ => "max" };
+        method.AcceptOnlyFromAmong("max", "percentile");
+        var percentile = new Option<double>("--percentile") { Description = "percentile of |x| for --calib-method percentile", DefaultValueFactory = _ => 99.99 };
+        var normalize = new Option<string?>("--normalize") { Description = "input normalisation (x - mean) / std: 'mean,std' or 'm1,..,mk,s1,..,sk' per channel" };
+        var names = new Option<string?>("--class-names") { Description = "comma-separated class labels of the output" };
+        var name = new Option<string?>("--name") { Description = "model name stored in the file (default: the ONNX file name)" };
+        var cmd = new Command("convert", "Convert an ONNX model into a quantised .ema file");
+        cmd.Arguments.Add(model);
+        foreach (var o in new Option[] { output, weights, calib, method, percentile, normalize, names, name }) cmd.Options.Add(o);
+        cmd.SetAction(p =>
+        {
+            var options = new ConvertOptions
+            {
+                Weights = p.GetValue(weights) switch { "fp32" => WeightFormat.Fp32, "fp16" => WeightFormat.Fp16, _ => WeightFormat.Int8 },
+                Normalize = ParseNormalize(p.GetValue(normalize)),
+                Labels = p.GetValue(names)?.Split(',', StringSplitOptions.TrimEntries) ?? [],
+                ModelName = p.GetValue(name),
+                CalibrationOptions = new CalibrationOptions
+                {
+                    Method = p.GetValue(method) == "percentile" ? RangeMethod.Percentile : RangeMethod.Max,
+                    Percentile = p.GetValue(percentile),
+                },
+            };
+            var source = p.GetValue(model)!;
+            var target = p.GetValue(output)!;
+            if (p.GetValue(calib) is { } c)
+            {
+                var import = Converters.Onnx.OnnxImporter.Import(source.FullName);
+                var declared = import.Graph.Values[import.Graph.Inputs[0]];
+                var x = NpyFile.Read(c.FullName);
+                var (_, shape) = RunCommand.SampleShape(declared, x.Shape, c.Name);
+                options = options with { Calibration = (x.ToFloat32(), shape) };
+            }
+            return Execute(source, target, options, stdout);
+        });
+        return cmd;
+    }
+
+    internal static InputNormalization? ParseNormalize(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var v = new float[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!float.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out v[i]) || !float.IsFinite(v[i]))
+                throw new EmaException($"--normalize: '{parts[i]}' is not a number");
+        if (v.Length % 2 != 0) throw new EmaException($"--normalize needs as many means as stds, got {v.Length} numbers");
+        int k = v.Length / 2;
+        var std = v[k..];
+        if (std.Any(s => s <= 0)) throw new EmaException("--normalize: every std must be > 0");
+        return new InputNormalization(v[..k], std);
+    }
+
+    private static int Execute(FileInfo source, FileInfo target, ConvertOptions options, TextWriter stdout)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stdout) });
+        ConversionReport report = null!;
+        console.Progress().AutoClear(true).Start(ctx =>
+        {
+            var tasks = new Dictionary<string, ProgressTask>();
+            var progress = new SyncProgress(step =>
+            {
+                if (!tasks.TryGetValue(step.Step, out var t)) tasks[step.Step] = t = ctx.AddTask(step.Step, maxValue: 1);
+                t.Value = step.Fraction;
+            });
+            report = Converter.ConvertFile(source.FullName, target.FullName, options, progress);
+        });
+        Summarise(console, report, source, target);
+        return 0;
+    }
+
+    private static void Summarise(IAnsiConsole console, ConversionReport r, FileInfo source, FileInfo target)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var imp = r.Import;
+        console.WriteLine($"{source.Name}: {imp.Producer}, opset {imp.Opset}; {imp.Graph.Nodes.Count} nodes after passes");
+        var table = new Table().AddColumns("layer", "weights", "params", "stored", "max |w - q|", "max rel. (row)", "int8 input range");
+        foreach (var l in r.Layers)
+        {
+            var range = r.Ranges.FirstOrDefault(x => x.Layer == l.Layer);
+            table.AddRow(Markup.Escape(l.Layer), Shapes.Format(l.Shape), l.Parameters.ToString(inv), l.Format.ToString(),
+                l.MaxAbsError.ToString("G3", inv), l.MaxRelError.ToString("G3", inv),
+                range is null ? "-" : $"{range.Range.ToString("G4", inv)} (max {range.MaxAbs.ToString("G4", inv)})");
+        }
+        console.Write(table);
+        long parameters = r.Layers.Sum(l => l.Parameters);
+        console.WriteLine($"parameters {parameters}; ONNX {r.SourceBytes} bytes -> .ema {r.OutputBytes} bytes ({(double)r.OutputBytes / r.SourceBytes:P1})");
+        console.WriteLine($"normalisation: {r.Normalization}");
+        foreach (var w in imp.Warnings) console.WriteLine($"note: {w}");
+        console.WriteLine($"wrote {target.FullName}");
+    }
+
+    private sealed class SyncProgress(Action<(string Step, double Fraction)> report) : IProgress<(string Step, double Fraction)>
+    {
+        public void Report((string Step, double Fraction) value) => report(value);
+    }
+}
+#endif
