@@ -104,7 +104,8 @@ public static class EmaReader
             }
             if (!found.TryAdd((SectionKind)kind, ((int)off, (int)len))) throw Err("TABLE", at, $"section {sname} appears twice");
         }
-        ranges.Sort((a, b) => a.Start.CompareTo(b.Start));
+        // Ties sort the shorter range first: an empty range may share its start with the next one.
+        ranges.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.End.CompareTo(b.End));
         for (int i = 1; i < ranges.Count; i++)
             if (ranges[i].Start < ranges[i - 1].End)
                 throw Err("TABLE", ranges[i].EntryAt + 8, $"section {ranges[i].Name} [{ranges[i].Start}, {ranges[i].End}) overlaps section {ranges[i - 1].Name} [{ranges[i - 1].Start}, {ranges[i - 1].End})");
@@ -168,7 +169,7 @@ public static class EmaReader
             result.Add(t);
         }
         r.ExpectEnd();
-        blobs.Sort((a, b) => a.Start.CompareTo(b.Start));
+        blobs.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.End.CompareTo(b.End));
         for (int i = 1; i < blobs.Count; i++)
             if (blobs[i].Start < blobs[i - 1].End)
                 throw r.ErrorAt(blobs[i].At, $"{blobs[i].What} overlaps {blobs[i - 1].What} in DATA");
