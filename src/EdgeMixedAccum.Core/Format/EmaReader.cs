@@ -213,9 +213,12 @@ public static class EmaReader
         {
             long at = r.Offset;
             string vname = r.Str($"value {v} name");
+            long shapeAt = r.Offset;
             int[] shape = r.I32s($"value {v} '{vname}' shape", MaxRank);
             int constant = r.I32($"value {v} '{vname}' constant");
             if (constant < -1 || constant >= tensors.Count) throw r.ErrorAt(r.Offset - 4, $"value {v} '{vname}': constant index {constant} is outside -1..{tensors.Count - 1}");
+            try { Shapes.Validate(shape, $"value {v} '{vname}'", allowBatch: constant < 0); }
+            catch (EmaException e) { throw r.ErrorAt(shapeAt, e.Message); }
             g.Values.Add(new ValueInfo(vname, shape, constant));
         }
         ReadIds(ref r, g.Inputs, "graph input", values);
