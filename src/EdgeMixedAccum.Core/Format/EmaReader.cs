@@ -273,12 +273,23 @@ public static class EmaReader
                 throw r.ErrorAt(at, "normalisation means must be finite and stds finite and > 0");
             m.Normalization = new InputNormalization(mean, std);
         }
+        long labelsAt = r.Offset;
         int labels = r.Count("label count", 4, MaxLabels);
+        if (LabelCountProblem(labels, g) is { } problem) throw r.ErrorAt(labelsAt, problem);
         for (int i = 0; i < labels; i++) m.Labels.Add(r.Str($"label {i}"));
         CheckIo(ref r, g, g.Inputs, "input");
         CheckIo(ref r, g, g.Outputs, "output");
         r.ExpectEnd();
         return m;
+    }
+
+    /// <summary>Labels name the first output's last dim: there are none or exactly that many.</summary>
+    internal static string? LabelCountProblem(int labels, ModelGraph g)
+    {
+        if (labels == 0) return null;
+        var shape = g.Values[g.Outputs[0]].Shape;
+        int dim = shape.Length == 0 ? 0 : shape[^1];
+        return labels == dim ? null : $"{labels} labels, but the first output {Shapes.Format(shape)} has {(dim == Shapes.Batch ? "a symbolic" : dim.ToString(System.Globalization.CultureInfo.InvariantCulture))} classes in its last dim";
     }
 
     private static void CheckIo(ref SectionReader r, ModelGraph g, List<int> ids, string what)

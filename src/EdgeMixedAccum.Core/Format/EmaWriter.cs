@@ -92,6 +92,7 @@ public static class EmaWriter
             meta.U8(1); meta.F32s(norm.Mean); meta.F32s(norm.Std);
         }
         else meta.U8(0);
+        if (EmaReader.LabelCountProblem(m.Labels.Count, g) is { } labelProblem) throw new EmaException(labelProblem);
         meta.U32((uint)m.Labels.Count);
         foreach (var l in m.Labels) meta.Str(l);
         WriteIo(meta, g, g.Inputs);
