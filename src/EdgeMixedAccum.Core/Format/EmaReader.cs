@@ -187,20 +187,27 @@ public static class EmaReader
         return file.Slice(data.Offset + (int)off, (int)len);
     }
 
-    /// <summary>Values the kernels and bounds rely on: int8 in [-127, 127], scales and row norms finite and &gt;= 0.</summary>
     private static void CheckValues(TensorData t, ref SectionReader r, long at, string where)
+    {
+        if (ValueProblem(t, where) is { } problem) throw r.ErrorAt(at, problem);
+    }
+
+    /// <summary>Values the kernels and bounds rely on: int8 in [-127, 127], scales finite and &gt;= 0, row norms
+    /// &gt;= 0 and not NaN. Null when they hold. The writer checks the same so that what it writes reads back.</summary>
+    internal static string? ValueProblem(TensorData t, string where)
     {
         if (t.DType == TensorDType.Int8)
         {
             int bad = t.AsInt8().IndexOf((sbyte)-128);
-            if (bad >= 0) throw r.ErrorAt(at, $"{where}: int8 element {bad} is -128 (symmetric int8 stays in [-127, 127])");
+            if (bad >= 0) return $"{where}: int8 element {bad} is -128 (symmetric int8 stays in [-127, 127])";
             foreach (float s in t.Scales)
-                if (!float.IsFinite(s) || s < 0) throw r.ErrorAt(at, $"{where}: scale {s} is not finite and >= 0");
+                if (!float.IsFinite(s) || s < 0) return $"{where}: scale {s} is not finite and >= 0";
         }
         foreach (float v in t.RowL1)
-            if (!(v >= 0) || float.IsNaN(v)) throw r.ErrorAt(at, $"{where}: row L1 norm {v} is negative or NaN");
+            if (!(v >= 0) || float.IsNaN(v)) return $"{where}: row L1 norm {v} is negative or NaN";
         foreach (float v in t.RowL2)
-            if (!(v >= 0) || float.IsNaN(v)) throw r.ErrorAt(at, $"{where}: row L2 norm {v} is negative or NaN");
+            if (!(v >= 0) || float.IsNaN(v)) return $"{where}: row L2 norm {v} is negative or NaN";
+        return null;
     }
 
     private static ModelGraph ReadGraph(ReadOnlySpan<byte> f, (int Offset, int Length) sec, List<TensorData> tensors, string? name)

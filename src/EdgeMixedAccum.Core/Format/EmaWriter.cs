@@ -53,6 +53,8 @@ public static class EmaWriter
         var data = new SectionWriter();
         var tensors = new SectionWriter();
         tensors.U32((uint)g.Tensors.Count);
+        for (int i = 0; i < g.Tensors.Count; i++)
+            if (EmaReader.ValueProblem(g.Tensors[i], $"tensor {i} '{g.Tensors[i].Name}'") is { } problem) throw new EmaException(problem);
         foreach (var t in g.Tensors)
         {
             ulong Blob(ReadOnlySpan<byte> b)
