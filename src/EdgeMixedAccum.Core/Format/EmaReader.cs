@@ -104,7 +104,8 @@ public static class EmaReader
             }
             if (!found.TryAdd((SectionKind)kind, ((int)off, (int)len))) throw Err("TABLE", at, $"section {sname} appears twice");
         }
-        ranges.Sort((a, b) => a.Start.CompareTo(b.Start));
+        // Ties sort the shorter range first: an empty range may share its start with the next one.
+        ranges.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.End.CompareTo(b.End));
         for (int i = 1; i < ranges.Count; i++)
             if (ranges[i].Start < ranges[i - 1].End)
                 throw Err("TABLE", ranges[i].EntryAt + 8, $"section {ranges[i].Name} [{ranges[i].Start}, {ranges[i].End}) overlaps section {ranges[i - 1].Name} [{ranges[i - 1].Start}, {ranges[i - 1].End})");
@@ -168,7 +169,7 @@ public static class EmaReader
             result.Add(t);
         }
         r.ExpectEnd();
-        blobs.Sort((a, b) => a.Start.CompareTo(b.Start));
+        blobs.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.End.CompareTo(b.End));
         for (int i = 1; i < blobs.Count; i++)
             if (blobs[i].Start < blobs[i - 1].End)
                 throw r.ErrorAt(blobs[i].At, $"{blobs[i].What} overlaps {blobs[i - 1].What} in DATA");
@@ -186,20 +187,27 @@ public static class EmaReader
         return file.Slice(data.Offset + (int)off, (int)len);
     }
 
-    /// <summary>Values the kernels and bounds rely on: int8 in [-127, 127], scales and row norms finite and &gt;= 0.</summary>
     private static void CheckValues(TensorData t, ref SectionReader r, long at, string where)
+    {
+        if (ValueProblem(t, where) is { } problem) throw r.ErrorAt(at, problem);
+    }
+
+    /// <summary>Values the kernels and bounds rely on: int8 in [-127, 127], scales finite and &gt;= 0, row norms
+    /// &gt;= 0 and not NaN. Null when they hold. The writer checks the same so that what it writes reads back.</summary>
+    internal static string? ValueProblem(TensorData t, string where)
     {
         if (t.DType == TensorDType.Int8)
         {
             int bad = t.AsInt8().IndexOf((sbyte)-128);
-            if (bad >= 0) throw r.ErrorAt(at, $"{where}: int8 element {bad} is -128 (symmetric int8 stays in [-127, 127])");
+            if (bad >= 0) return $"{where}: int8 element {bad} is -128 (symmetric int8 stays in [-127, 127])";
             foreach (float s in t.Scales)
-                if (!float.IsFinite(s) || s < 0) throw r.ErrorAt(at, $"{where}: scale {s} is not finite and >= 0");
+                if (!float.IsFinite(s) || s < 0) return $"{where}: scale {s} is not finite and >= 0";
         }
         foreach (float v in t.RowL1)
-            if (!(v >= 0) || float.IsNaN(v)) throw r.ErrorAt(at, $"{where}: row L1 norm {v} is negative or NaN");
+            if (!(v >= 0) || float.IsNaN(v)) return $"{where}: row L1 norm {v} is negative or NaN";
         foreach (float v in t.RowL2)
-            if (!(v >= 0) || float.IsNaN(v)) throw r.ErrorAt(at, $"{where}: row L2 norm {v} is negative or NaN");
+            if (!(v >= 0) || float.IsNaN(v)) return $"{where}: row L2 norm {v} is negative or NaN";
+        return null;
     }
 
     private static ModelGraph ReadGraph(ReadOnlySpan<byte> f, (int Offset, int Length) sec, List<TensorData> tensors, string? name)
@@ -212,9 +220,12 @@ public static class EmaReader
         {
             long at = r.Offset;
             string vname = r.Str($"value {v} name");
+            long shapeAt = r.Offset;
             int[] shape = r.I32s($"value {v} '{vname}' shape", MaxRank);
             int constant = r.I32($"value {v} '{vname}' constant");
             if (constant < -1 || constant >= tensors.Count) throw r.ErrorAt(r.Offset - 4, $"value {v} '{vname}': constant index {constant} is outside -1..{tensors.Count - 1}");
+            try { Shapes.Validate(shape, $"value {v} '{vname}'", allowBatch: constant < 0); }
+            catch (EmaException e) { throw r.ErrorAt(shapeAt, e.Message); }
             g.Values.Add(new ValueInfo(vname, shape, constant));
         }
         ReadIds(ref r, g.Inputs, "graph input", values);
@@ -269,12 +280,23 @@ public static class EmaReader
                 throw r.ErrorAt(at, "normalisation means must be finite and stds finite and > 0");
             m.Normalization = new InputNormalization(mean, std);
         }
+        long labelsAt = r.Offset;
         int labels = r.Count("label count", 4, MaxLabels);
+        if (LabelCountProblem(labels, g) is { } problem) throw r.ErrorAt(labelsAt, problem);
         for (int i = 0; i < labels; i++) m.Labels.Add(r.Str($"label {i}"));
         CheckIo(ref r, g, g.Inputs, "input");
         CheckIo(ref r, g, g.Outputs, "output");
         r.ExpectEnd();
         return m;
+    }
+
+    /// <summary>Labels name the first output's last dim: there are none or exactly that many.</summary>
+    internal static string? LabelCountProblem(int labels, ModelGraph g)
+    {
+        if (labels == 0) return null;
+        var shape = g.Values[g.Outputs[0]].Shape;
+        int dim = shape.Length == 0 ? 0 : shape[^1];
+        return labels == dim ? null : $"{labels} labels, but the first output {Shapes.Format(shape)} has {(dim == Shapes.Batch ? "a symbolic" : dim.ToString(System.Globalization.CultureInfo.InvariantCulture))} classes in its last dim";
     }
 
     private static void CheckIo(ref SectionReader r, ModelGraph g, List<int> ids, string what)

@@ -53,6 +53,8 @@ public static class EmaWriter
         var data = new SectionWriter();
         var tensors = new SectionWriter();
         tensors.U32((uint)g.Tensors.Count);
+        for (int i = 0; i < g.Tensors.Count; i++)
+            if (EmaReader.ValueProblem(g.Tensors[i], $"tensor {i} '{g.Tensors[i].Name}'") is { } problem) throw new EmaException(problem);
         foreach (var t in g.Tensors)
         {
             ulong Blob(ReadOnlySpan<byte> b)
@@ -92,6 +94,7 @@ public static class EmaWriter
             meta.U8(1); meta.F32s(norm.Mean); meta.F32s(norm.Std);
         }
         else meta.U8(0);
+        if (EmaReader.LabelCountProblem(m.Labels.Count, g) is { } labelProblem) throw new EmaException(labelProblem);
         meta.U32((uint)m.Labels.Count);
         foreach (var l in m.Labels) meta.Str(l);
         WriteIo(meta, g, g.Inputs);

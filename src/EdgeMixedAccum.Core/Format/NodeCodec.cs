@@ -114,7 +114,7 @@ internal static class NodeCodec
             else throw r.ErrorAt(at, $"{where}: attribute '{name}' has unknown type {type}");
             if (!Apply(n, name, type, ints, floats)) throw r.ErrorAt(at, $"{where}: attribute '{name}' ({(type == Ints ? "ints" : "floats")}, {Math.Max(ints.Length, floats.Length)} values) is not valid for this op");
         }
-        FillDefaults(n, ref r, start, where);
+        FillDefaults(n, ref r, start, where, seen);
         return n;
     }
 
@@ -147,7 +147,7 @@ internal static class NodeCodec
 
     /// <summary>Defaults of omitted attributes depend on the rank, which the kernel (Conv) or the
     /// required kernel attribute (pools) tells; Reshape needs its shape.</summary>
-    private static void FillDefaults(Node n, ref SectionReader r, long start, string where)
+    private static void FillDefaults(Node n, ref SectionReader r, long start, string where, HashSet<string> seen)
     {
         switch (n)
         {
@@ -162,7 +162,9 @@ internal static class NodeCodec
                 if (p.Dilations.Length == 0) p.Dilations = Ones(sp);
                 if (p.Pads.Length == 0) p.Pads = new int[2 * sp];
                 break;
-            case ReshapeNode rs when rs.Target.Length == 0:
+            case ReshapeNode when !seen.Contains("shape"):
+                throw r.ErrorAt(start, $"{where}: required attribute 'shape' is missing");
+            case ReshapeNode:
                 // An empty target is a legal reshape to a scalar only if the input has one element;
                 // shape inference decides.
                 break;

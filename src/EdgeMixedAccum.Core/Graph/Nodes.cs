@@ -38,6 +38,10 @@ public abstract class Node
     protected internal string Where => $"node '{Name}' ({Op})";
     protected internal EmaException Fail(string what) => new($"{Where}: {what}");
 
+    /// <summary>A computed dimension as an int; one that does not fit fails naming the node (a crafted
+    /// file can carry dims whose sum or product overflows).</summary>
+    protected internal int Dim(long value) => value <= int.MaxValue ? (int)value : throw Fail($"dimension {value} exceeds {int.MaxValue}");
+
     public override string ToString() => $"{Op} '{Name}'";
 }
 
@@ -126,7 +130,7 @@ public sealed class ConvNode : LayerNode
             long o = ceil ? (padded - span + strides[i] - 1) / strides[i] + 1 : (padded - span) / strides[i] + 1;
             // ONNX ceil mode: the last window must start inside the input or left padding.
             if (ceil && (o - 1) * strides[i] >= inDims[i] + pads[i]) o--;
-            outDims[i] = checked((int)o);
+            outDims[i] = node.Dim(o);
         }
     }
 }
@@ -214,15 +218,15 @@ public sealed class FlattenNode : Node
         if (axis < 0 || axis > x.Length) throw Fail($"axis {Axis} out of range for {Shapes.Format(x)}");
         int outer = ProductWithBatch(x.AsSpan(0, axis), this);
         long inner = Shapes.Elements(x.AsSpan(axis), Where);
-        return [outer, checked((int)inner)];
+        return [outer, Dim(inner)];
     }
 
     /// <summary>Product of dims where a symbolic batch may stand alone or with dims of size 1.</summary>
     internal static int ProductWithBatch(ReadOnlySpan<int> dims, Node node)
     {
         bool batch = dims.Length > 0 && dims[0] == Shapes.Batch;
-        long p = Shapes.Elements(dims[(batch ? 1 : 0)..], node.ToString());
-        if (!batch) return checked((int)p);
+        long p = Shapes.Elements(dims[(batch ? 1 : 0)..], node.Where);
+        if (!batch) return node.Dim(p);
         if (p != 1) throw node.Fail($"cannot merge the symbolic batch with static dims {Shapes.Format(dims)}");
         return Shapes.Batch;
     }
@@ -260,7 +264,11 @@ public sealed class ReshapeNode : Node
         bool yBatch = y.Length > 0 && y[0] == Shapes.Batch && infer != 0;
         long known = 1;
         for (int i = yBatch ? 1 : 0; i < y.Length; i++)
-            if (i != infer) known = checked(known * y[i]);
+        {
+            if (i == infer) continue;
+            known *= y[i]; // both factors <= 2^31 while known <= MaxElements: no overflow
+            if (known > Shapes.MaxElements) throw Fail($"target {Shapes.Format(Target)} has more than {Shapes.MaxElements} elements");
+        }
         if (infer >= 0)
         {
             if (xBatch && !yBatch)
@@ -271,7 +279,7 @@ public sealed class ReshapeNode : Node
                 return y;
             }
             if (known == 0 || inTotal % known != 0) throw Fail($"cannot reshape {Shapes.Format(x)} ({inTotal} elements) to {Shapes.Format(Target)}");
-            y[infer] = checked((int)(inTotal / known));
+            y[infer] = Dim(inTotal / known);
             known = inTotal;
         }
         if (xBatch != yBatch || known != inTotal)
@@ -317,7 +325,8 @@ public sealed class ConcatNode : Node
             if (s.Length != first.Length) throw Fail($"input {k} rank {s.Length} differs from {first.Length}");
             for (int i = 0; i < s.Length; i++)
                 if (i != axis && s[i] != first[i]) throw Fail($"input {k} {Shapes.Format(s)} differs from {Shapes.Format(first)} off axis {axis}");
-            y[axis] = checked(y[axis] + s[axis]);
+            if (s[axis] == Shapes.Batch) throw Fail($"input {k} has the symbolic batch on axis {axis}: concatenation along the batch dimension is not supported");
+            y[axis] = Dim((long)y[axis] + s[axis]);
         }
         return y;
     }

@@ -120,13 +120,17 @@ public sealed class TensorData
         int len = rows == 0 ? 0 : (int)(t.ElementCount / rows);
         var l1 = new float[rows];
         var l2 = new float[rows];
-        var w = t.ToFloat32();
+        // Int8 rows are dequantised in fp64, where q * scale is exact: an fp32 product may round below it.
+        bool int8 = t.DType == TensorDType.Int8;
+        var w = int8 ? null : t.ToFloat32();
+        var q = int8 ? t.AsInt8() : default;
+        var scales = t.Scales;
         for (int i = 0; i < rows; i++)
         {
             double a = 0, b = 0;
             for (int j = 0; j < len; j++)
             {
-                double v = w[(long)i * len + j];
+                double v = int8 ? q[(int)((long)i * len + j)] * (double)scales[i] : w![(long)i * len + j];
                 a += Math.Abs(v);
                 b += v * v;
             }
