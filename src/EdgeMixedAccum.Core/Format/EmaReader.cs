@@ -34,13 +34,13 @@ public static class EmaReader
     {
         options ??= new EmaReadOptions();
         long length;
-        try { length = new FileInfo(path).Length; }
-        catch (IOException e) { throw new EmaException($"cannot open model file '{path}': {e.Message}", e); }
         if (!File.Exists(path)) throw new EmaException($"model file '{path}' does not exist");
+        try { length = new FileInfo(path).Length; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new EmaException($"cannot open model file '{path}': {e.Message}", e); }
         if (length > options.MaxFileBytes) throw new EmaFormatException(path, "HEADER", 0, $"file is {length} bytes, more than the limit {options.MaxFileBytes}");
         byte[] bytes;
         try { bytes = File.ReadAllBytes(path); }
-        catch (IOException e) { throw new EmaException($"cannot read model file '{path}': {e.Message}", e); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new EmaException($"cannot read model file '{path}': {e.Message}", e); }
         return Read(bytes, path, options);
     }
 
@@ -193,7 +193,7 @@ public static class EmaReader
     }
 
     /// <summary>Values the kernels and bounds rely on: int8 in [-127, 127], scales finite and &gt;= 0, row norms
-    /// &gt;= 0 and not NaN. Null when they hold. The writer checks the same so that what it writes reads back.</summary>
+    /// finite and &gt;= 0 (an infinite norm means an infinite weight, which no bound survives). Null when they hold. The writer checks the same so that what it writes reads back.</summary>
     internal static string? ValueProblem(TensorData t, string where)
     {
         if (t.DType == TensorDType.Int8)
@@ -204,9 +204,9 @@ public static class EmaReader
                 if (!float.IsFinite(s) || s < 0) return $"{where}: scale {s} is not finite and >= 0";
         }
         foreach (float v in t.RowL1)
-            if (!(v >= 0) || float.IsNaN(v)) return $"{where}: row L1 norm {v} is negative or NaN";
+            if (!(v >= 0) || !float.IsFinite(v)) return $"{where}: row L1 norm {v} is not finite and >= 0 (non-finite weights?)";
         foreach (float v in t.RowL2)
-            if (!(v >= 0) || float.IsNaN(v)) return $"{where}: row L2 norm {v} is negative or NaN";
+            if (!(v >= 0) || !float.IsFinite(v)) return $"{where}: row L2 norm {v} is not finite and >= 0 (non-finite weights?)";
         return null;
     }
 

@@ -85,7 +85,7 @@ public sealed class TensorData
         return WithStats(name, TensorDType.Float16, shape, bytes, default);
     }
 
-    /// <summary>Makes an int8 tensor with one scale per row (dim 0; one scale for rank 0/1).</summary>
+    /// <summary>Makes an int8 tensor with one scale per row: per element of dim 0 (one scale for rank 0).</summary>
     public static TensorData FromInt8(string name, int[] shape, ReadOnlySpan<sbyte> values, ReadOnlySpan<float> scales)
     {
         var bytes = MemoryMarshal.AsBytes(values).ToArray();
