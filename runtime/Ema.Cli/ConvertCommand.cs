@@ -95,20 +95,24 @@ internal static class ConvertCommand
     {
         var inv = CultureInfo.InvariantCulture;
         var imp = r.Import;
-        console.WriteLine($"{source.Name}: {imp.Producer}, opset {imp.Opset}; {imp.Graph.Nodes.Count} nodes after passes");
+        console.WriteLine($"{source.Name}: {imp.Model.ProducerName} {imp.Model.ProducerVersion}, opset {imp.Model.Opset}; {imp.Graph.Nodes.Count} nodes after passes");
         var table = new Table().AddColumns("layer", "weights", "params", "stored", "max |w - q|", "max rel. (row)", "int8 input range");
         foreach (var l in r.Layers)
         {
             var range = r.Ranges.FirstOrDefault(x => x.Layer == l.Layer);
-            table.AddRow(Markup.Escape(l.Layer), Shapes.Format(l.Shape), l.Parameters.ToString(inv), l.Format.ToString(),
+            string[] cells =
+            [
+                l.Layer, Shapes.Format(l.Shape), l.Parameters.ToString(inv), l.Format.ToString(),
                 l.MaxAbsError.ToString("G3", inv), l.MaxRelError.ToString("G3", inv),
-                range is null ? "-" : $"{range.Range.ToString("G4", inv)} (max {range.MaxAbs.ToString("G4", inv)})");
+                range is null ? "-" : $"{range.Range.ToString("G4", inv)} (max {range.MaxAbs.ToString("G4", inv)})",
+            ];
+            table.AddRow(cells.Select(Markup.Escape).ToArray()); // cells are markup: shapes like [N, 96] must be escaped
         }
         console.Write(table);
         long parameters = r.Layers.Sum(l => l.Parameters);
         console.WriteLine($"parameters {parameters}; ONNX {r.SourceBytes} bytes -> .ema {r.OutputBytes} bytes ({(double)r.OutputBytes / r.SourceBytes:P1})");
         console.WriteLine($"normalisation: {r.Normalization}");
-        foreach (var w in imp.Warnings) console.WriteLine($"note: {w}");
+        foreach (var w in imp.Notes) console.WriteLine($"note: {w}");
         console.WriteLine($"wrote {target.FullName}");
     }
 
