@@ -54,7 +54,7 @@ public sealed class ConstTensor
     public static ConstTensor Float(int[] shape, float[] data, int dataType = OnnxDataType.Float) => new(shape, data, null, dataType);
     public static ConstTensor Int(int[] shape, long[] data, int dataType = OnnxDataType.Int64) => new(shape, null, data, dataType);
     public static ConstTensor ScalarFloat(float v) => Float([], [v]);
-    public static ConstTensor Ints(params long[] v) => Int([v.Length], v);
+    public static ConstTensor Vector(params long[] v) => Int([v.Length], v);
 
     public ConstKind Kind => _f is not null ? ConstKind.Float : ConstKind.Int;
     /// <summary>The ONNX element type this constant stands for (what Cast produced, what the file said).</summary>
