@@ -38,10 +38,10 @@ internal static class LayerUtil
 /// <summary>
 /// Turns Gemm and MatMul with a constant right operand into <see cref="ImportOps.Dense"/> (y = x W^T + b):
 /// Gemm's transB, alpha and beta are folded into W and b (W = alpha B' ^T, b = beta C); MatMul's B [K, N]
-/// becomes W = B^T. Both operands constant: folded to a constant. A Dense or Conv followed by an Add of a
-/// constant that broadcasts along the output channels only (MatMul + Add from PyTorch/tf2onnx, Conv without
-/// bias + Add) takes the constant into its bias when the layer output has no other reader. Conv weights and
-/// biases are checked to be constants.
+/// becomes W = B^T. Both operands constant: folded to a constant. A Dense or Conv followed by an Add, Sub,
+/// Mul or Div with a constant that broadcasts along the output channels only (MatMul + Add from PyTorch and
+/// tf2onnx, Conv without bias + Add, a per-channel scale) takes it into its bias (and weights, for Mul and
+/// Div) when the layer output has no other reader. Conv weights and biases are checked to be constants.
 /// </summary>
 public sealed class LinearLayerPass : IImportPass
 {
@@ -63,7 +63,7 @@ public sealed class LinearLayerPass : IImportPass
         }
         foreach (var n in g.Nodes.ToList())
             if (LayerUtil.IsLayer(n) && g.Nodes.Contains(n))
-                while (FuseBiasAdd(g, n)) { }
+                while (FuseChannelAffine(g, n)) { }
     }
 
     private static bool FoldIfConstant(ImportGraph g, ImportNode n)
@@ -168,15 +168,19 @@ public sealed class LinearLayerPass : IImportPass
         return r;
     }
 
-    private static bool FuseBiasAdd(ImportGraph g, ImportNode layer)
+    private static bool FuseChannelAffine(ImportGraph g, ImportNode layer)
     {
         string outName = layer.Output0;
         if (g.IsOutput(outName)) return false;
         var cons = g.Consumers(outName);
-        if (cons.Count != 1 || cons[0].Node.OpType != "Add") return false;
-        var add = cons[0].Node;
-        var c = g.TryConstant(add.Input(1 - cons[0].Index));
-        if (c is null || add.Inputs.Count != 2) return false;
+        if (cons.Count != 1 || cons[0].Node.OpType is not ("Add" or "Sub" or "Mul" or "Div")) return false;
+        var op = cons[0].Node;
+        if (op.Inputs.Count != 2) return false;
+        // Sub and Div only with the layer as the left operand: c - y and c / y are not affine in W.
+        if (op.OpType is "Sub" or "Div" && cons[0].Index != 0) return false;
+        string cName = op.Input(1 - cons[0].Index);
+        var c = g.TryConstant(cName);
+        if (c is null || c.Kind != ConstKind.Float) return false;
         var w = g.Constants[layer.Input(1)];
         int channels = w.Shape[0];
         int rank; int axis;
@@ -184,16 +188,33 @@ public sealed class LinearLayerPass : IImportPass
         else { rank = g.TryShape(outName)?.Length ?? 2; axis = rank - 1; }
         var v = ChannelVector(c, channels, rank, axis);
         if (v is null) return false;
-        if (layer.HasInput(2))
+        bool hadBias = layer.HasInput(2);
+        var bias = hadBias ? LayerUtil.FloatConstant(g, layer, 2, "bias").ToDoubleArray() : new double[channels];
+        if (op.OpType is "Add" or "Sub")
         {
-            var old = LayerUtil.FloatConstant(g, layer, 2, "bias").Floats;
-            for (int j = 0; j < channels; j++) v[j] += old[j];
+            for (int j = 0; j < channels; j++) bias[j] += op.OpType == "Add" ? v[j] : -(double)v[j];
         }
-        string cName = add.Input(1 - cons[0].Index);
-        string biasName = LayerUtil.ReplaceConstant(g, layer.Input(2), layer, ConstTensor.Float([channels], v), "_bias");
-        if (layer.Inputs.Count > 2) layer.Inputs[2] = biasName; else layer.Inputs.Add(biasName);
-        layer.Outputs[0] = add.Output0;
-        g.Nodes.Remove(add);
+        else
+        {
+            // A per-channel scale: W rows and the bias scale together.
+            var scale = v.Select(f => op.OpType == "Mul" ? (double)f : 1.0 / f).ToArray();
+            var W = w.Floats;
+            int row = w.Count / Math.Max(1, channels);
+            var nw = new float[w.Count];
+            for (int j = 0; j < channels; j++)
+            {
+                for (int t = 0; t < row; t++) nw[j * row + t] = (float)(W[j * row + t] * scale[j]);
+                bias[j] *= scale[j];
+            }
+            layer.Inputs[1] = LayerUtil.ReplaceConstant(g, layer.Input(1), layer, ConstTensor.Float(w.Shape, nw), "_scaled");
+        }
+        if (hadBias || op.OpType is "Add" or "Sub")
+        {
+            string biasName = LayerUtil.ReplaceConstant(g, layer.Input(2), layer, ConstTensor.Float([channels], bias.Select(b => (float)b).ToArray()), "_bias");
+            if (layer.Inputs.Count > 2) layer.Inputs[2] = biasName; else layer.Inputs.Add(biasName);
+        }
+        layer.Outputs[0] = op.Output0;
+        g.Nodes.Remove(op);
         g.Shapes.Remove(outName);
         g.DropConstantIfUnused(cName);
         return true;

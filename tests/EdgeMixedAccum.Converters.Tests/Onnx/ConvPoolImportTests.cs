@@ -129,6 +129,33 @@ public class ConvPoolImportTests
         T.Close(exp, T.Run(r.Graph, x, [1, c, 5, 5]).Y);
     }
 
+    [Fact]
+    public void Conv_then_per_channel_mul_sub_div_folds_into_the_layer()
+    {
+        // tf2onnx spells an unfused BatchNorm as Mul + Add with [C, 1, 1] constants; Sub and Div fold the same way.
+        const int c = 2, m = 3;
+        var wt = T.Rand(m * c * 9, 1); var b = T.Rand(m, 2);
+        var sc = T.RandPositive(m, 3, 0.5, 2); var sh = T.Rand(m, 4); var dv = T.RandPositive(m, 5, 1, 3);
+        var ob = new OnnxBuilder();
+        ob.Input("x", "N", c, 5, 5);
+        ob.Init("W", [m, c, 3, 3], wt); ob.Init("B", [m], b);
+        ob.Init("sc", [m, 1, 1], sc); ob.Init("sh", [1, m, 1, 1], sh); ob.Init("dv", [m, 1, 1], dv);
+        ob.Node("Conv", ["x", "W", "B"], "h");
+        ob.Node("Mul", ["sc", "h"], "h1");
+        ob.Node("Sub", ["h1", "sh"], "h2");
+        ob.Node("Div", ["h2", "dv"], "h3");
+        ob.Node("Relu", ["h3"], "y");
+        ob.Output("y");
+        var r = ob.Import();
+        var conv = Assert.IsType<ConvNode>(Assert.Single(r.Graph.Nodes));
+        Assert.Equal(Activation.Relu, conv.Activation);
+        var x = T.Rand(2 * c * 25, 3);
+        var z = ConvExpected(x, 2, c, 5, 5, wt, m, 3, 3, b, 1, 1, 0, 0, 0, 0, 1, 1, 1, out int oh, out int ow);
+        int hw = oh * ow;
+        var exp = z.Select((v, i) => { int ch = i / hw % m; return Math.Max(0, (v * sc[ch] - sh[ch]) / dv[ch]); }).ToArray();
+        T.Close(exp, T.Run(r.Graph, x, [2, c, 5, 5]).Y);
+    }
+
     /// <summary>Naive pooling, ONNX semantics; avg divides by valid elements or the (pad-clipped) window.</summary>
     private static double[] PoolExpected(float[] x, int nc, int h, int w, int k, int s, int p, bool max, bool includePad, out int oh, out int ow)
     {
