@@ -67,7 +67,7 @@ public static class ModelGraphLowering
                     var geo = SpatialGeometry.Resolve(n, x.AsSpan(2), w.Shape[2..]);
                     var conv = new ConvNode
                     {
-                        Strides = geo.Strides, Pads = geo.Pads, Dilations = geo.Dilations, Groups = checked((int)n.Int("group", 1)),
+                        Strides = geo.Strides, Pads = geo.Pads, Dilations = geo.Dilations, Groups = n.Int32("group", 1),
                         Activation = n.Fused,
                     };
                     return (conv, Ins(n.Input(0), n.Input(1), n.Input(2)));
@@ -100,7 +100,7 @@ public static class ModelGraphLowering
                     return (new AddNode(), Ins(n.Input(0), name));
                 }
             case "Flatten":
-                return (new FlattenNode { Axis = checked((int)n.Int("axis", 1)) }, Ins(n.Input(0)));
+                return (new FlattenNode { Axis = n.Int32("axis", 1) }, Ins(n.Input(0)));
             case "Reshape" or "Squeeze" or "Unsqueeze":
                 {
                     var x = shapeOf(n.Input(0), n);
@@ -115,7 +115,7 @@ public static class ModelGraphLowering
             case "Concat":
                 {
                     if (!n.Has("axis")) throw n.Fail("attribute 'axis' is required");
-                    return (new ConcatNode { Axis = checked((int)n.Int("axis", 0)) }, Ins([.. n.Inputs]));
+                    return (new ConcatNode { Axis = n.Int32("axis", 0) }, Ins([.. n.Inputs]));
                 }
             case var op when ImportActivations.Ops.Contains(op):
                 return (new ActivationNode { Activation = ImportActivations.Of(n, g) }, Ins(n.Input(0)));
@@ -136,7 +136,7 @@ public static class ModelGraphLowering
     /// </summary>
     private static int SoftmaxAxis(ImportGraph g, ImportNode n, int[] x)
     {
-        if (g.Opset >= 13) return checked((int)n.Int("axis", -1));
+        if (g.Opset >= 13) return n.Int32("axis", -1);
         long axis = n.Int("axis", 1);
         int a = ShapeMath.NormAxis(axis, x.Length, n);
         for (int d = a + 1; d < x.Length; d++)

@@ -100,6 +100,10 @@ public static class OnnxImporter
         {
             throw new EmaException($"'{name}': {e.Message}", e);
         }
+        catch (OverflowException e)
+        {
+            throw new EmaException($"'{name}': a size or index in the model overflows ({e.Message})", e);
+        }
         catch (Exception e) when (e is not EmaException and not OutOfMemoryException)
         {
             throw new EmaException($"'{name}': internal error in the ONNX importer ({e.GetType().Name}: {e.Message})", e);

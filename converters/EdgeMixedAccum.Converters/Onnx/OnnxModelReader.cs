@@ -36,7 +36,7 @@ internal static class OnnxModelReader
             throw new EmaException($"'{nameForErrors}': opset {opset} is not supported (supported: {MinOpset} to {MaxOpset}); re-export with opset 13 to 17");
         var gp = m.Graph;
         var info = new OnnxModelInfo(m.IrVersion, (int)opset, m.ProducerName, m.ProducerVersion, gp.Name, m.Domain, m.ModelVersion,
-            m.MetadataProps.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal) is var d ? d : new());
+            MetadataProps(m));
         if (gp.SparseInitializer.Count > 0) throw new EmaException("sparse initializers are not supported");
         var g = new ImportGraph { Name = gp.Name, Opset = (int)opset };
 
@@ -79,6 +79,13 @@ internal static class OnnxModelReader
         }
         if (g.Outputs.Count == 0) throw Invalid("the graph has no outputs");
         return (g, info);
+    }
+
+    private static Dictionary<string, string> MetadataProps(ModelProto m)
+    {
+        var d = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in m.MetadataProps) d[p.Key] = p.Value; // duplicate keys: the last wins
+        return d;
     }
 
     private static void CheckOp(NodeProto np, string name)

@@ -60,6 +60,14 @@ public sealed class ImportNode
     }
 
     public long Int(string name, long fallback) => Get(name, AttrKind.Int)?.I ?? fallback;
+
+    /// <summary>An INT attribute that must fit in an int.</summary>
+    public int Int32(string name, int fallback)
+    {
+        long v = Int(name, fallback);
+        if (v is < int.MinValue or > int.MaxValue) throw Fail($"attribute '{name}' value {v} is out of range");
+        return (int)v;
+    }
     public float Float(string name, float fallback) => Get(name, AttrKind.Float)?.F ?? fallback;
     public string String(string name, string fallback) => Get(name, AttrKind.String)?.S ?? fallback;
     public ConstTensor? Tensor(string name) => Get(name, AttrKind.Tensor)?.T;

@@ -182,6 +182,38 @@ public class ImportErrorTests
     }
 
     [Fact]
+    public void Absurd_sizes_and_duplicate_metadata_fail_or_pass_cleanly()
+    {
+        var ob = new OnnxBuilder();
+        ob.Input("x", "N", 4);
+        ob.InitInt64("t", int.MaxValue, int.MaxValue, int.MaxValue);
+        ob.Node("Reshape", ["x", "t"], "y", "rs");
+        ob.Output("y");
+        var e = Assert.Throws<EmaException>(() => ob.Import());
+        Assert.DoesNotContain("internal error", e.Message);
+
+        var ok = new OnnxBuilder();
+        ok.Input("x", "N", 4);
+        ok.Node("Relu", ["x"], "y");
+        ok.Output("y");
+        ok.Model.MetadataProps.Add(new StringStringEntryProto { Key = "k", Value = "1" });
+        ok.Model.MetadataProps.Add(new StringStringEntryProto { Key = "k", Value = "2" });
+        Assert.Equal("2", ok.Import().Model.MetadataProps["k"]);
+    }
+
+    [Fact]
+    public void Attribute_of_the_wrong_type_names_node_and_attribute()
+    {
+        var ob = new OnnxBuilder();
+        ob.Input("x", "N", 3);
+        ob.Node("Flatten", ["x"], "y", "fl", ("axis", 1.5f));
+        ob.Output("y");
+        var e = Assert.Throws<EmaException>(() => ob.Import());
+        Assert.Contains("fl", e.Message);
+        Assert.Contains("'axis'", e.Message);
+    }
+
+    [Fact]
     public void Missing_file_is_an_ema_exception()
     {
         var e = Assert.Throws<EmaException>(() => OnnxImporter.Import(Path.Combine(Path.GetTempPath(), "no-such-model-3141.onnx")));
