@@ -1,1 +1,0 @@
-namespace EdgeMixedAccum.Converters; internal static class Placeholder {}
