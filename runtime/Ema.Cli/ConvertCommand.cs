@@ -76,6 +76,7 @@ internal static class ConvertCommand
     private static int Execute(FileInfo source, FileInfo target, ConvertOptions options, TextWriter stdout)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stdout) });
+        if (!console.Profile.Capabilities.Interactive) console.Profile.Width = 160; // logs and pipes: do not wrap the table
         ConversionReport report = null!;
         console.Progress().AutoClear(true).Start(ctx =>
         {

@@ -26,6 +26,7 @@ internal static class InfoCommand
     {
         var inv = CultureInfo.InvariantCulture;
         var md = m.Metadata;
+        o.WriteLine($"format     .ema {m.FormatVersion} ({m.FileBytes} bytes)");
         o.WriteLine($"model      {md.ModelName}");
         o.WriteLine($"converter  {md.ConverterVersion}");
         o.WriteLine($"source     sha256:{Convert.ToHexStringLower(md.SourceSha256)}");
@@ -46,6 +47,7 @@ internal static class InfoCommand
                 var w = g.Constant(l.Weight);
                 var p = l.Plan;
                 line += $"  W {w.DType} {Shapes.Format(w.Shape)}  act {l.Activation}  plan {p.Precision} tau {p.Tau.ToString(inv)} est {p.Estimator}";
+                if (p.InputScale > 0) line += $" x-scale {p.InputScale.ToString("G4", inv)}";
             }
             else if (node is ActivationNode a) line += $"  {a.Activation}";
             o.WriteLine(line);

@@ -4,7 +4,8 @@ using EdgeMixedAccum.Graph;
 namespace EdgeMixedAccum.Converters.Quantization;
 
 /// <summary>
-/// Folds input normalisation x' = (x - mean) / std into the first layer when that is exact:
+/// Folds input normalisation x' = (x - mean) / std into the first layer (through any Flatten/Reshape
+/// before it) when that is exact:
 /// W' = W / std, b' = b - W (mean / std). Exact for a Dense layer and for an unpadded Conv; a padded
 /// Conv pads x' with zeros, which a folded layer would see as x = 0 instead of x = mean at the
 /// border, so there the normalisation stays in the model's metadata and the runtime applies it.
@@ -15,9 +16,20 @@ public static class NormalizationFolder
     public static string? TryFold(ModelGraph g, InputNormalization norm)
     {
         if (g.Inputs.Count != 1) return "the model has several inputs";
+        // Follow the input through shape-only ops (an MLP export often flattens first): a scalar
+        // normalisation commutes with them, a per-channel one does not.
         int input = g.Inputs[0];
-        var consumers = g.Nodes.Where(n => n.Inputs.Contains(input)).ToArray();
-        if (consumers.Length != 1 || consumers[0] is not LayerNode layer || layer.X != input || g.Outputs.Contains(input))
+        Node[] consumers;
+        while (true)
+        {
+            int v = input;
+            consumers = g.Nodes.Where(n => n.Inputs.Contains(v)).ToArray();
+            if (consumers.Length != 1 || g.Outputs.Contains(v)) return "the input does not feed a single Dense or Conv layer";
+            if (consumers[0] is not (FlattenNode or ReshapeNode)) break;
+            if (norm.Mean.Length != 1) return "a per-channel normalisation cannot move through a reshape";
+            input = consumers[0].Output;
+        }
+        if (consumers[0] is not LayerNode layer || layer.X != input)
             return "the input does not feed a single Dense or Conv layer";
         if (g.Nodes.Count(n => n.Inputs.Contains(layer.Weight)) != 1 || (layer.Bias >= 0 && g.Nodes.Count(n => n.Inputs.Contains(layer.Bias)) != 1))
             return "the first layer shares its weights";

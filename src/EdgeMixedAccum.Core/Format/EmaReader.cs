@@ -116,7 +116,8 @@ public static class EmaReader
         var tensors = ReadTensors(file, found[SectionKind.Tensors], data, name);
         var graph = ReadGraph(f, found[SectionKind.Graph], tensors, name);
         var meta = ReadMeta(f, found[SectionKind.Meta], graph, name);
-        return new EmaModel(meta, graph);
+        ushort minor = BinaryPrimitives.ReadUInt16LittleEndian(f[10..]);
+        return new EmaModel(meta, graph) { FormatVersion = $"{major}.{minor}", FileBytes = f.Length };
     }
 
     private static List<TensorData> ReadTensors(ReadOnlyMemory<byte> file, (int Offset, int Length) sec, (int Offset, int Length) data, string? name)

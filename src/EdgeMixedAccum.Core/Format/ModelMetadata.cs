@@ -50,6 +50,10 @@ public sealed class EmaModel
 
     public ModelMetadata Metadata { get; }
     public ModelGraph Graph { get; }
+    /// <summary>The format version of the file it was read from ("1.0"), or null for a model built in memory.</summary>
+    public string? FormatVersion { get; init; }
+    /// <summary>Size of the file it was read from, or 0.</summary>
+    public long FileBytes { get; init; }
 
     public IEnumerable<ValueInfo> InputInfos => Graph.Inputs.Select(i => Graph.Values[i]);
     public IEnumerable<ValueInfo> OutputInfos => Graph.Outputs.Select(i => Graph.Values[i]);

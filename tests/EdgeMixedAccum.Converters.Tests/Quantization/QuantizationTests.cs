@@ -130,6 +130,26 @@ public class QuantizationTests
     }
 
     [Fact]
+    public void ScalarNormalisationFoldsThroughAFlattenButPerChannelDoesNot()
+    {
+        ModelGraph Make()
+        {
+            var b = new GraphBuilder();
+            int x = b.Input("x", Shapes.Batch, 2, 3);
+            b.Output(b.Dense(b.Flatten(x), TensorData.FromFloat32("w", [4, 6], Random(24, 8)), TensorData.FromFloat32("b", [4], Random(4, 9))));
+            return b.Graph;
+        }
+        var norm = new InputNormalization([0.5f], [4f]);
+        var plain = Make(); var folded = Make();
+        Assert.Null(NormalizationFolder.TryFold(folded, norm));
+        var x = Random(3 * 6, 10, 5);
+        var want = ReferenceExecutor.Run(plain, [RefTensor<double>.FromFloat([3, 2, 3], x.Select(v => (v - 0.5f) / 4f).ToArray())])[0].Data;
+        var got = ReferenceExecutor.Run(folded, [RefTensor<double>.FromFloat([3, 2, 3], x)])[0].Data;
+        AssertClose(want, got);
+        Assert.Contains("reshape", NormalizationFolder.TryFold(Make(), new InputNormalization([0.5f, 1f], [4f, 2f])));
+    }
+
+    [Fact]
     public void PaddedConvKeepsNormalisationAsMetadata()
     {
         var b = new GraphBuilder();

@@ -1,0 +1,123 @@
+using EdgeMixedAccum.Format;
+using EdgeMixedAccum.Tests;
+
+namespace EdgeMixedAccum.Cli.Tests;
+
+/// <summary>`ema convert` end to end: real exports convert and describe; bad ONNX files fail in one
+/// line with exit code 2 and leave nothing behind.</summary>
+public sealed class ConvertCliTests : IDisposable
+{
+    private readonly string _tmp = Directory.CreateTempSubdirectory("ema-convert-").FullName;
+    private static string Fixture(string f) => Path.Combine(TestPaths.Fixtures, f);
+
+    public void Dispose() => Directory.Delete(_tmp, recursive: true);
+
+    private static (int Code, string Out, string Err) Ema(params string[] args)
+    {
+        var o = new StringWriter(); var e = new StringWriter();
+        int code = CliApp.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Theory]
+    [InlineData("fmnist-mlp-relu.onnx", "int8", "784")]
+    [InlineData("fmnist-mlp-tanh.onnx", "fp16", "784")]
+    [InlineData("fmnist-cnn.onnx", "int8", "1, 28, 28")]
+    [InlineData("imu-conv1d.onnx", "fp32", "6, 64")]
+    public void EveryFixtureConvertsAndInfoDescribesIt(string onnx, string weights, string inputDims)
+    {
+        string output = Path.Combine(_tmp, "m.ema");
+        var (code, stdout, stderr) = Ema("convert", Fixture(onnx), "-o", output, "--weights", weights);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("wrote", stdout);
+        Assert.Contains("parameters", stdout);
+        var model = EmaReader.Read(output);
+        Assert.Equal(Path.GetFileNameWithoutExtension(onnx), model.Metadata.ModelName);
+
+        var (icode, info, _) = Ema("info", output);
+        Assert.Equal(0, icode);
+        Assert.Contains($"[N, {inputDims}]", info);
+        string dtype = weights switch { "int8" => "W Int8", "fp16" => "W Float16", _ => "W Float32" };
+        Assert.Contains(dtype, info);
+        Assert.Contains("plan " + weights switch { "int8" => "I8", "fp16" => "F16Acc", _ => "F32" }, info);
+        Assert.Contains("tau", info);
+    }
+
+    [Fact]
+    public void CalibrationAndNormalisationReachTheFile()
+    {
+        string output = Path.Combine(_tmp, "m.ema");
+        var (code, stdout, stderr) = Ema("convert", Fixture("fmnist-mlp-relu.onnx"), "-o", output, "--calib", Fixture("fmnist-x.npy"),
+            "--calib-method", "percentile", "--percentile", "99.9", "--normalize", "0.2860,0.3530", "--class-names", "a,b,c,d,e,f,g,h,i,j");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("folded into the first layer", stdout);
+        var model = EmaReader.Read(output);
+        Assert.Null(model.Metadata.Normalization);
+        Assert.Equal(10, model.Metadata.Labels.Count);
+        Assert.All(model.Graph.Nodes.OfType<EdgeMixedAccum.Graph.LayerNode>(), l => Assert.True(l.Plan.InputScale > 0));
+    }
+
+    private void AssertRefused(string onnxPath, params string[] mustMention)
+    {
+        string output = Path.Combine(_tmp, "out.ema");
+        var (code, _, stderr) = Ema("convert", onnxPath, "-o", output);
+        Assert.Equal(CliApp.ExitBadInput, code);
+        Assert.Single(stderr.TrimEnd().Split('\n'));
+        foreach (var m in mustMention) Assert.Contains(m, stderr);
+        Assert.False(File.Exists(output), "no output may be written");
+        Assert.Empty(Directory.GetFiles(_tmp, "*.tmp"));
+    }
+
+    [Fact]
+    public void UnsupportedOpNamesTheOpTheNodeAndWhatIsSupported()
+        => AssertRefused(Fixture("bad/unsupported-op.onnx"), "Cos", "weird_cos", "Gemm", "Conv");
+
+    [Fact]
+    public void ExternalDataIsRefused() => AssertRefused(Fixture("bad/external-data.onnx"), "external");
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(0.1)]
+    [InlineData(0.999)]
+    public void TruncatedProtobufIsRefused(double keep)
+    {
+        var bytes = File.ReadAllBytes(Fixture("fmnist-cnn.onnx"));
+        string cut = Path.Combine(_tmp, "cut.onnx");
+        File.WriteAllBytes(cut, bytes.AsSpan(0, (int)(bytes.Length * keep)).ToArray());
+        AssertRefused(cut, "cut.onnx");
+    }
+
+    [Fact]
+    public void MissingOnnxFileIsRefused() => AssertRefused(Path.Combine(_tmp, "nope.onnx"), "nope.onnx");
+
+    [Fact]
+    public void AFailedConversionLeavesAnExistingOutputUntouched()
+    {
+        string output = Path.Combine(_tmp, "keep.ema");
+        File.WriteAllText(output, "previous");
+        var (code, _, _) = Ema("convert", Fixture("bad/unsupported-op.onnx"), "-o", output);
+        Assert.Equal(CliApp.ExitBadInput, code);
+        Assert.Equal("previous", File.ReadAllText(output));
+    }
+
+    [Theory]
+    [InlineData("0.5")]
+    [InlineData("0.5,abc")]
+    [InlineData("0.5,0")]
+    [InlineData("1,2,3")]
+    public void BadNormaliseArgumentsAreRefused(string value)
+    {
+        var (code, _, stderr) = Ema("convert", Fixture("fmnist-mlp-relu.onnx"), "-o", Path.Combine(_tmp, "x.ema"), "--normalize", value);
+        Assert.Equal(CliApp.ExitBadInput, code);
+        Assert.Contains("--normalize", stderr);
+    }
+
+    [Fact]
+    public void CalibrationDataOfTheWrongShapeIsRefused()
+    {
+        var (code, _, stderr) = Ema("convert", Fixture("fmnist-cnn.onnx"), "-o", Path.Combine(_tmp, "x.ema"), "--calib", Fixture("imu-x.npy"));
+        Assert.Equal(CliApp.ExitBadInput, code);
+        Assert.Contains("imu-x.npy", stderr);
+        Assert.False(File.Exists(Path.Combine(_tmp, "x.ema")));
+    }
+}
