@@ -71,153 +71,135 @@ public static class ActivationMath
             Unsafe.Add(ref dst, i) = TOp.Kappa(Unsafe.Add(ref src, i), in p);
     }
 
-    // ---- span entry points: one switch per span ------------------------------------------------
+    // ---- entry points taking an Activation: one switch, in Dispatch --------------------------------
 
     /// <summary>y[i] = phi(s[i]) in float. Throws <see cref="EmaException"/> for invalid parameters or an unknown kind.</summary>
     public static void Apply(Activation a, ReadOnlySpan<float> s, Span<float> y)
     {
-        var p = ActivationParams.From(a);
-        switch (a.Kind)
-        {
-            case ActivationKind.Identity: Apply<IdentityOp>(s, y, p); break;
-            case ActivationKind.Relu: Apply<ReluOp>(s, y, p); break;
-            case ActivationKind.Clip: Apply<ClipOp>(s, y, p); break;
-            case ActivationKind.LeakyRelu: Apply<LeakyReluOp>(s, y, p); break;
-            case ActivationKind.Tanh: Apply<TanhOp>(s, y, p); break;
-            case ActivationKind.Sigmoid: Apply<SigmoidOp>(s, y, p); break;
-            case ActivationKind.Gelu: Apply<GeluOp>(s, y, p); break;
-            case ActivationKind.Silu: Apply<SiluOp>(s, y, p); break;
-            default: throw UnknownKind(a.Kind);
-        }
+        var w = new ApplyWork<float>(s, y, ActivationParams.From(a));
+        Dispatch<ApplyWork<float>, bool>(a.Kind, ref w);
     }
 
     /// <summary>y[i] = phi(s[i]) in double.</summary>
     public static void Apply(Activation a, ReadOnlySpan<double> s, Span<double> y)
     {
-        var p = ActivationParams.From(a);
-        switch (a.Kind)
-        {
-            case ActivationKind.Identity: Apply<IdentityOp>(s, y, p); break;
-            case ActivationKind.Relu: Apply<ReluOp>(s, y, p); break;
-            case ActivationKind.Clip: Apply<ClipOp>(s, y, p); break;
-            case ActivationKind.LeakyRelu: Apply<LeakyReluOp>(s, y, p); break;
-            case ActivationKind.Tanh: Apply<TanhOp>(s, y, p); break;
-            case ActivationKind.Sigmoid: Apply<SigmoidOp>(s, y, p); break;
-            case ActivationKind.Gelu: Apply<GeluOp>(s, y, p); break;
-            case ActivationKind.Silu: Apply<SiluOp>(s, y, p); break;
-            default: throw UnknownKind(a.Kind);
-        }
+        var w = new ApplyWork<double>(s, y, ActivationParams.From(a));
+        Dispatch<ApplyWork<double>, bool>(a.Kind, ref w);
     }
 
     /// <summary>kappa[i] = kappa_phi(s[i]) (computed in double, rounded to float).</summary>
     public static void Kappa(Activation a, ReadOnlySpan<float> s, Span<float> kappa)
     {
-        var p = ActivationParams.From(a);
-        switch (a.Kind)
-        {
-            case ActivationKind.Identity: Kappa<IdentityOp>(s, kappa, p); break;
-            case ActivationKind.Relu: Kappa<ReluOp>(s, kappa, p); break;
-            case ActivationKind.Clip: Kappa<ClipOp>(s, kappa, p); break;
-            case ActivationKind.LeakyRelu: Kappa<LeakyReluOp>(s, kappa, p); break;
-            case ActivationKind.Tanh: Kappa<TanhOp>(s, kappa, p); break;
-            case ActivationKind.Sigmoid: Kappa<SigmoidOp>(s, kappa, p); break;
-            case ActivationKind.Gelu: Kappa<GeluOp>(s, kappa, p); break;
-            case ActivationKind.Silu: Kappa<SiluOp>(s, kappa, p); break;
-            default: throw UnknownKind(a.Kind);
-        }
+        var w = new KappaWork<float>(s, kappa, ActivationParams.From(a));
+        Dispatch<KappaWork<float>, bool>(a.Kind, ref w);
     }
 
     /// <summary>kappa[i] = kappa_phi(s[i]) in double.</summary>
     public static void Kappa(Activation a, ReadOnlySpan<double> s, Span<double> kappa)
     {
-        var p = ActivationParams.From(a);
-        switch (a.Kind)
-        {
-            case ActivationKind.Identity: Kappa<IdentityOp>(s, kappa, p); break;
-            case ActivationKind.Relu: Kappa<ReluOp>(s, kappa, p); break;
-            case ActivationKind.Clip: Kappa<ClipOp>(s, kappa, p); break;
-            case ActivationKind.LeakyRelu: Kappa<LeakyReluOp>(s, kappa, p); break;
-            case ActivationKind.Tanh: Kappa<TanhOp>(s, kappa, p); break;
-            case ActivationKind.Sigmoid: Kappa<SigmoidOp>(s, kappa, p); break;
-            case ActivationKind.Gelu: Kappa<GeluOp>(s, kappa, p); break;
-            case ActivationKind.Silu: Kappa<SiluOp>(s, kappa, p); break;
-            default: throw UnknownKind(a.Kind);
-        }
+        var w = new KappaWork<double>(s, kappa, ActivationParams.From(a));
+        Dispatch<KappaWork<double>, bool>(a.Kind, ref w);
     }
-
-    // ---- scalar entry points -------------------------------------------------------------------
 
     /// <summary>phi(t) in double.</summary>
     public static double Phi(Activation a, double t)
     {
-        var p = ActivationParams.From(a);
-        return a.Kind switch
-        {
-            ActivationKind.Identity => IdentityOp.Phi(t, p),
-            ActivationKind.Relu => ReluOp.Phi(t, p),
-            ActivationKind.Clip => ClipOp.Phi(t, p),
-            ActivationKind.LeakyRelu => LeakyReluOp.Phi(t, p),
-            ActivationKind.Tanh => TanhOp.Phi(t, p),
-            ActivationKind.Sigmoid => SigmoidOp.Phi(t, p),
-            ActivationKind.Gelu => GeluOp.Phi(t, p),
-            ActivationKind.Silu => SiluOp.Phi(t, p),
-            _ => throw UnknownKind(a.Kind),
-        };
+        var w = new ScalarWork(t, ActivationParams.From(a), ScalarFn.Phi);
+        return Dispatch<ScalarWork, double>(a.Kind, ref w);
     }
 
     /// <summary>phi(t) in float (the hot-path formula; within a few float ulps of the double one).</summary>
     public static float Phi(Activation a, float t)
     {
-        var p = ActivationParams.From(a);
-        return a.Kind switch
-        {
-            ActivationKind.Identity => IdentityOp.Phi(t, p),
-            ActivationKind.Relu => ReluOp.Phi(t, p),
-            ActivationKind.Clip => ClipOp.Phi(t, p),
-            ActivationKind.LeakyRelu => LeakyReluOp.Phi(t, p),
-            ActivationKind.Tanh => TanhOp.Phi(t, p),
-            ActivationKind.Sigmoid => SigmoidOp.Phi(t, p),
-            ActivationKind.Gelu => GeluOp.Phi(t, p),
-            ActivationKind.Silu => SiluOp.Phi(t, p),
-            _ => throw UnknownKind(a.Kind),
-        };
+        var w = new FloatPhiWork(t, ActivationParams.From(a));
+        return Dispatch<FloatPhiWork, float>(a.Kind, ref w);
     }
 
     /// <summary>phi'(t) in double (at kinks: the slope of the closed inner piece, 1).</summary>
     public static double Derivative(Activation a, double t)
     {
-        var p = ActivationParams.From(a);
-        return a.Kind switch
-        {
-            ActivationKind.Identity => IdentityOp.Derivative(t, p),
-            ActivationKind.Relu => ReluOp.Derivative(t, p),
-            ActivationKind.Clip => ClipOp.Derivative(t, p),
-            ActivationKind.LeakyRelu => LeakyReluOp.Derivative(t, p),
-            ActivationKind.Tanh => TanhOp.Derivative(t, p),
-            ActivationKind.Sigmoid => SigmoidOp.Derivative(t, p),
-            ActivationKind.Gelu => GeluOp.Derivative(t, p),
-            ActivationKind.Silu => SiluOp.Derivative(t, p),
-            _ => throw UnknownKind(a.Kind),
-        };
+        var w = new ScalarWork(t, ActivationParams.From(a), ScalarFn.Derivative);
+        return Dispatch<ScalarWork, double>(a.Kind, ref w);
     }
 
     /// <summary>kappa_phi(t) = |t phi'(t) / phi(t)| in double, guarded (limits at t = 0 and at kinks, ±inf).</summary>
     public static double Kappa(Activation a, double t)
     {
-        var p = ActivationParams.From(a);
-        return a.Kind switch
+        var w = new ScalarWork(t, ActivationParams.From(a), ScalarFn.Kappa);
+        return Dispatch<ScalarWork, double>(a.Kind, ref w);
+    }
+
+    /// <summary>Work to run with the operator struct of one kind.</summary>
+    private interface IKindWork<TResult>
+    {
+        TResult Run<TOp>() where TOp : struct, IActivationOp;
+    }
+
+    /// <summary>The one place that maps an <see cref="ActivationKind"/> to its operator struct.</summary>
+    private static TResult Dispatch<TWork, TResult>(ActivationKind kind, ref TWork work)
+        where TWork : IKindWork<TResult>, allows ref struct
+        => kind switch
         {
-            ActivationKind.Identity => IdentityOp.Kappa(t, p),
-            ActivationKind.Relu => ReluOp.Kappa(t, p),
-            ActivationKind.Clip => ClipOp.Kappa(t, p),
-            ActivationKind.LeakyRelu => LeakyReluOp.Kappa(t, p),
-            ActivationKind.Tanh => TanhOp.Kappa(t, p),
-            ActivationKind.Sigmoid => SigmoidOp.Kappa(t, p),
-            ActivationKind.Gelu => GeluOp.Kappa(t, p),
-            ActivationKind.Silu => SiluOp.Kappa(t, p),
-            _ => throw UnknownKind(a.Kind),
+            ActivationKind.Identity => work.Run<IdentityOp>(),
+            ActivationKind.Relu => work.Run<ReluOp>(),
+            ActivationKind.Clip => work.Run<ClipOp>(),
+            ActivationKind.LeakyRelu => work.Run<LeakyReluOp>(),
+            ActivationKind.Tanh => work.Run<TanhOp>(),
+            ActivationKind.Sigmoid => work.Run<SigmoidOp>(),
+            ActivationKind.Gelu => work.Run<GeluOp>(),
+            ActivationKind.Silu => work.Run<SiluOp>(),
+            _ => throw UnknownKind(kind),
+        };
+
+    private readonly ref struct ApplyWork<T>(ReadOnlySpan<T> s, Span<T> y, ActivationParams p) : IKindWork<bool>
+    {
+        private readonly ReadOnlySpan<T> _s = s;
+        private readonly Span<T> _y = y;
+
+        public bool Run<TOp>() where TOp : struct, IActivationOp
+        {
+            if (typeof(T) == typeof(float)) Apply<TOp>(Cast<T, float>(_s), Cast<T, float>(_y), p);
+            else Apply<TOp>(Cast<T, double>(_s), Cast<T, double>(_y), p);
+            return true;
+        }
+    }
+
+    private readonly ref struct KappaWork<T>(ReadOnlySpan<T> s, Span<T> k, ActivationParams p) : IKindWork<bool>
+    {
+        private readonly ReadOnlySpan<T> _s = s;
+        private readonly Span<T> _k = k;
+
+        public bool Run<TOp>() where TOp : struct, IActivationOp
+        {
+            if (typeof(T) == typeof(float)) Kappa<TOp>(Cast<T, float>(_s), Cast<T, float>(_k), p);
+            else Kappa<TOp>(Cast<T, double>(_s), Cast<T, double>(_k), p);
+            return true;
+        }
+    }
+
+    private enum ScalarFn { Phi, Derivative, Kappa }
+
+    private readonly struct ScalarWork(double t, ActivationParams p, ScalarFn fn) : IKindWork<double>
+    {
+        public double Run<TOp>() where TOp : struct, IActivationOp => fn switch
+        {
+            ScalarFn.Phi => TOp.Phi(t, p),
+            ScalarFn.Derivative => TOp.Derivative(t, p),
+            _ => TOp.Kappa(t, p),
         };
     }
+
+    private readonly struct FloatPhiWork(float t, ActivationParams p) : IKindWork<float>
+    {
+        public float Run<TOp>() where TOp : struct, IActivationOp => TOp.Phi(t, p);
+    }
+
+    // The typeof(T) tests above are JIT-time constants: each instantiation keeps one branch.
+    private static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> s) =>
+        MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<TFrom, TTo>(ref MemoryMarshal.GetReference(s)), s.Length);
+
+    private static Span<TTo> Cast<TFrom, TTo>(Span<TFrom> s) =>
+        MemoryMarshal.CreateSpan(ref Unsafe.As<TFrom, TTo>(ref MemoryMarshal.GetReference(s)), s.Length);
 
     // ---- helpers -------------------------------------------------------------------------------
 
