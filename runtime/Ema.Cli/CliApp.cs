@@ -22,17 +22,7 @@ public static class CliApp
             var parsed = root.Parse(args);
             return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
-        catch (EmaException e)
-        {
-            stderr.WriteLine($"error: {e.Message}");
-            return ExitBadInput;
-        }
-        catch (IOException e)
-        {
-            stderr.WriteLine($"error: {e.Message}");
-            return ExitBadInput;
-        }
-        catch (UnauthorizedAccessException e)
+        catch (Exception e) when (e is EmaException or IOException or UnauthorizedAccessException)
         {
             stderr.WriteLine($"error: {e.Message}");
             return ExitBadInput;

@@ -168,31 +168,23 @@ public static class ConstantEvaluator
         int inner = (int)Shapes.Elements(shape.AsSpan(axis + 1), n.Where);
         int total = (int)Shapes.Elements(shape, n.Where);
         if (xs[0].Kind == ConstKind.Float)
-        {
-            var r = new float[total];
-            int p = 0;
-            for (int o = 0; o < outer; o++)
-                foreach (var x in xs)
-                {
-                    int chunk = x.Shape[axis] * inner;
-                    x.Floats.Slice(o * chunk, chunk).CopyTo(r.AsSpan(p));
-                    p += chunk;
-                }
-            return ConstTensor.Float(shape, r, xs[0].DataType);
-        }
-        else
-        {
-            var r = new long[total];
-            int p = 0;
-            for (int o = 0; o < outer; o++)
-                foreach (var x in xs)
-                {
-                    int chunk = x.Shape[axis] * inner;
-                    x.Ints.Slice(o * chunk, chunk).CopyTo(r.AsSpan(p));
-                    p += chunk;
-                }
-            return ConstTensor.Int(shape, r, xs[0].DataType);
-        }
+            return ConstTensor.Float(shape, Join(xs, static x => x.Floats, axis, outer, inner, total), xs[0].DataType);
+        return ConstTensor.Int(shape, Join(xs, static x => x.Ints, axis, outer, inner, total), xs[0].DataType);
+    }
+
+    /// <summary>Concatenation of C-order blocks: for each outer index, each input's slab of axis x inner elements.</summary>
+    private static T[] Join<T>(IReadOnlyList<ConstTensor> xs, Func<ConstTensor, ReadOnlySpan<T>> data, int axis, int outer, int inner, int total)
+    {
+        var r = new T[total];
+        int p = 0;
+        for (int o = 0; o < outer; o++)
+            foreach (var x in xs)
+            {
+                int chunk = x.Shape[axis] * inner;
+                data(x).Slice(o * chunk, chunk).CopyTo(r.AsSpan(p));
+                p += chunk;
+            }
+        return r;
     }
 
     private static ConstTensor Cast(ImportNode n, ConstTensor x)
