@@ -1,1 +1,0 @@
-namespace EdgeMixedAccum.Runtime; internal static class Placeholder {}
