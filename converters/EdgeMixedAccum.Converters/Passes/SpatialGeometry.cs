@@ -67,12 +67,9 @@ public sealed record SpatialGeometry(int[] Kernel, int[] Strides, int[] Pads, in
         var outDims = new int[sp];
         for (int i = 0; i < sp; i++)
         {
-            long span = (long)dilations[i] * (kernel[i] - 1) + 1;
-            long padded = (long)inDims[i] + pads[i] + pads[i + sp];
-            if (padded < span) throw n.Fail($"kernel extent {span} exceeds the padded input {padded} in spatial dim {i}");
-            long o = ceil ? (padded - span + strides[i] - 1) / strides[i] + 1 : (padded - span) / strides[i] + 1;
-            // ONNX ceil mode: the last window must start inside the input or its left padding.
-            if (ceil && (o - 1) * strides[i] >= inDims[i] + pads[i]) o--;
+            long o = ConvNode.OutputDim(inDims[i], kernel[i], strides[i], pads[i], pads[i + sp], dilations[i], ceil);
+            if (o < 1)
+                throw n.Fail($"kernel extent {(long)dilations[i] * (kernel[i] - 1) + 1} exceeds the padded input {(long)inDims[i] + pads[i] + pads[i + sp]} in spatial dim {i}");
             outDims[i] = checked((int)o);
         }
         return new SpatialGeometry(kernel, strides, pads, dilations, ceil, outDims);

@@ -112,6 +112,20 @@ public sealed class ConvNode : LayerNode
         return y;
     }
 
+    /// <summary>
+    /// ONNX output length of a conv or pool window sliding over one spatial dim, or 0 when the kernel extent
+    /// exceeds the padded input. In ceil mode the last window must start inside the input or its left padding.
+    /// </summary>
+    public static long OutputDim(int inDim, int kernel, int stride, int padBegin, int padEnd, int dilation, bool ceil)
+    {
+        long span = (long)dilation * (kernel - 1) + 1;
+        long padded = (long)inDim + padBegin + padEnd;
+        if (padded < span) return 0;
+        long o = ceil ? (padded - span + stride - 1) / stride + 1 : (padded - span) / stride + 1;
+        if (ceil && (o - 1) * stride >= (long)inDim + padBegin) o--;
+        return o;
+    }
+
     internal static void SpatialOutput(ReadOnlySpan<int> inDims, int[] kernel, int[] strides, int[] pads, int[] dilations,
         bool ceil, Span<int> outDims, Node node)
     {
@@ -124,12 +138,9 @@ public sealed class ConvNode : LayerNode
         {
             if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1 || pads[i] < 0 || pads[i + sp] < 0)
                 throw node.Fail($"kernel {Shapes.Format(kernel)}, strides {Shapes.Format(strides)}, dilations {Shapes.Format(dilations)} must be >= 1 and pads {Shapes.Format(pads)} >= 0");
-            long span = (long)dilations[i] * (kernel[i] - 1) + 1;
-            long padded = (long)inDims[i] + pads[i] + pads[i + sp];
-            if (padded < span) throw node.Fail($"kernel extent {span} exceeds padded input {padded} in spatial dim {i}");
-            long o = ceil ? (padded - span + strides[i] - 1) / strides[i] + 1 : (padded - span) / strides[i] + 1;
-            // ONNX ceil mode: the last window must start inside the input or left padding.
-            if (ceil && (o - 1) * strides[i] >= inDims[i] + pads[i]) o--;
+            long o = OutputDim(inDims[i], kernel[i], strides[i], pads[i], pads[i + sp], dilations[i], ceil);
+            if (o < 1)
+                throw node.Fail($"kernel extent {(long)dilations[i] * (kernel[i] - 1) + 1} exceeds padded input {(long)inDims[i] + pads[i] + pads[i + sp]} in spatial dim {i}");
             outDims[i] = node.Dim(o);
         }
     }
