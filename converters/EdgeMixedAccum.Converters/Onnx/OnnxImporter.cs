@@ -33,7 +33,7 @@ public static class OnnxImporter
     [
         "Gemm", "MatMul", "Conv", "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Tanh", "Sigmoid", "Gelu", "Erf",
         "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub", "Mul", "Div", "Flatten", "Reshape", "Squeeze", "Unsqueeze",
-        "Softmax", "Concat", "Identity", "Dropout",
+        "Softmax", "Concat", "Identity", "Dropout", "Pad",
     ];
 
     /// <summary>Every default-domain op type the importer accepts, sorted: the runtime ops plus those it can
@@ -47,6 +47,7 @@ public static class OnnxImporter
     [
         new IdentityRemovalPass(),
         new SymbolicBatchPass(),      // constant folding + shape inference at two batch sizes
+        new PadFoldingPass(),
         new LinearLayerPass(),
         new BatchNormFoldingPass(),
         new PatternFusionPass(),

@@ -193,6 +193,7 @@ public static class ShapeInference
             "Conv" => Conv(n, ins),
             "MaxPool" or "AveragePool" => Pool(n, ins),
             "GlobalAveragePool" => GlobalPool(n, ins),
+            "Pad" => PadShape(n, g, ins),
             "Flatten" => ShapeMath.Flatten(ins[0], n.Int("axis", 1), n),
             "Reshape" => ShapeMath.Reshape(ins[0], ConstInput(n, g, 1, "shape").ToIntArray($"{n.Where}: shape"), n.Int("allowzero", 0) != 0, n),
             "Unsqueeze" => ShapeMath.Unsqueeze(ins[0], ShapeMath.Axes(n, g, 1, required: true)!, n),
@@ -275,6 +276,14 @@ public static class ShapeInference
         if (x.Length is not (3 or 4)) throw n.Fail($"input {Shapes.Format(x)} must be [N, C, L] or [N, C, H, W]");
         var geo = SpatialGeometry.Resolve(n, x.AsSpan(2), null);
         return [x[0], x[1], .. geo.OutDims];
+    }
+
+    private static int[] PadShape(ImportNode n, ImportGraph g, int[][] ins)
+    {
+        var pads = PadFoldingPass.Pads(g, n, out int rank);
+        var y = (int[])ins[0].Clone();
+        for (int i = 2; i < rank; i++) y[i] = checked((int)(y[i] + pads[i] + pads[rank + i]));
+        return y;
     }
 
     private static int[] GlobalPool(ImportNode n, int[][] ins)

@@ -135,6 +135,37 @@ public class FixtureOracleTests
         Assert.True(bytes.Length <= 0.30 * onnx, $"{name}: int8 .ema is {bytes.Length} bytes, {(double)bytes.Length / onnx:P1} of the ONNX file");
     }
 
+    public static TheoryData<string> ZooModels() =>
+        new(Directory.GetFiles(Path.Combine(TestPaths.Fixtures, "zoo"), "*.onnx").Select(Path.GetFileName).Order()!);
+
+    /// <summary>The opset zoo (tests/fixtures/export_opset_zoo.py): PyTorch exports at opsets 11, 13, 14, 17
+    /// mixing GELU, SiLU, LeakyReLU, Hardtanh/ReLU6, residual Add, Concat, BatchNorm, grouped/dilated convs,
+    /// Pad + AveragePool (count_include_pad), ceil-mode pools, Conv1d. fp32 within the same budget.</summary>
+    [Theory]
+    [MemberData(nameof(ZooModels))]
+    public void OpsetZooMatchesOnnxRuntime(string name)
+    {
+        string path = Path.Combine(TestPaths.Fixtures, "zoo", name);
+        string input = Path.Combine(TestPaths.Fixtures, "zoo", name[..name.LastIndexOf("-opset", StringComparison.Ordinal)] + "-x.npy");
+        var x = NpyFile.Read(input);
+        var data = x.ToFloat32();
+        using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 };
+        using var session = new InferenceSession(path, options);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(session.InputMetadata.Keys.First(), new DenseTensor<float>(data, x.Shape))]);
+        var ort = results.First().AsEnumerable<float>().ToArray();
+        var (model, _) = Converter.Convert(path, new ConvertOptions { Weights = WeightFormat.Fp32 });
+        var ours = Run(EmaReader.Read(EmaWriter.ToBytes(model)), data, x.Shape);
+        Assert.Equal(ort.Length, ours.Length);
+        int per = ort.Length / x.Shape[0];
+        for (int s = 0; s < x.Shape[0]; s++)
+        {
+            double scale = 0;
+            for (int c = 0; c < per; c++) scale = Math.Max(scale, Math.Abs(ort[s * per + c]));
+            for (int c = 0; c < per; c++)
+                Assert.True(Math.Abs(ours[s * per + c] - ort[s * per + c]) <= Fp32Budget * scale, $"{name} sample {s} output {c}: {ours[s * per + c]} vs ORT {ort[s * per + c]}");
+        }
+    }
+
     private static int ArgMax(ReadOnlySpan<float> v)
     {
         int best = 0;
