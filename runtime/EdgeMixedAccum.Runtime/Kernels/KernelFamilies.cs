@@ -23,5 +23,6 @@ public static class KernelFamilies
     public static IReadOnlyList<IKernelFamily> All { get; } =
     [
         I8GemvFamily.Instance,
+        F32GemvRowsFamily.Instance,
     ];
 }
