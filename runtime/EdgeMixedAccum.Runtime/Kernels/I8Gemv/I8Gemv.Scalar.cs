@@ -23,8 +23,9 @@ internal static class I8GemvScalar
             int d = 0, a = 0;
             for (int j = 0; j < wr.Length; j++)
             {
-                d += wr[j] * x[j];
-                if (TAbs.On) a += Math.Abs((int)wr[j]) * Math.Abs((int)x[j]);
+                int p = wr[j] * x[j];
+                d += p;
+                if (TAbs.On) a += (p ^ (p >> 31)) - (p >> 31); // |w*x| = |w|*|x|: one branchless abs
             }
             dot[i] = d;
             if (TAbs.On) absDot[i] = a;
@@ -39,9 +40,9 @@ internal static class I8GemvScalar
     {
         for (int j = j0; j < k; j++)
         {
-            int wv = System.Runtime.CompilerServices.Unsafe.Add(ref wRow, j), xv = System.Runtime.CompilerServices.Unsafe.Add(ref x, j);
-            d += wv * xv;
-            if (TAbs.On) a += Math.Abs(wv) * Math.Abs(xv);
+            int p = System.Runtime.CompilerServices.Unsafe.Add(ref wRow, j) * System.Runtime.CompilerServices.Unsafe.Add(ref x, j);
+            d += p;
+            if (TAbs.On) a += (p ^ (p >> 31)) - (p >> 31);
         }
         dotOut = d;
         if (TAbs.On) absOut = a;
