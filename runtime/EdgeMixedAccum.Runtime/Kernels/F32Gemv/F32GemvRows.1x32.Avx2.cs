@@ -6,11 +6,12 @@ using System.Runtime.Intrinsics.X86;
 namespace EdgeMixedAccum.Runtime.Kernels;
 
 /// <summary>
-/// AVX2 + FMA (VFMADD231PS; in .NET 10 Avx2 support implies FMA, the x86-64-v3 level), one row at a time,
-/// 32 columns per step, V = 8. Four independent accumulators hide the FMA latency.
+/// AVX2 + FMA (VFMADD231PS; in .NET 10 Avx2 support implies FMA, the x86-64-v3 level), one row at a time, 32
+/// columns per step, V = 8. Four independent accumulators hide the FMA latency.
 /// Order: four accumulators of V lanes; step j (multiples of 4V) adds column j + a*V + l to lane l of
-/// accumulator a (fused: one rounding per multiply-add); then whole V-wide blocks go to accumulator 0; then (acc0 + acc1) + (acc2 + acc3),
-/// the horizontal sum of F32GemvRowsFamily.Sum, and the last k mod V columns sequentially (s += w*x, unfused).
+/// accumulator a (fused: one rounding per multiply-add); then whole V-wide blocks go to accumulator 0; then
+/// (acc0 + acc1) + (acc2 + acc3), the horizontal sum of F32GemvRowsFamily.Sum, and the last k mod V columns
+/// sequentially (s += w*x, unfused).
 /// Contract: no alignment needed; any k (0 gives 0) and row list; each listed row is checked to lie inside w
 /// before its loads, so reads stay in w[row*k, row*k + k) and x[0, k).
 /// </summary>

@@ -6,11 +6,12 @@ using System.Runtime.Intrinsics.Arm;
 namespace EdgeMixedAccum.Runtime.Kernels;
 
 /// <summary>
-/// ARM64 NEON without the dot product (Cortex-A72/A57: Raspberry Pi 4, Jetson Nano), 4 rows x 16 columns.
-/// SMULL + SMLAL2 put two products per int16 lane (at most 2*127*127 = 32258 < 32767: exact), SADALP adds
-/// the pairs into int32. The magnitude uses |w|,|x| as unsigned bytes: UMULL + UMLAL2 + UADALP (uint32).
-/// Contract: no alignment needed; columns past the last multiple of 16 and rows past the last multiple of 4
-/// use the scalar tail; any rows/k including 0; reads only w[0, rows*k), x[0, k).
+/// ARM64 NEON without the dot product (Cortex-A72/A57: Raspberry Pi 4, Jetson Nano), 4 rows x 16 columns. SMULL
+/// + SMLAL2 put two products per int16 lane (at most 2*127*127 = 32258 < 32767: exact), SADALP adds the pairs
+/// into int32. The magnitude uses |w|,|x| as unsigned bytes: UMULL + UMLAL2 + UADALP (uint32).
+/// Contract: no alignment needed; any rows/k including 0. Rows past the last multiple of 4 take a one-row loop;
+/// columns past the last multiple of 16 go through the scalar tail (no partial loads), so reads
+/// stay in w[0, rows*k) and x[0, k) and writes in dot/absDot[0, rows).
 /// </summary>
 internal static class I8Gemv4x16AdvSimd
 {

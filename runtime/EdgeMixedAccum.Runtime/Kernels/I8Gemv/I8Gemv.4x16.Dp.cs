@@ -9,8 +9,9 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// ARMv8.2 dot product (Cortex-A76/A78: Raspberry Pi 5, Jetson Orin), 4 rows x 16 columns. SDOT adds groups of
 /// four signed products straight into int32 lanes (no narrow stage); the magnitude uses UDOT on |w|,|x| as
 /// unsigned bytes. Both exact for k <= MaxK.
-/// Contract: no alignment needed; columns past the last multiple of 16 and rows past the last multiple of 4
-/// use the scalar tail; any rows/k including 0; reads only w[0, rows*k), x[0, k).
+/// Contract: no alignment needed; any rows/k including 0. Rows past the last multiple of 4 take a one-row loop;
+/// columns past the last multiple of 16 go through the scalar tail (no partial loads), so reads
+/// stay in w[0, rows*k) and x[0, k) and writes in dot/absDot[0, rows).
 /// </summary>
 internal static class I8Gemv4x16Dp
 {

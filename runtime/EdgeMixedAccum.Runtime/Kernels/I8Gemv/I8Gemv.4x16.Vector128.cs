@@ -5,11 +5,12 @@ using System.Runtime.Intrinsics;
 namespace EdgeMixedAccum.Runtime.Kernels;
 
 /// <summary>
-/// Portable Vector128 (SSE2..4 on x64, NEON on ARM64), 4 rows x 16 columns per step. Bytes widen to int16
-/// (x once for four rows); lane l holds w[l]*x[l] + w[l+8]*x[l+8], at most 2*127*127 = 32258 < 32767, so the
-/// int16 sum is exact before it widens to int32. Same for |w|*|x| (Vector128.Abs on the widened int16).
-/// Contract: no alignment needed; columns past the last multiple of 16 and rows past the last multiple of 4
-/// use the scalar tail; any rows/k including 0; reads only w[0, rows*k), x[0, k).
+/// Portable Vector128 (SSE2..4 on x64, NEON on ARM64), 4 rows x 16 columns per step. Bytes widen to int16 (x
+/// once for four rows); lane l holds w[l]*x[l] + w[l+8]*x[l+8], at most 2*127*127 = 32258 < 32767, so the int16
+/// sum is exact before it widens to int32. Same for |w|*|x| (Vector128.Abs on the widened int16).
+/// Contract: no alignment needed; any rows/k including 0. Rows past the last multiple of 4 take a one-row loop;
+/// columns past the last multiple of 16 go through the scalar tail (no partial loads), so reads
+/// stay in w[0, rows*k) and x[0, k) and writes in dot/absDot[0, rows).
 /// </summary>
 internal static class I8Gemv4x16Vector128
 {

@@ -7,11 +7,13 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 
 /// <summary>
 /// AVX2, 4 rows x 32 columns per step (one x load and |x| serve four rows). Exactness: VPMADDUBSW multiplies
-/// unsigned by signed bytes and saturates each pair sum to int16, so x's sign moves onto w (VPSIGNB):
-/// |x| * (w*sgn x) = w*x, and |x|*|w| for the magnitude. With |w|,|x| <= 127 a pair is at most
-/// 2*127*127 = 32258 < 32767: no saturation (the golden table's all-+-127 cases pin this). VPMADDWD by 1
-/// then widens pairs to int32. Contract: no alignment needed; columns past the last multiple of 32 and rows
-/// past the last multiple of 4 go through the scalar tail; any rows/k including 0; reads only w[0, rows*k), x[0, k).
+/// unsigned by signed bytes and saturates each pair sum to int16, so x's sign moves onto w (VPSIGNB): |x| *
+/// (w*sgn x) = w*x, and |x|*|w| for the magnitude. With |w|,|x| <= 127 a pair is at most 2*127*127 = 32258 <
+/// 32767: no saturation (the golden table's all-+-127 cases pin this). VPMADDWD by 1 then widens pairs to
+/// int32.
+/// Contract: no alignment needed; any rows/k including 0. Rows past the last multiple of 4 take a one-row loop;
+/// columns past the last multiple of 32 go through the scalar tail (no partial loads), so reads
+/// stay in w[0, rows*k) and x[0, k) and writes in dot/absDot[0, rows).
 /// </summary>
 internal static class I8Gemv4x32Avx2
 {

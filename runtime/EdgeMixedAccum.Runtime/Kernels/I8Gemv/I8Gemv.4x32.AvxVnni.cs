@@ -6,12 +6,13 @@ using System.Runtime.Intrinsics.X86;
 namespace EdgeMixedAccum.Runtime.Kernels;
 
 /// <summary>
-/// AVX-VNNI, 4 rows x 32 columns per step. VPDPBUSD multiplies unsigned by signed bytes and adds each group
-/// of four products straight into int32 (no int16 stage, no saturation in the non-S form), so with the same
-/// sign trick as AVX2 (|x| unsigned times w*sgn x, VPSIGNB) both sums are exact: a group is at most
-/// 4*127*127 = 64516 and k <= MaxK keeps the int32 total exact.
-/// Contract: no alignment needed; columns past the last multiple of 32 and rows past the last multiple of 4
-/// use the scalar tail; any rows/k including 0; reads only w[0, rows*k), x[0, k).
+/// AVX-VNNI, 4 rows x 32 columns per step. VPDPBUSD multiplies unsigned by signed bytes and adds each group of
+/// four products straight into int32 (no int16 stage, no saturation in the non-S form), so with the same sign
+/// trick as AVX2 (|x| unsigned times w*sgn x, VPSIGNB) both sums are exact: a group is at most 4*127*127 =
+/// 64516 and k <= MaxK keeps the int32 total exact.
+/// Contract: no alignment needed; any rows/k including 0. Rows past the last multiple of 4 take a one-row loop;
+/// columns past the last multiple of 32 go through the scalar tail (no partial loads), so reads
+/// stay in w[0, rows*k) and x[0, k) and writes in dot/absDot[0, rows).
 /// </summary>
 internal static class I8Gemv4x32AvxVnni
 {

@@ -8,10 +8,11 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// <summary>
 /// AVX-512BW, 4 rows x 64 columns per step. VPMADDUBSW (unsigned x signed bytes, int16 pair sums with
 /// saturation) then VPMADDWD by 1 into int32. AVX-512 has no VPSIGNB, so x's sign moves onto w with a mask
-/// shared by the four rows: m = (x < 0 ? -1 : 0), w*sgn x = (w ^ m) - m (x = 0 is harmless: |x| = 0).
-/// A pair is at most 2*127*127 = 32258 < 32767: never saturates for inputs in [-127, 127].
-/// Contract: no alignment needed; columns past the last multiple of 64 and rows past the last multiple of 4
-/// use the scalar tail; any rows/k including 0; reads only w[0, rows*k), x[0, k).
+/// shared by the four rows: m = (x < 0 ? -1 : 0), w*sgn x = (w ^ m) - m (x = 0 is harmless: |x| = 0). A pair is
+/// at most 2*127*127 = 32258 < 32767: never saturates for inputs in [-127, 127].
+/// Contract: no alignment needed; any rows/k including 0. Rows past the last multiple of 4 take a one-row loop;
+/// columns past the last multiple of 64 go through the scalar tail (no partial loads), so reads
+/// stay in w[0, rows*k) and x[0, k) and writes in dot/absDot[0, rows).
 /// </summary>
 internal static class I8Gemv4x64Avx512BW
 {
