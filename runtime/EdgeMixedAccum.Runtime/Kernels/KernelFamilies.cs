@@ -22,5 +22,7 @@ public static class KernelFamilies
 {
     public static IReadOnlyList<IKernelFamily> All { get; } =
     [
+        I8GemvFamily.Instance,
+        F32GemvRowsFamily.Instance,
     ];
 }
