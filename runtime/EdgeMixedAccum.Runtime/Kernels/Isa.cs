@@ -14,8 +14,8 @@ public enum Isa
     Vector128,
     Avx2,
     AvxVnni,
-    /// <summary>AVX-512 BW on 512-bit vectors (VPMADDWD). .NET 10 exposes no 512-bit VPDPBUSD outside
-    /// AVX10.2 (AvxVnniInt8.V512), so the 512-bit int8 path widens to int16.</summary>
+    /// <summary>AVX-512 (F and BW, which .NET 10 reports together) on 512-bit vectors. .NET 10 exposes no
+    /// 512-bit VPDPBUSD outside AVX10.2 (AvxVnniInt8.V512), so the 512-bit int8 path is VPMADDUBSW + VPMADDWD.</summary>
     Avx512BW,
     /// <summary>ARMv8 NEON (every ARM64 core): SMLAL/SADALP for int8, FMLA .4S for fp32.</summary>
     AdvSimd,
