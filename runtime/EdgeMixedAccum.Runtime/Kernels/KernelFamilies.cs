@@ -22,5 +22,6 @@ public static class KernelFamilies
 {
     public static IReadOnlyList<IKernelFamily> All { get; } =
     [
+        F16GemvFamily.Instance,
     ];
 }

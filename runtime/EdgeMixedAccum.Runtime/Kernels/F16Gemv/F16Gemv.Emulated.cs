@@ -1,0 +1,95 @@
+// f16acc GEMV, exact C# emulation (x64, and ARM64 cores without FEAT_FP16: Cortex-A72/A57).
+//
+// Order (defined in F16Gemv.cs, identical to runtime/native/f16acc.c): 8 fp16 lanes from +0;
+// acc_(j mod 8) = fma16(w[j], x[j], acc_(j mod 8)) for j = 0..k-1 (one rounding per step); then
+// y = ((a0+a1)+(a2+a3)) + ((a4+a5)+(a6+a7)), each add rounded to fp16. absDot: same lanes and tree in fp32.
+//
+// fma16 here: the fp16 values are carried as doubles; a*b is exact in double (11-bit significands, exponents
+// >= -48); s = c + a*b is a double sum that may be inexact (the exact value can span more than 53 bits),
+// so TwoSum gives the error lo, and when lo != 0 s is turned into the round-to-odd value of the exact sum
+// before the single RNE to fp16 (Boldo-Melquiond: odd at 53 bits then RNE at 11 bits == one RNE). For fp16
+// inputs that fix-up never changes the result in practice (see the tests), but it makes the correctness
+// argument local instead of depending on fp16's exponent range.
+using System.Runtime.CompilerServices;
+
+namespace EdgeMixedAccum.Runtime.Kernels;
+
+public static class F16GemvEmulated
+{
+    public static void Gemv(ReadOnlySpan<Half> w, ReadOnlySpan<Half> x, Span<Half> y, Span<float> absDot, int rows, int k)
+    {
+        F16Gemv.CheckArgs(w, x, y, absDot, rows, k);
+        bool wantAbs = !absDot.IsEmpty;
+        for (int i = 0; i < rows; i++)
+        {
+            ReadOnlySpan<Half> wr = w.Slice(i * k, k);
+            y[i] = Row(wr, x[..k]);
+            if (wantAbs)
+                absDot[i] = AbsRow(wr, x[..k]);
+        }
+    }
+
+    /// <summary>One row in the documented order.</summary>
+    public static Half Row(ReadOnlySpan<Half> w, ReadOnlySpan<Half> x)
+    {
+        int k = w.Length;
+        x = x[..k];
+        double a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+        int j = 0;
+        for (; j <= k - 8; j += 8)
+        {
+            a0 = Fma16((double)w[j], (double)x[j], a0);
+            a1 = Fma16((double)w[j + 1], (double)x[j + 1], a1);
+            a2 = Fma16((double)w[j + 2], (double)x[j + 2], a2);
+            a3 = Fma16((double)w[j + 3], (double)x[j + 3], a3);
+            a4 = Fma16((double)w[j + 4], (double)x[j + 4], a4);
+            a5 = Fma16((double)w[j + 5], (double)x[j + 5], a5);
+            a6 = Fma16((double)w[j + 6], (double)x[j + 6], a6);
+            a7 = Fma16((double)w[j + 7], (double)x[j + 7], a7);
+        }
+        int r = k - j; // 0..7 tail elements go to lanes 0..r-1
+        if (r > 0) a0 = Fma16((double)w[j], (double)x[j], a0);
+        if (r > 1) a1 = Fma16((double)w[j + 1], (double)x[j + 1], a1);
+        if (r > 2) a2 = Fma16((double)w[j + 2], (double)x[j + 2], a2);
+        if (r > 3) a3 = Fma16((double)w[j + 3], (double)x[j + 3], a3);
+        if (r > 4) a4 = Fma16((double)w[j + 4], (double)x[j + 4], a4);
+        if (r > 5) a5 = Fma16((double)w[j + 5], (double)x[j + 5], a5);
+        if (r > 6) a6 = Fma16((double)w[j + 6], (double)x[j + 6], a6);
+
+        double s = Add16(Add16(Add16(a0, a1), Add16(a2, a3)), Add16(Add16(a4, a5), Add16(a6, a7)));
+        return double.IsNaN(s) ? BitConverter.UInt16BitsToHalf(F16Gemv.DefaultNaNBits) : (Half)s;
+    }
+
+    /// <summary>sum |w||x| in fp32, same lanes and tree.</summary>
+    public static float AbsRow(ReadOnlySpan<Half> w, ReadOnlySpan<Half> x)
+    {
+        int k = w.Length;
+        x = x[..k];
+        Span<float> a = stackalloc float[8];
+        a.Clear();
+        for (int j = 0; j < k; j++)
+            a[j & 7] += MathF.Abs((float)w[j]) * MathF.Abs((float)x[j]);
+        return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    }
+
+    /// <summary>RNE_fp16(a*b + c) with one rounding; a, b, c are fp16 values carried as doubles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Fma16(double a, double b, double c)
+    {
+        double p = a * b;          // exact (or +-inf/NaN from inf/NaN inputs)
+        double s = c + p;
+        double bb = s - c;
+        double lo = (c - (s - bb)) + (p - bb);   // TwoSum: c + p == s + lo when s is finite
+        if (lo != 0 && double.IsFinite(s))
+        {
+            long sb = BitConverter.DoubleToInt64Bits(s);
+            if ((sb & 1) == 0)     // round to odd: step one double ulp towards the exact sum
+                s = BitConverter.Int64BitsToDouble(sb + ((sb ^ BitConverter.DoubleToInt64Bits(lo)) < 0 ? -1 : 1));
+        }
+        return (double)(Half)s;
+    }
+
+    /// <summary>RNE_fp16(a + b) for fp16 values carried as doubles (the double sum is exact: spans &lt;= 40 bits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Add16(double a, double b) => (double)(Half)(a + b);
+}
