@@ -14,7 +14,7 @@ public static class F16GemvGolden
 {
     /// <summary>FNV-1a 64 of every case's output bits (y as 2 bytes each, then absDot as 4 bytes each when
     /// requested), computed by the independent exact reference.</summary>
-    public const ulong ExpectedChecksum = 0x70A282576A5B5623UL;
+    public const ulong ExpectedChecksum = 0xB31C48C5BA016A24UL;
 
     /// <summary>Value kinds, one per case (cycled): each spans a different corner of fp16.</summary>
     public static readonly string[] Kinds = ["moderate", "subnormal", "overflow", "cancel", "ties", "anybits", "edges"];
@@ -92,8 +92,8 @@ public static class F16GemvGolden
                 for (int i = 0; i < w.Length; i++) w[i] = Make(ref rng, -4, 4);
                 break;
             case "subnormal":
-                // w subnormal or barely normal, x around 1..64: products and lane sums live near 2^-24..2^-8.
-                for (int j = 0; j < k; j++) x[j] = Make(ref rng, -2, 6);
+                // w subnormal or barely normal, x in [2^-6, 2): products and lane sums live near 2^-24..2^-8.
+                for (int j = 0; j < k; j++) x[j] = Make(ref rng, -6, 0);
                 for (int i = 0; i < w.Length; i++)
                     w[i] = rng.Next(4) == 0 ? Make(ref rng, -14, -12) : Bits((ushort)(rng.Next(2) << 15 | rng.Next(1024)));
                 break;
