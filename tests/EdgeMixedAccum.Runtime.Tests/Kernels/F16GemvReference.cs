@@ -93,7 +93,8 @@ internal static class F16GemvReference
         var lane = new float[8];
         for (int j = 0; j < w.Length; j++)
             lane[j % 8] = lane[j % 8] + Math.Abs((float)w[j]) * Math.Abs((float)x[j]);
-        return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+        float s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+        return float.IsNaN(s) ? BitConverter.UInt32BitsToSingle(0x7FC0_0000) : s;   // the ARM default NaN
     }
 
     public static void Gemv(ReadOnlySpan<Half> w, ReadOnlySpan<Half> x, Span<Half> y, Span<float> absDot, int rows, int k)

@@ -278,3 +278,39 @@ public class F16GemvTests
         }
     }
 }
+
+/// <summary>
+/// Writes the golden table with the exact reference's expected bits for runtime/native/check-f16acc.sh
+/// (the native kernel under qemu). Layout, little-endian: "F16G", int32 cases, FNV checksum (u64); per case
+/// int32 rows, k, wantAbs; w (u16 x rows*k), x (u16 x k), y (u16 x rows), absDot (f32 x rows if wantAbs).
+/// Without EMA_F16ACC_DUMP set it writes to memory and checks the size.
+/// </summary>
+public class F16GemvGoldenDump
+{
+    [Fact]
+    public void DumpGolden()
+    {
+        string? path = Environment.GetEnvironmentVariable("EMA_F16ACC_DUMP");
+        using var ms = new MemoryStream();
+        using (var bw = new BinaryWriter(ms, System.Text.Encoding.ASCII, leaveOpen: true))
+        {
+            bw.Write("F16G"u8);
+            bw.Write(F16GemvGolden.Cases.Count);
+            bw.Write(F16GemvGolden.ExpectedChecksum);
+            foreach (var c in F16GemvGolden.Cases)
+            {
+                bw.Write(c.Rows); bw.Write(c.K); bw.Write(c.WantAbs ? 1 : 0);
+                foreach (var v in c.W) bw.Write(BitConverter.HalfToUInt16Bits(v));
+                foreach (var v in c.X) bw.Write(BitConverter.HalfToUInt16Bits(v));
+                var y = new Half[c.Rows];
+                var a = c.WantAbs ? new float[c.Rows] : [];
+                F16GemvReference.Gemv(c.W, c.X, y, a, c.Rows, c.K);
+                foreach (var v in y) bw.Write(BitConverter.HalfToUInt16Bits(v));
+                foreach (var v in a) bw.Write(v);
+            }
+        }
+        long expected = 16 + F16GemvGolden.Cases.Sum(c => 12L + 2 * (c.W.Length + c.X.Length + c.Rows) + (c.WantAbs ? 4 * c.Rows : 0));
+        Assert.Equal(expected, ms.Length);
+        if (path is not null) File.WriteAllBytes(path, ms.ToArray());
+    }
+}

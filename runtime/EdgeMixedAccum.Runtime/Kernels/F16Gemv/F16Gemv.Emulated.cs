@@ -69,7 +69,9 @@ public static class F16GemvEmulated
         a.Clear();
         for (int j = 0; j < k; j++)
             a[j & 7] += MathF.Abs((float)w[j]) * MathF.Abs((float)x[j]);
-        return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+        float s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+        // x64 makes the negative default NaN (0xFFC00000) for inf * 0; ARM the positive one: use ARM's.
+        return float.IsNaN(s) ? BitConverter.UInt32BitsToSingle(F16Gemv.DefaultNaNBits32) : s;
     }
 
     /// <summary>RNE_fp16(a*b + c) with one rounding; a, b, c are fp16 values carried as doubles.</summary>

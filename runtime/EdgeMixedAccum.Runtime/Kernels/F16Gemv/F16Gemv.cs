@@ -20,7 +20,7 @@
 //      abs_(j mod 8) += |w_i[j]| * |x[j]| (the product of two fp16 values is exact in fp32, so mul+add and
 //      fma agree), then ((abs_0 + abs_1) + (abs_2 + abs_3)) + ((abs_4 + abs_5) + (abs_6 + abs_7)) in fp32.
 //      It is sum|w||x| up to fp32 rounding (relative error <= gamma_k(2^-24), negligible against the fp16
-//      bound gamma_k(2^-11) it scales).
+//      bound gamma_k(2^-11) it scales). A NaN absDot (inf * 0 in the inputs) is the fp32 default NaN 0x7FC00000.
 using System.Runtime.InteropServices;
 
 namespace EdgeMixedAccum.Runtime.Kernels;
@@ -37,6 +37,9 @@ public static class F16Gemv
 
     /// <summary>The default NaN every path produces for an invalid operation.</summary>
     public const ushort DefaultNaNBits = 0x7E00;
+
+    /// <summary>The fp32 default NaN (absDot of inf * 0): ARM's, positive; x64 hardware would make 0xFFC00000.</summary>
+    public const uint DefaultNaNBits32 = 0x7FC0_0000;
 
     public static IReadOnlyList<KernelVariant<F16GemvFn>> Variants { get; } =
     [

@@ -14,7 +14,7 @@ public static class F16GemvGolden
 {
     /// <summary>FNV-1a 64 of every case's output bits (y as 2 bytes each, then absDot as 4 bytes each when
     /// requested), computed by the independent exact reference.</summary>
-    public const ulong ExpectedChecksum = 0xB31C48C5BA016A24UL;
+    public const ulong ExpectedChecksum = 0x43B0F29010504BA4UL;
 
     /// <summary>Value kinds, one per case (cycled): each spans a different corner of fp16.</summary>
     public static readonly string[] Kinds = ["moderate", "subnormal", "overflow", "cancel", "ties", "anybits", "edges"];
