@@ -2,7 +2,9 @@
 # Checks the native f16acc kernel (f16acc.c, FMLA .8H) bit for bit against the golden table computed by
 # the exact reference, under qemu on FEAT_FP16 cores. Needs: gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 # qemu-user-static, and the .NET SDK (to write the golden table).
-# Usage: runtime/native/check-f16acc.sh   (from anywhere; exit 0 = all bits match on every core)
+# Usage: runtime/native/check-f16acc.sh [-aot]   (from anywhere; exit 0 = all bits match on every core)
+#   -aot also publishes aot-smoke/ with NativeAOT for linux-arm64 (needs clang lld too; the f16acc.targets
+#   path: static library + DirectPInvoke) and runs its self-test on four qemu cores.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -30,5 +32,14 @@ if qemu-aarch64-static -cpu cortex-a72 "$tmp/f16acc_check" "$tmp/golden.bin" >/d
     echo "unexpectedly ran without FEAT_FP16"; status=1
 else
     echo "faults as expected (no FEAT_FP16)"
+fi
+
+if [ "${1:-}" = "-aot" ]; then
+    dotnet publish "$here/aot-smoke" -c Release -r linux-arm64 -p:PublishAot=true -p:CppCompilerAndLinker=clang \
+        -p:SysRoot=/ -p:LinkerFlavor=lld -o "$tmp/aot" -v q --nologo >"$tmp/aot.log" 2>&1 || { cat "$tmp/aot.log"; exit 1; }
+    for cpu in cortex-a76 neoverse-n1 cortex-a72 cortex-a57; do
+        echo "== AOT on $cpu"
+        qemu-aarch64-static -cpu "$cpu" -L /usr/aarch64-linux-gnu "$tmp/aot/f16acc-aot-smoke" || status=1
+    done
 fi
 exit $status
