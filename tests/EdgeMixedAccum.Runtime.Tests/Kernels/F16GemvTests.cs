@@ -116,6 +116,8 @@ public class F16GemvTests
             if (double.IsFinite(s) && (cd - (s - (s - cd))) + (p - (s - cd)) != 0) inexactDoubleSums++;
             ushort got = B((Half)F16GemvEmulated.Fma16((double)H(a), (double)H(b), cd));
             Assert.Equal(F16GemvReference.Fma(a, b, c), got);
+            if (double.IsFinite(s))   // Core's one-rounding RoundSum agrees (a third, independent route)
+                Assert.Equal(got, FloatFormat.Fp16.EncodeUInt16(FloatFormat.Fp16.RoundSum(cd, p)));
         }
         Assert.True(inexactDoubleSums > 10_000, $"only {inexactDoubleSums} triples exercised the TwoSum fix-up");
     }
@@ -169,7 +171,25 @@ public class F16GemvTests
             double lo = (double)H(h), hi = (double)H((ushort)(h + 1));
             double mid = (lo + hi) / 2;
             foreach (double d in new[] { mid, Math.BitIncrement(mid), Math.BitDecrement(mid), lo, rng.NextDouble() * 70000 - 35000, Math.ScaleB(rng.NextDouble(), -rng.Next(10, 30)) })
-                Assert.Equal(FloatFormat.Fp16.EncodeUInt16(d), (ushort)(B((Half)d) & 0xFFFF));
+            {
+                Assert.Equal(FloatFormat.Fp16.EncodeUInt16(d), B((Half)d));
+                Assert.Equal(B((Half)d), B((Half)F16GemvEmulated.Round16(d)));   // the kernel's fast rounding
+                Assert.Equal(F16GemvEmulated.Round16(d), (double)(Half)d);
+            }
+        }
+        foreach (double d in new[] { 0.0, -0.0, -1e-30, 1e-30, 65504, 65519.99, 65520, -65520, 1e6, -1e300, double.PositiveInfinity, double.NegativeInfinity })
+            Assert.Equal(BitConverter.DoubleToInt64Bits((double)(Half)d), BitConverter.DoubleToInt64Bits(F16GemvEmulated.Round16(d)));
+        Assert.True(double.IsNaN(F16GemvEmulated.Round16(double.NaN)));
+    }
+
+    [Fact]
+    public void FastHalfToDoubleIsExactForAllPatterns()
+    {
+        for (int b = 0; b < 65536; b++)
+        {
+            Half h = H((ushort)b);
+            if (Half.IsNaN(h)) Assert.True(double.IsNaN(F16GemvEmulated.D(h)));
+            else Assert.Equal(BitConverter.DoubleToInt64Bits((double)h), BitConverter.DoubleToInt64Bits(F16GemvEmulated.D(h)));
         }
     }
 
