@@ -18,23 +18,36 @@ public class F16GemvTests
     public void GoldenChecksumIsWhatTheExactReferenceComputes() =>
         Assert.Equal(F16GemvGolden.ExpectedChecksum, F16GemvGolden.Checksum(F16GemvReference.Gemv));
 
-    [Fact]
-    public void EmulationReproducesEveryGoldenBit()
+    /// <summary>Every variant this CPU runs (on x64: the scalar and Vector128 emulations).</summary>
+    public static TheoryData<string> SupportedVariants()
     {
+        var d = new TheoryData<string>();
+        foreach (var v in F16Gemv.Variants)
+            if (v.Supported) d.Add(v.Name);
+        return d;
+    }
+
+    private static F16GemvFn Fn(string name) => F16Gemv.Variants.Single(v => v.Name == name).Fn;
+
+    [Theory]
+    [MemberData(nameof(SupportedVariants))]
+    public void EmulationReproducesEveryGoldenBit(string variant)
+    {
+        var fn = Fn(variant);
         foreach (var c in F16GemvGolden.Cases)
         {
             var y = new Half[c.Rows];
             var a = c.WantAbs ? new float[c.Rows] : [];
             var yr = new Half[c.Rows];
             var ar = c.WantAbs ? new float[c.Rows] : [];
-            F16GemvEmulated.Gemv(c.W, c.X, y, a, c.Rows, c.K);
+            fn(c.W, c.X, y, a, c.Rows, c.K);
             F16GemvReference.Gemv(c.W, c.X, yr, ar, c.Rows, c.K);
             for (int i = 0; i < c.Rows; i++)
                 Assert.True(B(y[i]) == B(yr[i]), $"{c.Kind} k={c.K} row {i}: {B(y[i]):X4} vs exact {B(yr[i]):X4}");
             for (int i = 0; i < a.Length; i++)
                 Assert.Equal(BitConverter.SingleToUInt32Bits(ar[i]), BitConverter.SingleToUInt32Bits(a[i]));
         }
-        Assert.Equal(F16GemvGolden.ExpectedChecksum, F16GemvGolden.Checksum(F16GemvEmulated.Gemv));
+        Assert.Equal(F16GemvGolden.ExpectedChecksum, F16GemvGolden.Checksum(fn));
     }
 
     [Fact]
@@ -71,6 +84,12 @@ public class F16GemvTests
     [InlineData(1, 777)]
     public void RandomInputsBitExactVsReference(int rows, int k)
     {
+        foreach (var v in F16Gemv.Variants.Where(v => v.Supported))
+            RandomInputsBitExact(v.Fn, rows, k);
+    }
+
+    private static void RandomInputsBitExact(F16GemvFn fn, int rows, int k)
+    {
         var rng = new Random(1000 * rows + k);
         for (int trial = 0; trial < 4; trial++)
         {
@@ -80,7 +99,7 @@ public class F16GemvTests
             for (int j = 0; j < k; j++) x[j] = RandomHalf(rng, trial);
             var y = new Half[rows]; var a = new float[rows];
             var yr = new Half[rows]; var ar = new float[rows];
-            F16GemvEmulated.Gemv(w, x, y, a, rows, k);
+            fn(w, x, y, a, rows, k);
             F16GemvReference.Gemv(w, x, yr, ar, rows, k);
             Assert.Equal(yr.Select(B), y.Select(B));
             Assert.Equal(ar.Select(BitConverter.SingleToUInt32Bits), a.Select(BitConverter.SingleToUInt32Bits));
@@ -250,9 +269,11 @@ public class F16GemvTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
-    [Fact]
-    public void ExactlySizedSpansAndNothingOutsideTouched()
+    [Theory]
+    [MemberData(nameof(SupportedVariants))]
+    public void ExactlySizedSpansAndNothingOutsideTouched(string variant)
     {
+        var fn = Fn(variant);
         const int rows = 3, k = 13;
         var rng = new Random(5);
         var wAll = new Half[rows * k + 2]; var xAll = new Half[k + 2];
@@ -263,7 +284,7 @@ public class F16GemvTests
         var x = new ReadOnlySpan<Half>(xAll, 1, k);
         var yAll = Enumerable.Repeat((Half)7, rows + 2).ToArray();
         var aAll = Enumerable.Repeat(7f, rows + 2).ToArray();
-        F16GemvEmulated.Gemv(w, x, yAll.AsSpan(1, rows), aAll.AsSpan(1, rows), rows, k);
+        fn(w, x, yAll.AsSpan(1, rows), aAll.AsSpan(1, rows), rows, k);
         Assert.Equal((Half)7, yAll[0]); Assert.Equal((Half)7, yAll[^1]);
         Assert.Equal(7f, aAll[0]); Assert.Equal(7f, aAll[^1]);
         for (int i = 0; i < rows; i++)
@@ -274,27 +295,27 @@ public class F16GemvTests
 
         // empty absDot: skipped; too-short spans: rejected before any work.
         var y2 = new Half[rows];
-        F16GemvEmulated.Gemv(w, x, y2, [], rows, k);
+        fn(w, x, y2, [], rows, k);
         Assert.Equal(yAll.AsSpan(1, rows).ToArray(), y2);
-        Assert.Throws<ArgumentException>(() => F16GemvEmulated.Gemv(wAll.AsSpan(0, rows * k - 1), xAll, new Half[rows], [], rows, k));
-        Assert.Throws<ArgumentException>(() => F16GemvEmulated.Gemv(wAll, xAll.AsSpan(0, k - 1), new Half[rows], [], rows, k));
-        Assert.Throws<ArgumentException>(() => F16GemvEmulated.Gemv(wAll, xAll, new Half[rows - 1], [], rows, k));
-        Assert.Throws<ArgumentException>(() => F16GemvEmulated.Gemv(wAll, xAll, new Half[rows], new float[rows - 1], rows, k));
+        Assert.Throws<ArgumentException>(() => fn(wAll.AsSpan(0, rows * k - 1), xAll, new Half[rows], [], rows, k));
+        Assert.Throws<ArgumentException>(() => fn(wAll, xAll.AsSpan(0, k - 1), new Half[rows], [], rows, k));
+        Assert.Throws<ArgumentException>(() => fn(wAll, xAll, new Half[rows - 1], [], rows, k));
+        Assert.Throws<ArgumentException>(() => fn(wAll, xAll, new Half[rows], new float[rows - 1], rows, k));
     }
 
     [Fact]
     public void FamilyIsRegisteredAndSelfTestPasses()
     {
         var fam = Assert.Single(KernelFamilies.All, f => f.Name == "f16acc-gemv");
-        Assert.Equal([Isa.Scalar, Isa.Fp16Native], fam.Variants.Select(v => v.Isa));
+        Assert.Equal([Isa.Scalar, Isa.Vector128, Isa.Fp16Native], fam.Variants.Select(v => v.Isa));
         var results = fam.SelfTest().ToList();
         Assert.NotEmpty(results);
         Assert.All(results, r => Assert.True(r.Ok, $"{r.Variant}: {r.Detail}"));
         Assert.Equal("f16acc-gemv-8-emulated", fam.Selected(new KernelOptions { ForceGeneric = true }));
         if (!CpuFeatures.Has(Isa.Fp16Native))
         {
-            Assert.Equal("f16acc-gemv-8-emulated", fam.Selected(KernelOptions.Default));
-            Assert.Single(results);   // the native variant is never called where unsupported (x64 here)
+            Assert.Equal(CpuFeatures.Has(Isa.Vector128) ? "f16acc-gemv-8-emulated-v128" : "f16acc-gemv-8-emulated", fam.Selected(KernelOptions.Default));
+            Assert.DoesNotContain(results, r => r.Isa == Isa.Fp16Native);   // never called where unsupported (x64 here)
         }
     }
 }

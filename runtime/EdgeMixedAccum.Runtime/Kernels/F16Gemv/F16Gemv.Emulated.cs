@@ -69,7 +69,7 @@ public static class F16GemvEmulated
         Span<float> a = stackalloc float[8];
         a.Clear();
         for (int j = 0; j < k; j++)
-            a[j & 7] += MathF.Abs((float)w[j]) * MathF.Abs((float)x[j]);
+            a[j & 7] += (float)Math.Abs(D(w[j]) * D(x[j]));   // |w x| exact in double and in fp32
         float s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
         // x64 makes the negative default NaN (0xFFC00000) for inf * 0; ARM the positive one: use ARM's.
         return float.IsNaN(s) ? BitConverter.UInt32BitsToSingle(F16Gemv.DefaultNaNBits32) : s;

@@ -29,7 +29,8 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// sum |w||x| in fp32 (skipped when absDot is empty). w is row-major rows x k.</summary>
 public delegate void F16GemvFn(ReadOnlySpan<Half> w, ReadOnlySpan<Half> x, Span<Half> y, Span<float> absDot, int rows, int k);
 
-/// <summary>The f16acc family: the exact C# emulation (every CPU) and the native FMLA .8H kernel (FEAT_FP16).</summary>
+/// <summary>The f16acc family: the exact C# emulation (scalar reference, and on Vector128 for x64 and
+/// Cortex-A72/A57) and the native FMLA .8H kernel (FEAT_FP16).</summary>
 public static class F16Gemv
 {
     /// <summary>Lanes of the accumulator (FMLA .8H).</summary>
@@ -44,6 +45,7 @@ public static class F16Gemv
     public static IReadOnlyList<KernelVariant<F16GemvFn>> Variants { get; } =
     [
         new("f16acc-gemv-8-emulated", Isa.Scalar, F16GemvEmulated.Gemv),
+        new("f16acc-gemv-8-emulated-v128", Isa.Vector128, F16GemvVector128.Gemv),
         new("f16acc-gemv-8-fp16native", Isa.Fp16Native, F16GemvNative.Gemv),
     ];
 
