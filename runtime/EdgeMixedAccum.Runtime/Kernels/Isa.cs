@@ -44,9 +44,11 @@ public static class CpuFeatures
         _ => false,
     };
 
-    /// <summary>FEAT_FP16 from the kernel's HWCAP (.NET exposes no IsSupported for it).</summary>
+    /// <summary>FEAT_FP16 from the kernel's HWCAP (.NET exposes no IsSupported for it), and the native kernel
+    /// library linked in (NativeAOT linux-arm64 builds; a JIT run on a board has no library, so no variant).</summary>
     private static readonly Lazy<bool> HasFp16Arithmetic = new(() =>
-        RuntimeInformation.ProcessArchitecture == Architecture.Arm64 && OperatingSystem.IsLinux() && (GetAuxVal(AtHwcap) & HwcapAsimdhp) != 0);
+        RuntimeInformation.ProcessArchitecture == Architecture.Arm64 && OperatingSystem.IsLinux() && (GetAuxVal(AtHwcap) & HwcapAsimdhp) != 0
+        && F16GemvNative.Probe());
 
     [DllImport("libc", EntryPoint = "getauxval")]
     private static extern ulong GetAuxVal(ulong type);

@@ -24,5 +24,6 @@ public static class KernelFamilies
     [
         I8GemvFamily.Instance,
         F32GemvRowsFamily.Instance,
+        F16GemvFamily.Instance,
     ];
 }
