@@ -4,7 +4,7 @@
 #   clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
 # (.ci/run installs them). Idempotent: publishes are incremental, scratch files go to a temp dir.
 #
-#   tests/arm64/run-qemu.sh                 baseline + linux-x64 + rpi5 profile (about 3-4 minutes)
+#   tests/arm64/run-qemu.sh                 baseline + linux-x64 + rpi5 profile (about 2 minutes)
 #   tests/arm64/run-qemu.sh --all-profiles  also the rpi4, jetson-nano and jetson-orin profiles
 #   tests/arm64/run-qemu.sh --no-publish    reuse artifacts/publish/* from an earlier run
 #
