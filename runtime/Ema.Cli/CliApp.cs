@@ -1,5 +1,6 @@
 using System.CommandLine;
 using EdgeMixedAccum.Format;
+using EdgeMixedAccum.Runtime.Kernels;
 
 namespace EdgeMixedAccum.Cli;
 
@@ -9,11 +10,17 @@ public static class CliApp
     public const int ExitBadInput = 2;
     public const int ExitInternal = 70;
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, KernelFamilies.All);
+
+    /// <summary>As <see cref="Run(string[], TextWriter, TextWriter)"/>, with `selftest` and `doctor` looking
+    /// at the given kernel families instead of the runtime's registry (tests use stand-in families).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, IReadOnlyList<IKernelFamily> families)
     {
         var root = new RootCommand("EdgeMixedAccum: mixed-precision neural network inference for ARM64 edge boards");
         root.Subcommands.Add(InfoCommand.Create(stdout));
         root.Subcommands.Add(RunCommand.Create(stdout));
+        root.Subcommands.Add(SelftestCommand.Create(stdout, families));
+        root.Subcommands.Add(DoctorCommand.Create(stdout, families));
 #if EMA_CONVERTER
         root.Subcommands.Add(ConvertCommand.Create(stdout));
 #endif
