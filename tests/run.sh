@@ -3,13 +3,15 @@
 #   1. dotnet test EdgeMixedAccum.sln   (every xunit project, on this x64 machine)
 #   2. tests/arm64/run-qemu.sh          (NativeAOT linux-arm64 build run under qemu on the Pi 4/5 and
 #                                        Jetson Nano/Orin cores; needs clang lld gcc-aarch64-linux-gnu
-#                                        libc6-dev-arm64-cross qemu-user-static, which .ci/run installs)
+#                                        libc6-dev-arm64-cross qemu-user-static, which tests/setup.sh
+#                                        installs when missing)
 # Arguments go to run-qemu.sh (e.g. --all-profiles). EMA_SKIP_ARM64=1 skips step 2 (counted as skipped).
 # Both steps always run; the last line is `tests: N passed, M failed, K skipped` over both, and the
 # exit code is non-zero when either step failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+tests/setup.sh || echo "warning: tests/setup.sh could not install the ARM64 packages" >&2
 dlog=$(mktemp) qlog=$(mktemp)
 trap 'rm -f "$dlog" "$qlog"' EXIT
 

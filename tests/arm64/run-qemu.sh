@@ -2,7 +2,7 @@
 # ARM64 harness: cross-compiles `ema` with NativeAOT for linux-arm64 and runs it under qemu user-mode
 # emulation on the core of every supported board. Needs the .NET 10 SDK and the Debian packages
 #   clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
-# (.ci/run installs them). Idempotent: publishes are incremental, scratch files go to a temp dir.
+# (tests/setup.sh, run by tests/run.sh, installs them). Idempotent: publishes are incremental, scratch files go to a temp dir.
 #
 #   tests/arm64/run-qemu.sh                 baseline + linux-x64 + rpi5 profile (about 2 minutes)
 #   tests/arm64/run-qemu.sh --all-profiles  also the rpi4, jetson-nano and jetson-orin profiles
