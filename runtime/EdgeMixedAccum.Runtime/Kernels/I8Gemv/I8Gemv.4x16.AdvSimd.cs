@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 
@@ -9,79 +8,27 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// ARM64 NEON without the dot product (Cortex-A72/A57: Raspberry Pi 4, Jetson Nano), 4 rows x 16 columns. SMULL
 /// + SMLAL2 put two products per int16 lane (at most 2*127*127 = 32258 < 32767: exact), SADALP adds the pairs
 /// into int32. The magnitude uses |w|,|x| as unsigned bytes: UMULL + UMLAL2 + UADALP (uint32).
-/// Contract: no alignment needed; any rows/k including 0. Rows past the last multiple of 4 take a one-row loop;
-/// columns past the last multiple of 16 go through the scalar tail (no partial loads), so reads
-/// stay in w[0, rows*k) and x[0, k) and writes in dot/absDot[0, rows).
+/// Contract: as <see cref="I8Gemv4x16ArmTile"/>, whose tile loop this kernel plugs its step into.
 /// </summary>
 internal static class I8Gemv4x16AdvSimd
 {
-    private const int W = 16;
-
     public static void Run(ReadOnlySpan<sbyte> w, ReadOnlySpan<sbyte> x, Span<int> dot, Span<int> absDot, int rows, int k)
-    {
-        I8GemvFamily.Check(w, x, dot, absDot, rows, k);
-        if (absDot.IsEmpty) Rows<NoAbs>(w, x, dot, absDot, rows, k);
-        else Rows<WithAbs>(w, x, dot, absDot, rows, k);
-    }
+        => I8Gemv4x16ArmTile.Run<Op>(w, x, dot, absDot, rows, k);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step<TAbs>(Vector128<sbyte> xv, Vector128<byte> ux, Vector128<sbyte> wv, ref Vector128<int> d, ref Vector128<uint> a)
-        where TAbs : struct, IAbsMode
+    private struct Op : I8Gemv4x16ArmTile.IStep
     {
-        var p = AdvSimd.MultiplyWideningLower(wv.GetLower(), xv.GetLower());
-        d = AdvSimd.AddPairwiseWideningAndAdd(d, AdvSimd.MultiplyWideningUpperAndAdd(p, wv, xv));
-        if (TAbs.On)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Step<TAbs>(Vector128<sbyte> xv, Vector128<byte> ux, Vector128<sbyte> wv, ref Vector128<int> d, ref Vector128<uint> a)
+            where TAbs : struct, IAbsMode
         {
-            var uw = AdvSimd.Abs(wv);
-            var q = AdvSimd.MultiplyWideningLower(uw.GetLower(), ux.GetLower());
-            a = AdvSimd.AddPairwiseWideningAndAdd(a, AdvSimd.MultiplyWideningUpperAndAdd(q, uw, ux));
-        }
-    }
-
-    private static void Rows<TAbs>(ReadOnlySpan<sbyte> w, ReadOnlySpan<sbyte> x, Span<int> dot, Span<int> absDot, int rows, int k)
-        where TAbs : struct, IAbsMode
-    {
-        ref sbyte w0 = ref MemoryMarshal.GetReference(w);
-        ref sbyte xr = ref MemoryMarshal.GetReference(x);
-        ref int dr = ref MemoryMarshal.GetReference(dot);
-        // Without absDot, aim its ref at dot: Finish<NoAbs> never writes it, and no ref points outside the caller's data.
-        ref int ar = ref TAbs.On ? ref MemoryMarshal.GetReference(absDot) : ref dr;
-        int kv = k - k % W;
-        int i = 0;
-        for (; i + 4 <= rows; i += 4)
-        {
-            ref sbyte r0 = ref Unsafe.Add(ref w0, (nint)i * k);
-            ref sbyte r1 = ref Unsafe.Add(ref r0, k);
-            ref sbyte r2 = ref Unsafe.Add(ref r1, k);
-            ref sbyte r3 = ref Unsafe.Add(ref r2, k);
-            Vector128<int> d0 = default, d1 = default, d2 = default, d3 = default;
-            Vector128<uint> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (int j = 0; j < kv; j += W)
+            var p = AdvSimd.MultiplyWideningLower(wv.GetLower(), xv.GetLower());
+            d = AdvSimd.AddPairwiseWideningAndAdd(d, AdvSimd.MultiplyWideningUpperAndAdd(p, wv, xv));
+            if (TAbs.On)
             {
-                var xv = Vector128.LoadUnsafe(ref xr, (nuint)j);
-                var ux = AdvSimd.Abs(xv);
-                Step<TAbs>(xv, ux, Vector128.LoadUnsafe(ref r0, (nuint)j), ref d0, ref a0);
-                Step<TAbs>(xv, ux, Vector128.LoadUnsafe(ref r1, (nuint)j), ref d1, ref a1);
-                Step<TAbs>(xv, ux, Vector128.LoadUnsafe(ref r2, (nuint)j), ref d2, ref a2);
-                Step<TAbs>(xv, ux, Vector128.LoadUnsafe(ref r3, (nuint)j), ref d3, ref a3);
+                var uw = AdvSimd.Abs(wv);
+                var q = AdvSimd.MultiplyWideningLower(uw.GetLower(), ux.GetLower());
+                a = AdvSimd.AddPairwiseWideningAndAdd(a, AdvSimd.MultiplyWideningUpperAndAdd(q, uw, ux));
             }
-            I8GemvScalar.Finish<TAbs>(ref r0, ref xr, kv, k, Vector128.Sum(d0), (int)Vector128.Sum(a0), ref Unsafe.Add(ref dr, i), ref Unsafe.Add(ref ar, i));
-            I8GemvScalar.Finish<TAbs>(ref r1, ref xr, kv, k, Vector128.Sum(d1), (int)Vector128.Sum(a1), ref Unsafe.Add(ref dr, i + 1), ref Unsafe.Add(ref ar, i + 1));
-            I8GemvScalar.Finish<TAbs>(ref r2, ref xr, kv, k, Vector128.Sum(d2), (int)Vector128.Sum(a2), ref Unsafe.Add(ref dr, i + 2), ref Unsafe.Add(ref ar, i + 2));
-            I8GemvScalar.Finish<TAbs>(ref r3, ref xr, kv, k, Vector128.Sum(d3), (int)Vector128.Sum(a3), ref Unsafe.Add(ref dr, i + 3), ref Unsafe.Add(ref ar, i + 3));
-        }
-        for (; i < rows; i++)
-        {
-            ref sbyte r0 = ref Unsafe.Add(ref w0, (nint)i * k);
-            Vector128<int> d0 = default;
-            Vector128<uint> a0 = default;
-            for (int j = 0; j < kv; j += W)
-            {
-                var xv = Vector128.LoadUnsafe(ref xr, (nuint)j);
-                var ux = AdvSimd.Abs(xv);
-                Step<TAbs>(xv, ux, Vector128.LoadUnsafe(ref r0, (nuint)j), ref d0, ref a0);
-            }
-            I8GemvScalar.Finish<TAbs>(ref r0, ref xr, kv, k, Vector128.Sum(d0), (int)Vector128.Sum(a0), ref Unsafe.Add(ref dr, i), ref Unsafe.Add(ref ar, i));
         }
     }
 }
