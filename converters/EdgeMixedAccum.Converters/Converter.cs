@@ -3,6 +3,7 @@ using EdgeMixedAccum.Converters.Onnx;
 using EdgeMixedAccum.Converters.Quantization;
 using EdgeMixedAccum.Format;
 using EdgeMixedAccum.Graph;
+using EdgeMixedAccum.Reference;
 
 namespace EdgeMixedAccum.Converters;
 
@@ -10,8 +11,11 @@ namespace EdgeMixedAccum.Converters;
 public sealed record ConvertOptions
 {
     public WeightFormat Weights { get; init; } = WeightFormat.Int8;
-    /// <summary>Calibration inputs for static int8 activation ranges (shape as the model input).</summary>
+    /// <summary>Calibration inputs for static int8 activation ranges: [B, ...] as the model input, one sample,
+    /// or for a flat-vector model [B, ...] with as many elements per sample (fitted after import).</summary>
     public (float[] Data, int[] Shape)? Calibration { get; init; }
+    /// <summary>Where the calibration data came from, for error messages.</summary>
+    public string CalibrationSource { get; init; } = "calibration data";
     public CalibrationOptions CalibrationOptions { get; init; } = new();
     /// <summary>Input normalisation the raw inputs need; folded into the first layer where exact.</summary>
     public InputNormalization? Normalize { get; init; }
@@ -78,7 +82,8 @@ public static class Converter
         IReadOnlyList<LayerRange> ranges = [];
         if (options.Calibration is { } calib)
         {
-            ranges = Calibrator.Calibrate(model, calib.Data, calib.Shape, options.CalibrationOptions, new SyncProgress(progress));
+            var (_, shape) = ReferenceExecutor.FitInputShape(g.Values[g.Inputs[0]], calib.Shape, options.CalibrationSource);
+            ranges = Calibrator.Calibrate(model, calib.Data, shape, options.CalibrationOptions, new SyncProgress(progress));
         }
         progress?.Report(("quantise", 0));
         var layers = WeightQuantizer.Quantize(g, options.Weights);

@@ -47,11 +47,8 @@ internal static class ConvertCommand
             var target = p.GetValue(output)!;
             if (p.GetValue(calib) is { } c)
             {
-                var import = Converters.Onnx.OnnxImporter.Import(source.FullName);
-                var declared = import.Graph.Values[import.Graph.Inputs[0]];
                 var x = NpyFile.Read(c.FullName);
-                var (_, shape) = RunCommand.SampleShape(declared, x.Shape, c.Name);
-                options = options with { Calibration = (x.ToFloat32(), shape) };
+                options = options with { Calibration = (x.ToFloat32(), x.Shape), CalibrationSource = c.Name };
             }
             return Execute(source, target, options, stdout);
         });

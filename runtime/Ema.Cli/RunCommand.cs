@@ -37,7 +37,7 @@ internal static class RunCommand
         if (m.Graph.Inputs.Count != 1) throw new EmaException($"`ema run` feeds one input; the model has {m.Graph.Inputs.Count}");
         var declared = m.Graph.Values[m.Graph.Inputs[0]];
         var x = NpyFile.Read(inputFile.FullName);
-        var (batch, sampleShape) = SampleShape(declared, x.Shape, inputFile.Name);
+        var (batch, sampleShape) = ReferenceExecutor.FitInputShape(declared, x.Shape, inputFile.Name);
         var data = x.ToFloat32();
         long[]? y = null;
         if (labelFile is not null)
@@ -90,26 +90,5 @@ internal static class RunCommand
             o.WriteLine($"wrote {outputFile.FullName} {Shapes.Format(outShape)}");
         }
         return 0;
-    }
-
-    /// <summary>
-    /// Maps the array's shape onto the model input: [B, ...sample] is a batch; a shape equal to the sample
-    /// alone is a batch of one; a flat-vector model also takes [B, ...] with the same elements per sample.
-    /// </summary>
-    internal static (int Batch, int[] Shape) SampleShape(ValueInfo declared, int[] given, string file)
-    {
-        var want = declared.Shape;
-        bool symbolic = want.Length > 0 && want[0] == Shapes.Batch;
-        if (!symbolic)
-        {
-            ReferenceExecutor.CheckInputShape(declared, given);
-            return (want.Length == 0 ? 1 : want[0], given);
-        }
-        var sample = want[1..];
-        if (given.Length == want.Length && given.AsSpan(1).SequenceEqual(sample)) return (given[0], given);
-        if (given.AsSpan().SequenceEqual(sample)) return (1, [1, .. sample]);
-        if (sample.Length == 1 && given.Length >= 2 && Shapes.Elements(given.AsSpan(1), file) == sample[0])
-            return (given[0], [given[0], sample[0]]);
-        throw new EmaException($"{file} has shape {Shapes.Format(given)}; input '{declared.Name}' expects {Shapes.Format(want)} (N = batch)");
     }
 }

@@ -88,4 +88,25 @@ public static class ReferenceExecutor
             ok = given[d] >= 0 && (declared.Shape[d] == given[d] || (d == 0 && declared.Shape[d] == Shapes.Batch));
         if (!ok) throw new EmaException($"input '{declared.Name}' expects shape {Shapes.Format(declared.Shape)}, got {Shapes.Format(given)}");
     }
+
+    /// <summary>
+    /// Maps an input array's shape onto a model input: [B, ...sample] is a batch; a shape equal to the sample
+    /// alone is a batch of one; a flat-vector model also takes [B, ...] with the same elements per sample.
+    /// </summary>
+    public static (int Batch, int[] Shape) FitInputShape(ValueInfo declared, int[] given, string source)
+    {
+        var want = declared.Shape;
+        bool symbolic = want.Length > 0 && want[0] == Shapes.Batch;
+        if (!symbolic)
+        {
+            CheckInputShape(declared, given);
+            return (want.Length == 0 ? 1 : want[0], given);
+        }
+        var sample = want[1..];
+        if (given.Length == want.Length && given.AsSpan(1).SequenceEqual(sample)) return (given[0], given);
+        if (given.AsSpan().SequenceEqual(sample)) return (1, [1, .. sample]);
+        if (sample.Length == 1 && given.Length >= 2 && Shapes.Elements(given.AsSpan(1), source) == sample[0])
+            return (given[0], [given[0], sample[0]]);
+        throw new EmaException($"{source} has shape {Shapes.Format(given)}; input '{declared.Name}' expects {Shapes.Format(want)} (N = batch)");
+    }
 }
