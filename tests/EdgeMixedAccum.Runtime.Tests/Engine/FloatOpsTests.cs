@@ -163,32 +163,33 @@ public class FloatOpsTests
 
     // ---- add -----------------------------------------------------------------------------------
 
-    public static TheoryData<int[], int[]> AddCases() => new()
+    public static TheoryData<int[], int[], string> AddCases() => new()
     {
-        { [-1, 3, 4, 5], [-1, 3, 4, 5] },   // same shape
-        { [-1, 3, 4, 5], [3, 1, 1] },       // per-channel constant
-        { [3, 1, 1], [-1, 3, 4, 5] },       // per-channel constant first
-        { [-1, 6, 7], [7] },                // per-last-dim constant
-        { [-1, 6, 7], [] },                 // rank-0 scalar
-        { [-1, 9], [1] },                   // [1] vs [N, K]
-        { [-1, 1, 5], [4, 1] },             // general: both broadcast
-        { [-1, 3, 1, 5], [1, 4, 1] },       // general mixed
-        { [-1, 2, 3, 4], [2, 1, 4] },       // general: small varies along two dims
-        { [-1, 1, 4], [-1, 3, 1] },         // general, both batched
-        { [-1, 4], [1, 4] },                // leading 1 broadcast over the batch
-        { [4, 5], [4, 1] },                 // static lead, per-row
-        { [], [] },                         // scalar + scalar
-        { [-1, 0, 3], [3] },                // empty item
+        { [-1, 3, 4, 5], [-1, 3, 4, 5], "same" },
+        { [-1, 3, 4, 5], [3, 1, 1], "vector" },     // per-channel constant
+        { [3, 1, 1], [-1, 3, 4, 5], "vector" },     // per-channel constant first (operands swap)
+        { [-1, 6, 7], [7], "vector" },              // per-last-dim constant
+        { [-1, 6, 7], [], "scalar" },               // rank-0 scalar
+        { [-1, 9], [1], "scalar" },                 // [1] vs [N, K]
+        { [-1, 1, 5], [4, 1], "general" },          // both operands broadcast
+        { [-1, 3, 1, 5], [1, 4, 1], "general" },    // mixed
+        { [-1, 2, 3, 4], [2, 1, 4], "general" },    // small varies along two dims
+        { [-1, 1, 4], [-1, 3, 1], "general" },      // both batched
+        { [-1, 4], [1, 4], "same" },                // leading 1 broadcast over the batch
+        { [4, 5], [4, 1], "scalar" },               // static lead, one constant per row
+        { [], [], "same" },                         // scalar + scalar
+        { [-1, 0, 3], [3], "vector" },              // empty item
     };
 
     [Theory]
     [MemberData(nameof(AddCases))]
-    public void Add_MatchesReferenceExactly(int[] a, int[] b)
+    public void Add_MatchesReferenceExactly(int[] a, int[] b, string path)
     {
         var rng = new Random(a.Length * 31 + b.Length + a.Sum() + 3 * b.Sum());
         var node = Node(new AddNode(), "add");
         var outShape = node.InferShape([a, b]);
         var op = FloatOp.Create(node, [a, b], outShape);
+        Assert.Equal(path, ((AddOp)op).Path);
         foreach (int batch in Batches)
         {
             int[] sa = Resolve(a, batch), sb = Resolve(b, batch), ys = Resolve(outShape, batch);

@@ -42,8 +42,9 @@ public sealed class AddOp : FloatOp
         int[] ia = a.AsSpan(1).ToArray(), ib = b.AsSpan(1).ToArray();
         _itemSize = (int)Product(dims, 0, ri, 0);
         int sizeA = (int)Product(ia, 0, ri, 0), sizeB = (int)Product(ib, 0, ri, 0);
-        // Put the operand with more elements per item first; on a tie keep the order.
-        _swap = sizeB > sizeA;
+        // Put the operand that has the whole item shape first (the fast paths need one); compare shapes, not
+        // sizes, so an empty item still classifies by its broadcast pattern.
+        _swap = !Shapes.SameAs(ia, dims) && Shapes.SameAs(ib, dims);
         if (_swap) { (a, b) = (b, a); (ia, ib) = (ib, ia); (sizeA, sizeB) = (sizeB, sizeA); }
         _fullStride = a[0] == 1 && y[0] != 1 ? 0 : sizeA;
         _smallStride = b[0] == 1 && y[0] != 1 ? 0 : sizeB;
@@ -69,6 +70,16 @@ public sealed class AddOp : FloatOp
     }
 
     public override bool AllowsInPlace(int input) => _inPlace[input];
+
+    /// <summary>The loop chosen for the batch-independent part: "same", "scalar", "vector" or "general"
+    /// (for diagnostics and tests: a broadcast that should be fast must not land on "general").</summary>
+    public string Path => _kind switch
+    {
+        Kind.Same => "same",
+        Kind.Scalar => "scalar",
+        Kind.Vector => "vector",
+        _ => "general",
+    };
 
     private static int[] Align(int[] s, int rank)
     {
