@@ -19,6 +19,7 @@ public static class CliApp
         var root = new RootCommand("EdgeMixedAccum: mixed-precision neural network inference for ARM64 edge boards");
         root.Subcommands.Add(InfoCommand.Create(stdout));
         root.Subcommands.Add(RunCommand.Create(stdout));
+        root.Subcommands.Add(EvalCommand.Create(stdout));
         root.Subcommands.Add(SelftestCommand.Create(stdout, families));
         root.Subcommands.Add(DoctorCommand.Create(stdout, families));
 #if EMA_CONVERTER

@@ -22,6 +22,7 @@ public static class WeightQuantizer
     {
         var report = new List<LayerQuantization>();
         var done = new Dictionary<int, LayerQuantization>();
+        var heads = HeadLayers(g);
         foreach (var layer in g.Nodes.OfType<LayerNode>())
         {
             int tensorIndex = g.Values[layer.Weight].Constant;
@@ -38,11 +39,33 @@ public static class WeightQuantizer
                 };
                 done[tensorIndex] = q;
             }
-            var plan = template ?? DefaultPlan(format);
-            layer.Plan = plan with { Precision = PrecisionOf(format) };
+            // The head's error lands on the outputs directly and it costs a fraction of a percent of the
+            // multiply-adds: by default it always runs in fp32 (PAPER.md, lessons from the numpy model).
+            layer.Plan = template is null && heads.Contains(layer)
+                ? LayerPlan.Fp32
+                : (template ?? DefaultPlan(format)) with { Precision = PrecisionOf(format) };
             report.Add(q with { Layer = layer.Name });
         }
         return report;
+    }
+
+    /// <summary>Layers whose output reaches a graph output through shape-only ops, Softmax or an activation.</summary>
+    public static HashSet<LayerNode> HeadLayers(ModelGraph g)
+    {
+        var producer = new Dictionary<int, Node>();
+        foreach (var n in g.Nodes) producer[n.Output] = n;
+        var heads = new HashSet<LayerNode>();
+        foreach (int output in g.Outputs)
+        {
+            int v = output;
+            while (producer.TryGetValue(v, out var n))
+            {
+                if (n is LayerNode l) { heads.Add(l); break; }
+                if (n is not (FlattenNode or ReshapeNode or SoftmaxNode or ActivationNode)) break;
+                v = n.Inputs[0];
+            }
+        }
+        return heads;
     }
 
     public static Precision PrecisionOf(WeightFormat f) => f switch

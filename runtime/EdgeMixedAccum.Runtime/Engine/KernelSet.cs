@@ -1,0 +1,29 @@
+using EdgeMixedAccum.Runtime.Kernels;
+
+namespace EdgeMixedAccum.Runtime.Engine;
+
+/// <summary>The dispatch table of a session: one variant per kernel family, chosen once from the CPU's
+/// features and the options (baseline first, upgraded per ISA); the hot loop calls these delegates.</summary>
+public sealed class KernelSet
+{
+    internal I8GemvFn I8 { get; }
+    internal F16GemvFn F16 { get; }
+    internal F32GemvRowsFn F32Rows { get; }
+
+    /// <summary>Family name to the chosen variant's name (e.g. "i8-gemv" -> "i8-gemv-4x16-dp").</summary>
+    public IReadOnlyDictionary<string, string> Chosen { get; }
+
+    public KernelSet(KernelOptions options)
+    {
+        var i8 = KernelSelect.Best(I8GemvFamily.Variants, options);
+        var f16 = KernelSelect.Best(F16Gemv.Variants, options);
+        var f32 = KernelSelect.Best(F32GemvRowsFamily.Variants, options);
+        I8 = i8.Fn; F16 = f16.Fn; F32Rows = f32.Fn;
+        Chosen = new Dictionary<string, string>
+        {
+            [I8GemvFamily.Instance.Name] = i8.Name,
+            [F16GemvFamily.Instance.Name] = f16.Name,
+            [F32GemvRowsFamily.Instance.Name] = f32.Name,
+        };
+    }
+}

@@ -1,0 +1,397 @@
+using EdgeMixedAccum.Activations;
+using EdgeMixedAccum.Graph;
+using EdgeMixedAccum.Runtime.Kernels;
+
+namespace EdgeMixedAccum.Runtime.Engine;
+
+/// <summary>
+/// Algorithm 1 for one Dense or Conv layer (PAPER.md, docs/engine.md): per sample, quantise the input to the
+/// low format; per unit (a Dense row, or a Conv output position and group) run the low pass over a weight
+/// block, bound every component's error, flag where kappa_phi(s_hat) * bound / |s_hat| &gt; tau (or the sign
+/// guard fires, or s_hat is not finite), recompute the flagged components in fp32 from the same input, and
+/// apply the activation. All scratch is allocated at construction: <see cref="Run"/> allocates nothing.
+/// </summary>
+internal sealed class LayerStep
+{
+    private readonly LayerNode _node;
+    private readonly LayerWeights _w;
+    private readonly Activation _act;
+    private readonly Precision _prec;
+    private readonly bool _adaptive;
+    private readonly float _tau, _tauNeg, _staticScale;
+    private readonly EstimatorKind _est;
+    private readonly FlagBound _flagBound;
+    private readonly Guard _guard;
+
+    // Shape: a sample is [K] rows for Dense (rowsPerSample of them), [C, H, W] for Conv.
+    private readonly bool _conv;
+    private readonly ConvGeometry _g;
+    private readonly int _m, _k, _mg, _units, _inSample, _outSample;
+
+    // Kernels chosen once per session.
+    private readonly I8GemvFn _i8;
+    private readonly F16GemvFn _f16;
+    private readonly F32GemvRowsFn _f32;
+
+    // Scratch (per sample / per unit).
+    private readonly sbyte[] _xq = [], _patchQ = [];
+    private readonly Half[] _x16 = [], _patch16 = [], _y16 = [];
+    private readonly float[] _patch32 = [], _s, _kappa, _absDot = [], _yRec, _blockMax = [];
+    private readonly double[] _bFlag, _bRig;
+    private readonly int[] _dot = [], _rows, _all;
+    private readonly double _gammaLow, _probLow;
+
+    // Trace of the last run (Trace option): low-pass results and rigorous bounds in output layout.
+    private float[]? _traceS, _traceBound;
+    private bool[]? _traceFlag;
+
+    public LayerReport Report { get; }
+    public LayerNode Node => _node;
+    public LayerWeights Weights => _w;
+    public Precision Precision => _prec;
+    public int InSample => _inSample;
+    public int OutSample => _outSample;
+    public bool Tracing => _traceS is not null;
+    public ReadOnlySpan<float> TraceLow => _traceS;
+    public ReadOnlySpan<float> TraceBound => _traceBound;
+    public ReadOnlySpan<bool> TraceFlagged => _traceFlag;
+
+    private enum Guard { None, Relu, Clip }
+
+    public LayerStep(LayerNode node, LayerWeights w, int[] weightShape, int[] inSample, int[] outSample, SessionOptions o, KernelSet kernels)
+    {
+        _node = node; _w = w; _act = node.Activation;
+        var plan = node.Plan;
+        _prec = o.Mode switch
+        {
+            RunMode.F32 => Precision.F32,
+            RunMode.I8 => Precision.I8,
+            RunMode.F16Acc => Precision.F16Acc,
+            _ => plan.Precision == Precision.F32 ? Precision.F32 : o.Low ?? plan.Precision,
+        };
+        _adaptive = o.Mode == RunMode.Adaptive;
+        _tau = !_adaptive ? float.PositiveInfinity
+            : o.LayerTau is { } lt && lt.TryGetValue(node.Name, out var t) ? t : o.Tau ?? plan.Tau;
+        _tauNeg = _adaptive ? o.TauNegative ?? plan.TauNegative : float.PositiveInfinity;
+        _est = o.Estimator ?? plan.Estimator;
+        _flagBound = o.FlagBound;
+        _staticScale = plan.Precision == Precision.I8 ? plan.InputScale : 0f;
+        _guard = _act.Kind switch { ActivationKind.Relu => Guard.Relu, ActivationKind.Clip => Guard.Clip, _ => Guard.None };
+        _i8 = kernels.I8; _f16 = kernels.F16; _f32 = kernels.F32Rows;
+
+        _m = w.M; _k = w.K;
+        _conv = node is ConvNode;
+        if (node is ConvNode c)
+        {
+            _g = ConvGeometry.Of(c, inSample, outSample, weightShape.AsSpan(2));
+            if (_g.K != _k || _g.Groups <= 0 || _m % _g.Groups != 0)
+                throw new EmaException($"{node}: weight rows of {_k} do not match the input's {_g.CG} channels per group x kernel");
+            _mg = _m / _g.Groups;
+            _units = _g.Groups * _g.Positions;
+            _inSample = _g.InElements;
+            _outSample = _m * _g.Positions;
+        }
+        else
+        {
+            long inEl = Shapes.Elements(inSample, node.ToString());
+            _mg = _m;
+            _units = _k == 0 ? 0 : (int)(inEl / _k);
+            _inSample = (int)inEl;
+            _outSample = _units * _m;
+        }
+
+        _s = new float[_mg]; _kappa = new float[_mg]; _yRec = new float[_mg];
+        _bFlag = new double[_mg]; _bRig = new double[_mg];
+        _rows = new int[_mg]; _all = new int[_mg];
+        for (int i = 0; i < _mg; i++) _all[i] = i;
+        if (_conv || _prec != Precision.F32) _patch32 = _conv ? new float[_k] : [];
+        switch (_prec)
+        {
+            case Precision.I8:
+                w.PrepareI8();
+                _xq = new sbyte[_inSample];
+                if (_conv) _patchQ = new sbyte[_k];
+                _dot = new int[_mg];
+                break;
+            case Precision.F16Acc:
+                w.PrepareF16(_est == EstimatorKind.Blocked ? (o.Estimator is null && plan.BlockSize > 0 ? plan.BlockSize : o.BlockSize) : o.BlockSize);
+                _x16 = new Half[_inSample];
+                if (_conv) _patch16 = new Half[_k];
+                _y16 = new Half[_mg];
+                if (_est == EstimatorKind.Fused) _absDot = new float[_mg];
+                if (_est == EstimatorKind.Blocked) _blockMax = new float[w.Blocks];
+                int depth = ErrorModel.F16Depth(_k);
+                _gammaLow = ErrorModel.Gamma(depth, ErrorModel.U16);
+                _probLow = Math.Sqrt(depth) * ErrorModel.U16;
+                break;
+        }
+        Report = new LayerReport(node.Name, node.Op, _prec, _k);
+    }
+
+    /// <summary>Allocates the trace arrays for up to <paramref name="samples"/> samples (outside the hot path).</summary>
+    public void EnsureTrace(int samples)
+    {
+        int n = samples * _outSample;
+        if (_traceS is not null && _traceS.Length >= n) return;
+        _traceS = new float[n]; _traceBound = new float[n]; _traceFlag = new bool[n];
+    }
+
+    /// <summary>Runs <paramref name="samples"/> samples: x holds samples * InSample values, y samples * OutSample.</summary>
+    public void Run(ReadOnlySpan<float> x, Span<float> y, int samples)
+    {
+        if (x.Length < (long)samples * _inSample || y.Length < (long)samples * _outSample)
+            throw new ArgumentException($"{_node}: {samples} samples need {(long)samples * _inSample} inputs and {(long)samples * _outSample} outputs; got {x.Length} and {y.Length}");
+        for (int n = 0; n < samples; n++)
+        {
+            var xs = x.Slice(n * _inSample, _inSample);
+            var ys = y.Slice(n * _outSample, _outSample);
+            RunSample(xs, ys, n);
+            ActivationMath.Apply(_act, ys, ys);
+        }
+    }
+
+    private void RunSample(ReadOnlySpan<float> x, Span<float> y, int sample)
+    {
+        // Low-format input for the whole sample, with the input statistics the bounds need.
+        InputStats st = default;
+        if (_prec == Precision.I8) st = QuantizeI8(x);
+        else if (_prec == Precision.F16Acc) st = ToF16(x);
+
+        for (int u = 0; u < _units; u++)
+        {
+            int g = 0, p = 0;
+            if (_conv) { g = u / _g.Positions; p = u % _g.Positions; }
+            int r0 = g * _mg;
+            var s = _s.AsSpan(0, _mg);
+            int flagged;
+            if (_prec == Precision.F32)
+            {
+                Recompute(x, u, g, p, _all);
+                flagged = 0;
+            }
+            else
+            {
+                if (_prec == Precision.I8) LowI8(u, g, p, r0, in st);
+                else LowF16(u, g, p, r0, in st);
+                flagged = Flag(in st);
+                if (_traceS is not null) Trace(sample, u, g, p, flagged);
+                if (flagged > 0) Recompute(x, u, g, p, _rows.AsSpan(0, flagged));
+            }
+            Report.Components += _mg;
+            Report.Flagged += flagged;
+            // Scatter to the output layout: Dense [row, M], Conv [M, positions].
+            if (_conv)
+                for (int i = 0; i < _mg; i++) y[(r0 + i) * _g.Positions + p] = s[i];
+            else
+                s.CopyTo(y.Slice(u * _m, _m));
+        }
+    }
+
+    /// <summary>Per-sample facts about the layer's input, measured while converting it to the low format.</summary>
+    private struct InputStats
+    {
+        public bool Finite;      // no NaN/Inf (else every component is flagged)
+        public float Scale;      // int8 step s_x
+        public double EMax;      // int8: max_j |x_j - s_x q_j| (rounding and clipping)
+        public double L1;        // sum_j |x_j| over the sample: bounds any patch's sum
+        public float MaxAbs;     // fp16: max |x16_j|
+    }
+
+    private InputStats QuantizeI8(ReadOnlySpan<float> x)
+    {
+        InputStats st = default;
+        float max = 0;
+        bool finite = true;
+        foreach (float v in x) { float a = MathF.Abs(v); finite &= float.IsFinite(v); max = MathF.Max(max, a); }
+        st.Finite = finite;
+        var q = _xq.AsSpan(0, x.Length);
+        if (!finite) { q.Clear(); return st; }
+        float sx = _staticScale > 0 ? _staticScale : max / 127f;
+        st.Scale = sx;
+        double emax = 0, l1 = 0;
+        if (sx == 0)
+        {
+            q.Clear();
+            foreach (float v in x) { double a = Math.Abs(v); emax = Math.Max(emax, a); l1 += a; }
+        }
+        else
+        {
+            float inv = 1f / sx;
+            for (int j = 0; j < x.Length; j++)
+            {
+                float v = x[j];
+                int qi = (int)MathF.Round(v * inv, MidpointRounding.ToEven);
+                qi = Math.Clamp(qi, -127, 127);
+                q[j] = (sbyte)qi;
+                emax = Math.Max(emax, Math.Abs(v - qi * (double)sx));
+                l1 += Math.Abs(v);
+            }
+        }
+        st.EMax = emax * (1 + 4.5e-16);
+        st.L1 = l1 * (1 + (x.Length + 2) * 1.2e-16);
+        return st;
+    }
+
+    private InputStats ToF16(ReadOnlySpan<float> x)
+    {
+        InputStats st = default;
+        bool finite = true;
+        float max = 0;
+        double l1 = 0;
+        var h = _x16.AsSpan(0, x.Length);
+        for (int j = 0; j < x.Length; j++)
+        {
+            float v = x[j];
+            finite &= float.IsFinite(v);
+            Half hv = (Half)v;
+            h[j] = hv;
+            max = MathF.Max(max, MathF.Abs((float)hv));
+            l1 += Math.Abs(v);
+        }
+        st.Finite = finite;
+        st.MaxAbs = max; // +inf when an input overflowed fp16: every product is then inf or NaN, hence flagged
+        st.L1 = l1 * (1 + (x.Length + 2) * 1.2e-16);
+        return st;
+    }
+
+    private void LowI8(int u, int g, int p, int r0, in InputStats st)
+    {
+        ReadOnlySpan<sbyte> patch;
+        if (_conv) { _g.Gather<sbyte>(_xq, _patchQ, g, p / _g.OW, p % _g.OW); patch = _patchQ; }
+        else patch = _xq.AsSpan(u * _k, _k);
+        _i8(_w.Q.Slice(r0 * _k, _mg * _k), patch, _dot, default, _mg, _k);
+        double sx = st.Scale;
+        var bias = _w.Bias;
+        for (int i = 0; i < _mg; i++)
+        {
+            int r = r0 + i;
+            double prod = _dot[i] * (_w.QScale[r] * sx);
+            float sh = (float)(prod + bias[r]);
+            _s[i] = sh;
+            // Rounding of the fp64 scale-and-add and of the final fp32 conversion.
+            double arith = ErrorModel.U32 * 2 * Math.Abs(sh) + 2.3e-16 * (Math.Abs(prod) + Math.Abs(bias[r]));
+            double weights = _w.QDiff[r] * st.L1;
+            double rig = st.EMax * _w.QL1[r];
+            _bRig[i] = rig + weights + arith;
+            _bFlag[i] = (_flagBound == FlagBound.Rigorous ? rig : Math.Min(rig, 2 * st.EMax * _w.QL2[r])) + weights + arith;
+        }
+    }
+
+    private void LowF16(int u, int g, int p, int r0, in InputStats st)
+    {
+        ReadOnlySpan<Half> patch;
+        if (_conv) { _g.Gather<Half>(_x16, _patch16, g, p / _g.OW, p % _g.OW); patch = _patch16; }
+        else patch = _x16.AsSpan(u * _k, _k);
+        var abs = _est == EstimatorKind.Fused ? _absDot.AsSpan() : default;
+        _f16(_w.H.Slice(r0 * _k, _mg * _k), patch, _y16, abs, _mg, _k);
+        if (_est == EstimatorKind.Blocked) BlockMax(patch);
+        var bias = _w.Bias;
+        // The fp32 magnitude sums carry at most gamma_k(2^-24) relative error: inflate so A stays an upper bound.
+        double inflateA = 1 + ErrorModel.Gamma(_k + 4, ErrorModel.U32) + 1e-6;
+        double u16 = ErrorModel.U16;
+        for (int i = 0; i < _mg; i++)
+        {
+            int r = r0 + i;
+            float lowSum = (float)_y16[i];
+            float sh = lowSum + bias[r];
+            _s[i] = sh;
+            double a = _est switch
+            {
+                EstimatorKind.Fused => _absDot[i],
+                EstimatorKind.Blocked => BlockedA(r),
+                _ => (double)_w.HL1[r] * st.MaxAbs,
+            } * inflateA;
+            // Input rounding to fp16 (relative u, or 2^-25 absolute below the normal range), subnormal
+            // accumulation steps, the weights' distance from fp32, and the fp32 bias add.
+            double fixedTerms = u16 / (1 - u16) * a + ErrorModel.Eta16 * (2.0 * _w.HL1[r] + _k + 16)
+                + _w.HDiff[r] * st.L1 + ErrorModel.U32 * 2 * Math.Abs(sh);
+            _bRig[i] = _gammaLow * a + fixedTerms;
+            _bFlag[i] = (_flagBound == FlagBound.Rigorous ? _gammaLow : _probLow) * a + fixedTerms;
+        }
+    }
+
+    private void BlockMax(ReadOnlySpan<Half> patch)
+    {
+        int bs = _w.BlockSize;
+        for (int b = 0; b < _w.Blocks; b++)
+        {
+            float m = 0;
+            foreach (var h in patch.Slice(b * bs, Math.Min(bs, _k - b * bs))) m = MathF.Max(m, MathF.Abs((float)h));
+            _blockMax[b] = m;
+        }
+    }
+
+    private double BlockedA(int r)
+    {
+        double a = 0;
+        var l1 = _w.HBlockL1.AsSpan(r * _w.Blocks, _w.Blocks);
+        for (int b = 0; b < l1.Length; b++) a += (double)l1[b] * _blockMax[b];
+        return a;
+    }
+
+    /// <summary>The flag test; lists flagged components in _rows and returns their count.</summary>
+    private int Flag(in InputStats st)
+    {
+        var s = _s.AsSpan(0, _mg);
+        ActivationMath.Kappa(_act, s, _kappa);
+        int n = 0;
+        double maxPred = Report.MaxPredictedRelError;
+        for (int i = 0; i < _mg; i++)
+        {
+            float sh = s[i];
+            bool flag;
+            if (!st.Finite || !float.IsFinite(sh))
+            {
+                flag = _adaptive;
+                if (flag) Report.NonFinite++;
+            }
+            else
+            {
+                double bound = _bFlag[i];
+                double k = _kappa[i];
+                double pred = k == 0 || bound == 0 ? 0 : k * bound / Math.Abs(sh);
+                flag = pred > _tau || double.IsNaN(pred);
+                if (!flag && k == 0 && _guard != Guard.None && bound > 0)
+                    flag = bound > _tauNeg * KinkDistance(sh); // the error could carry s across the kink
+                if (!flag && pred > maxPred) maxPred = pred;
+            }
+            if (flag) _rows[n++] = i;
+        }
+        Report.MaxPredictedRelError = maxPred;
+        return n;
+    }
+
+    private double KinkDistance(float s) => _guard == Guard.Relu
+        ? Math.Abs(s)
+        : Math.Min(Math.Abs(s - (double)_act.Min), Math.Abs(s - (double)_act.Max));
+
+    /// <summary>fp32 recompute of the listed components of one unit from the layer's fp32 input.</summary>
+    private void Recompute(ReadOnlySpan<float> x, int u, int g, int p, ReadOnlySpan<int> rows)
+    {
+        ReadOnlySpan<float> patch;
+        if (_conv) { _g.Gather<float>(x, _patch32, g, p / _g.OW, p % _g.OW); patch = _patch32; }
+        else patch = x.Slice(u * _k, _k);
+        int r0 = g * _mg;
+        _f32(_w.W32.AsSpan(r0 * _k, _mg * _k), patch, rows, _yRec, _k);
+        var bias = _w.Bias;
+        for (int t = 0; t < rows.Length; t++) _s[rows[t]] = _yRec[t] + bias[r0 + rows[t]];
+    }
+
+    private void Trace(int sample, int u, int g, int p, int flagged)
+    {
+        int r0 = g * _mg;
+        int baseIdx = sample * _outSample;
+        for (int i = 0; i < _mg; i++)
+        {
+            int o = baseIdx + (_conv ? (r0 + i) * _g.Positions + p : u * _m + i);
+            _traceS![o] = _s[i];
+            _traceBound![o] = ErrorModel.RoundUp(_bRig[i]);
+            _traceFlag![o] = false;
+        }
+        for (int t = 0; t < flagged; t++)
+        {
+            int i = _rows[t];
+            _traceFlag![baseIdx + (_conv ? (r0 + i) * _g.Positions + p : u * _m + i)] = true;
+        }
+    }
+}

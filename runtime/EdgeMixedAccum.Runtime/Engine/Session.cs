@@ -1,0 +1,256 @@
+using EdgeMixedAccum.Format;
+using EdgeMixedAccum.Graph;
+using EdgeMixedAccum.Runtime.Engine.Ops;
+
+namespace EdgeMixedAccum.Runtime.Engine;
+
+/// <summary>
+/// A loaded model ready to run: weights prepared once for the chosen precisions and kernels, every buffer
+/// allocated up front, so a steady-state <see cref="Run(ReadOnlySpan{float}, Span{float}, int)"/> allocates
+/// nothing. One session serves one thread at a time.
+/// </summary>
+/// <example><code>
+/// using var s = Session.Load("model.ema", new SessionOptions { Mode = RunMode.Adaptive });
+/// var y = new float[s.OutputLength];
+/// s.Run(x, y);                       // x: s.InputLength floats, raw (the model's normalisation is applied)
+/// var flagged = s.LastReport.RecomputeFraction;
+/// </code></example>
+public sealed class Session : IDisposable
+{
+    private readonly MappedFile? _mapped;
+    private readonly bool _symbolic;
+    private readonly long[] _perUnit;            // elements per batch unit of each value (0 for constants)
+    private readonly int[] _bufferOf;            // value id -> the value whose buffer it shares (aliases)
+    private readonly float[]?[] _constants;
+    private float[][] _buffers = [];
+    private int _capacity;
+    private readonly Step[] _steps;
+    private readonly LayerStep[] _layers;
+    private readonly int _input, _output;
+    private readonly int[] _normShape;
+    private readonly InputNormalization? _norm;
+
+    /// <summary>Maps <paramref name="path"/> into memory, validates it and builds a session; the file stays
+    /// mapped (int8/fp16 weights are used in place) until <see cref="Dispose"/>.</summary>
+    /// <exception cref="EmaException">missing, unreadable, corrupt or unsupported model (names what and where).</exception>
+    public static Session Load(string path, SessionOptions? options = null)
+    {
+        var mapped = new MappedFile(path, EmaReader.MaxFileBytes);
+        try { return new Session(EmaReader.Read(mapped.Memory, path), options, mapped); }
+        catch { ((IDisposable)mapped).Dispose(); throw; }
+    }
+
+    /// <summary>Builds a session on a model already in memory.</summary>
+    public Session(EmaModel model, SessionOptions? options = null) : this(model, options, null) { }
+
+    private Session(EmaModel model, SessionOptions? options, MappedFile? mapped)
+    {
+        _mapped = mapped;
+        Model = model;
+        Options = options ?? SessionOptions.Default;
+        Options.Validate();
+        var g = model.Graph;
+        if (g.Inputs.Count != 1) throw new EmaException($"the runtime runs models with one input; this one has {g.Inputs.Count}");
+        if (g.Outputs.Count < 1) throw new EmaException("the model has no output");
+        Kernels = new KernelSet(Options.Kernels);
+        _input = g.Inputs[0];
+        _output = g.Outputs[0];
+        var inShape = g.Values[_input].Shape;
+        _symbolic = inShape.Length > 0 && inShape[0] == Shapes.Batch;
+
+        int nv = g.Values.Count;
+        _perUnit = new long[nv];
+        _bufferOf = new int[nv];
+        _constants = new float[]?[nv];
+        for (int v = 0; v < nv; v++)
+        {
+            _bufferOf[v] = v;
+            var info = g.Values[v];
+            if (info.IsConstant) { _constants[v] = g.Tensors[info.Constant].ToFloat32(); continue; }
+            bool batched = info.Shape.Length > 0 && info.Shape[0] == Shapes.Batch;
+            if (batched != _symbolic && v != _input && g.Nodes.Exists(n => n.Output == v))
+                throw new EmaException($"value '{info.Name}' {Shapes.Format(info.Shape)}: the runtime needs every activation to share the input's batch dimension");
+            _perUnit[v] = Shapes.Elements(batched ? info.Shape.AsSpan(1) : info.Shape, $"value '{info.Name}'");
+        }
+
+        var steps = new List<Step>();
+        var layers = new List<LayerStep>();
+        foreach (var node in g.Nodes)
+        {
+            var ins = node.Inputs;
+            switch (node)
+            {
+                case FlattenNode or ReshapeNode:
+                    _bufferOf[node.Output] = _bufferOf[ins[0]];
+                    break;
+                case LayerNode layer:
+                {
+                    var wInfo = g.Values[layer.Weight];
+                    if (!wInfo.IsConstant) throw new EmaException($"{node}: weights must be constant");
+                    var wt = g.Tensors[wInfo.Constant];
+                    TensorData? bt = null;
+                    if (layer.Bias >= 0)
+                    {
+                        var bInfo = g.Values[layer.Bias];
+                        if (!bInfo.IsConstant) throw new EmaException($"{node}: bias must be constant");
+                        bt = g.Tensors[bInfo.Constant];
+                    }
+                    int m = wt.Shape[0];
+                    int k = m == 0 ? 0 : (int)(wt.ElementCount / m);
+                    var weights = new LayerWeights(wt, bt, m, k);
+                    var xShape = g.Values[layer.X].Shape;
+                    var yShape = g.Values[node.Output].Shape;
+                    var step = new LayerStep(layer, weights, wt.Shape, SampleShape(xShape, node is ConvNode), SampleShape(yShape, node is ConvNode), Options, Kernels);
+                    int samplesPerUnit = _symbolic || xShape.Length < 2 ? 1 : xShape[0];
+                    if ((long)step.InSample * samplesPerUnit != _perUnit[layer.X] || (long)step.OutSample * samplesPerUnit != _perUnit[node.Output])
+                        throw new EmaException($"{node}: input {Shapes.Format(xShape)} and output {Shapes.Format(yShape)} do not fit weights {Shapes.Format(wt.Shape)}");
+                    layers.Add(step);
+                    steps.Add(new LayerRun(step, layer.X, node.Output, samplesPerUnit));
+                    break;
+                }
+                default:
+                {
+                    var shapes = new int[ins.Length][];
+                    for (int i = 0; i < ins.Length; i++) shapes[i] = g.Values[ins[i]].Shape;
+                    steps.Add(new OpRun(FloatOp.Create(node, shapes, g.Values[node.Output].Shape), ins, node.Output));
+                    break;
+                }
+            }
+        }
+        _steps = steps.ToArray();
+        _layers = layers.ToArray();
+        LastReport = new RunReport(_layers.Select(l => l.Report).ToArray());
+        InputShape = inShape;
+        OutputShape = g.Values[_output].Shape;
+        InputLength = checked((int)_perUnit[_input]);
+        OutputLength = checked((int)_perUnit[_output]);
+        _norm = model.Metadata.Normalization;
+        _normShape = (int[])inShape.Clone();
+        Grow(Options.MaxBatch);
+    }
+
+    private static int[] SampleShape(int[] shape, bool conv) => shape.Length >= 2 ? shape[1..] : shape;
+
+    /// <summary>The model this session runs.</summary>
+    public EmaModel Model { get; }
+    public SessionOptions Options { get; }
+    /// <summary>The kernel variants this session chose (family -> variant).</summary>
+    public KernelSet Kernels { get; }
+    /// <summary>Per-layer accounting of the last run (the same object every run).</summary>
+    public RunReport LastReport { get; }
+    /// <summary>Declared input shape; dim 0 is the batch (-1 when any batch is accepted).</summary>
+    public IReadOnlyList<int> InputShape { get; }
+    public IReadOnlyList<int> OutputShape { get; }
+    /// <summary>True when the model accepts any batch; else every run is one unit of the declared shape.</summary>
+    public bool AnyBatch => _symbolic;
+    /// <summary>Floats per sample (per run when the batch is fixed) of the input and of the first output.</summary>
+    public int InputLength { get; }
+    public int OutputLength { get; }
+
+    /// <summary>Runs one sample (or the one fixed-batch unit).</summary>
+    public void Run(ReadOnlySpan<float> input, Span<float> output) => Run(input, output, 1);
+
+    /// <summary>Runs <paramref name="batch"/> samples laid out back to back; writes batch * OutputLength floats.</summary>
+    /// <exception cref="ArgumentException">span lengths do not match the batch.</exception>
+    /// <exception cref="EmaException">a non-finite input element (when <see cref="SessionOptions.RejectNonFiniteInput"/>).</exception>
+    public void Run(ReadOnlySpan<float> input, Span<float> output, int batch)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (batch < 0 || (!_symbolic && batch != 1))
+            throw new ArgumentOutOfRangeException(nameof(batch), batch, _symbolic ? "batch must be >= 0" : $"this model's batch is fixed at {Shapes.Format(InputShape.ToArray())}: pass one unit");
+        long inLen = (long)batch * InputLength, outLen = (long)batch * OutputLength;
+        if (input.Length != inLen)
+            throw new ArgumentException($"input holds {input.Length} floats; {batch} sample(s) of {Shapes.Format(InputShape.ToArray())} need {inLen}", nameof(input));
+        if (output.Length < outLen)
+            throw new ArgumentException($"output holds {output.Length} floats; {batch} sample(s) need {outLen}", nameof(output));
+        if (Options.RejectNonFiniteInput)
+            for (int i = 0; i < input.Length; i++)
+                if (!float.IsFinite(input[i]))
+                    throw new EmaException($"input element {i} (sample {i / Math.Max(1, InputLength)}) is {input[i]}; inputs must be finite");
+        if (batch > _capacity) Grow(batch);
+        if (Options.Trace) foreach (var l in _layers) l.EnsureTrace(batch * MaxSamplesPerUnit(l));
+
+        var x = _buffers[_bufferOf[_input]].AsSpan(0, (int)inLen);
+        input.CopyTo(x);
+        if (_norm is not null) { _normShape[0] = _symbolic ? batch : _normShape[0]; _norm.Apply(x, _normShape); }
+        foreach (var l in _layers) l.Report.Reset();
+        LastReport.Batch = batch;
+        foreach (var s in _steps) s.Run(this, batch);
+        _buffers[_bufferOf[_output]].AsSpan(0, (int)outLen).CopyTo(output);
+    }
+
+    /// <summary>The last run's values of output <paramref name="index"/> (valid until the next run).</summary>
+    public ReadOnlySpan<float> Output(int index)
+    {
+        int v = Model.Graph.Outputs[index];
+        return _buffers[_bufferOf[v]].AsSpan(0, (int)(LastReport.Batch * _perUnit[v]));
+    }
+
+    internal IReadOnlyList<LayerStep> Layers => _layers;
+
+    /// <summary>The last run's fp32 values of graph value <paramref name="id"/> (a layer's input, for audits).</summary>
+    internal ReadOnlySpan<float> Value(int id) =>
+        _constants[id] is { } c ? c : _buffers[_bufferOf[id]].AsSpan(0, (int)(LastReport.Batch * _perUnit[id]));
+
+    private int MaxSamplesPerUnit(LayerStep l)
+    {
+        var xs = Model.Graph.Values[l.Node.X].Shape;
+        return _symbolic || xs.Length < 2 ? 1 : xs[0];
+    }
+
+    private void Grow(int batch)
+    {
+        int nv = _perUnit.Length;
+        var buffers = new float[nv][];
+        for (int v = 0; v < nv; v++)
+        {
+            if (_constants[v] is { } c) { buffers[v] = c; continue; }
+            if (_bufferOf[v] != v) continue;
+            long n = _perUnit[v] * batch;
+            if (n > Array.MaxLength) throw new EmaException($"batch {batch} needs {n} floats for value '{Model.Graph.Values[v].Name}'");
+            buffers[v] = new float[n];
+        }
+        for (int v = 0; v < nv; v++) buffers[v] ??= buffers[_bufferOf[v]];
+        _buffers = buffers;
+        _capacity = batch;
+    }
+
+    private bool _disposed;
+
+    /// <summary>Unmaps the model file (when loaded with <see cref="Load"/>).</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        ((IDisposable?)_mapped)?.Dispose();
+    }
+
+    private abstract class Step
+    {
+        public abstract void Run(Session s, int batch);
+    }
+
+    private sealed class LayerRun(LayerStep step, int x, int y, int samplesPerUnit) : Step
+    {
+        public override void Run(Session s, int batch)
+        {
+            int n = batch * samplesPerUnit;
+            step.Run(s._buffers[x].AsSpan(0, n * step.InSample), s._buffers[y].AsSpan(0, n * step.OutSample), n);
+        }
+    }
+
+    private sealed class OpRun(FloatOp op, int[] inputs, int output) : Step
+    {
+        private readonly ReadOnlyMemory<float>[] _ins = new ReadOnlyMemory<float>[inputs.Length];
+
+        public override void Run(Session s, int batch)
+        {
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                int v = inputs[i];
+                _ins[i] = s._constants[v] ?? s._buffers[v].AsMemory(0, (int)(batch * s._perUnit[v]));
+            }
+            op.Run(_ins, s._buffers[output].AsSpan(0, (int)(batch * s._perUnit[output])), batch);
+        }
+    }
+}

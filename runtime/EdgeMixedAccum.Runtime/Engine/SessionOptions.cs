@@ -1,0 +1,69 @@
+using EdgeMixedAccum.Graph;
+using EdgeMixedAccum.Runtime.Kernels;
+
+namespace EdgeMixedAccum.Runtime.Engine;
+
+/// <summary>How a session accumulates its Dense and Conv layers.</summary>
+public enum RunMode
+{
+    /// <summary>Every layer in fp32 (no low pass, nothing flagged): the accuracy reference of the runtime.</summary>
+    F32,
+    /// <summary>Every layer's low pass in int8 (exact int32 sums over quantised activations), nothing recomputed.</summary>
+    I8,
+    /// <summary>Every layer's low pass in fp16 accumulation, nothing recomputed.</summary>
+    F16Acc,
+    /// <summary>Algorithm 1: each layer's low pass in its planned precision (or <see cref="SessionOptions.Low"/>),
+    /// flagged components recomputed in fp32; layers planned fp32 run in fp32.</summary>
+    Adaptive,
+}
+
+/// <summary>Which constant the flag test multiplies (|W||x|)_i by (docs/engine.md).</summary>
+public enum FlagBound
+{
+    /// <summary>sqrt(n) u for f16acc and 2 e_max ||w_i||_2 for int8: the typical size of the error when
+    /// rounding errors behave like independent random variables. Sharper, so fewer recomputes.</summary>
+    Probabilistic,
+    /// <summary>The worst-case bound itself (gamma_n(u), e_max ||w_i||_1): a component kept at low precision is
+    /// then guaranteed within kappa_phi * bound / |s| &lt;= tau.</summary>
+    Rigorous,
+}
+
+/// <summary>Options of a <see cref="Session"/>, fixed at creation.</summary>
+public sealed record SessionOptions
+{
+    public RunMode Mode { get; init; } = RunMode.Adaptive;
+    /// <summary>Adaptive only: the low precision of every layer not planned fp32 (null keeps each layer's plan).</summary>
+    public Precision? Low { get; init; }
+    /// <summary>Adaptive only: overrides every layer's tau (null keeps the plan's).</summary>
+    public float? Tau { get; init; }
+    /// <summary>Adaptive only: per-layer tau by layer name, applied after <see cref="Tau"/> (studies, calibration).</summary>
+    public IReadOnlyDictionary<string, float>? LayerTau { get; init; }
+    /// <summary>Adaptive only: overrides every layer's sign-guard tolerance (null keeps the plan's).</summary>
+    public float? TauNegative { get; init; }
+    /// <summary>Overrides every layer's estimator of (|W||x|)_i (null keeps the plan's).</summary>
+    public EstimatorKind? Estimator { get; init; }
+    /// <summary>Block length when <see cref="Estimator"/> forces <see cref="EstimatorKind.Blocked"/>.</summary>
+    public int BlockSize { get; init; } = 64;
+    public FlagBound FlagBound { get; init; } = FlagBound.Probabilistic;
+    /// <summary>Kernel selection (force the generic path, restrict ISAs).</summary>
+    public KernelOptions Kernels { get; init; } = KernelOptions.Default;
+    /// <summary>Batch the buffers are sized for at creation; a larger batch grows them once, on first use.</summary>
+    public int MaxBatch { get; init; } = 1;
+    /// <summary>Reject NaN/Inf input elements with an <see cref="EmaException"/> (else they flow through and
+    /// every component they touch is flagged).</summary>
+    public bool RejectNonFiniteInput { get; init; } = true;
+    /// <summary>Keep each layer's low-pass results and rigorous bounds of the last run for <see cref="BoundAudit"/>
+    /// (costs memory and time; for `ema eval` and tests).</summary>
+    public bool Trace { get; init; }
+
+    public static readonly SessionOptions Default = new();
+
+    internal void Validate()
+    {
+        if (Tau is { } t && (float.IsNaN(t) || t < 0)) throw new EmaException($"tau must be >= 0 (or +inf), got {t}");
+        if (TauNegative is { } tn && (float.IsNaN(tn) || tn < 0)) throw new EmaException($"tau_negative must be >= 0 (or +inf), got {tn}");
+        if (Low is { } low && low == Precision.F32) throw new EmaException("the low precision must be i8 or f16acc");
+        if (BlockSize <= 0) throw new EmaException($"block size must be positive, got {BlockSize}");
+        if (MaxBatch < 1) throw new EmaException($"max batch must be at least 1, got {MaxBatch}");
+    }
+}

@@ -1,0 +1,221 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EdgeMixedAccum.Format;
+using EdgeMixedAccum.Graph;
+using EdgeMixedAccum.Npy;
+using EdgeMixedAccum.Reference;
+using EdgeMixedAccum.Runtime.Engine;
+
+namespace EdgeMixedAccum.Cli;
+
+/// <summary>
+/// `ema eval MODEL.ema --input X.npy [--labels Y.npy] [--mode ...] [--tau T] [--json]`: runs the engine
+/// sample by sample and reports accuracy, agreement with the fp32 path, the recompute fraction, the error
+/// against the fp64 reference and the count of rigorous-bound violations (which must be 0).
+/// </summary>
+internal static class EvalCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var model = new Argument<FileInfo>("model") { Description = "the .ema model file" };
+        var input = new Option<FileInfo>("--input", "-i") { Description = "inputs as .npy: [B, ...] or one sample", Required = true };
+        var labels = new Option<FileInfo?>("--labels") { Description = "integer class labels as .npy [B]" };
+        var limit = new Option<int?>("--limit") { Description = "evaluate only the first N samples" };
+        var json = new Option<bool>("--json") { Description = "print one JSON object instead of the table" };
+        var noAudit = new Option<bool>("--no-audit") { Description = "skip the fp64 per-layer bound audit (faster)" };
+        var cmd = new Command("eval", "Evaluate a model in one engine mode: accuracy, agreement with fp32, recompute fraction, error vs fp64, bound violations");
+        cmd.Arguments.Add(model);
+        var engine = EngineOptions.Create(cmd);
+        foreach (var o in new Option[] { input, labels, limit, json, noAudit }) cmd.Options.Add(o);
+        cmd.SetAction(p =>
+        {
+            var m = CliApp.LoadModel(p.GetValue(model)!);
+            var options = engine.Read(p) with { Trace = !p.GetValue(noAudit) };
+            var data = Dataset.Load(m, p.GetValue(input)!, p.GetValue(labels), p.GetValue(limit));
+            var r = Run(m, options, engine.ModeName(p), data);
+            if (p.GetValue(json)) stdout.WriteLine(ToJson(r));
+            else Print(r, stdout);
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>Evaluates one mode against the fp32 path and the fp64 reference.</summary>
+    public static EvaluationResult Run(EmaModel m, SessionOptions options, string modeName, Dataset data,
+        float[]? f32 = null, double[]? f64 = null)
+    {
+        f64 ??= Evaluator.Reference(m, data.X, data.Batch);
+        f32 ??= F32Outputs(m, options, data);
+        using var s = new Session(m, options);
+        return Evaluator.Evaluate(s, modeName, data.X, data.Batch, data.Labels, f32, f64, options.Trace);
+    }
+
+    /// <summary>The runtime's fp32 path on the dataset (the agreement baseline).</summary>
+    public static float[] F32Outputs(EmaModel m, SessionOptions options, Dataset data)
+    {
+        using var s = new Session(m, options with { Mode = RunMode.F32, Trace = false, MaxBatch = Math.Max(1, data.Batch) });
+        var y = new float[data.Batch * s.OutputLength];
+        if (s.AnyBatch) s.Run(data.X, y, data.Batch);
+        else for (int i = 0; i < data.Batch; i++) s.Run(data.X.AsSpan(i * s.InputLength, s.InputLength), y.AsSpan(i * s.OutputLength, s.OutputLength));
+        return y;
+    }
+
+    private static void Print(EvaluationResult r, TextWriter o)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        o.WriteLine($"mode {r.Mode}: {r.Samples} samples, kernels {string.Join(", ", r.Kernels.Values)}");
+        if (r.Top1 is { } t) o.WriteLine($"  top-1 accuracy        {t.ToString("P2", inv)}");
+        o.WriteLine($"  agreement with f32    {r.Agreement.ToString("P2", inv)}");
+        o.WriteLine($"  recomputed in fp32    {r.RecomputeFraction.ToString("P2", inv)} of multiply-adds, {r.RecomputeComponentFraction.ToString("P2", inv)} of components");
+        o.WriteLine($"  rel. error vs fp64    mean {r.MeanRelError.ToString("E2", inv)}, max {r.MaxRelError.ToString("E2", inv)}");
+        o.WriteLine($"  rel. error vs f32     mean {r.MeanRelErrorVsF32.ToString("E2", inv)}, max {r.MaxRelErrorVsF32.ToString("E2", inv)}");
+        o.WriteLine($"  bound violations      {r.BoundViolations}");
+        o.WriteLine($"  median latency        {r.MedianLatencyUs.ToString("F1", inv)} us/sample");
+        o.WriteLine("  layer                 op     prec    n      components   flagged  f32 MACs  max pred.");
+        foreach (var l in r.Layers)
+            o.WriteLine($"  {l.Name,-20}  {l.Op,-5}  {l.Precision,-6}  {l.InnerLength,5}  {l.Components,11}  {l.Flagged,8}  {(l.Macs == 0 ? 0 : (double)l.F32Macs / l.Macs).ToString("P1", inv),8}  {l.MaxPredictedRelError.ToString("E2", inv)}");
+    }
+
+    public static string ToJson(EvaluationResult r)
+    {
+        var doc = new EvalJson(r.Mode, r.Samples, r.Top1, r.Agreement, r.RecomputeFraction, r.RecomputeComponentFraction,
+            r.MaxRelError, r.MeanRelError, r.MaxRelErrorVsF32, r.MeanRelErrorVsF32, r.BoundViolations, r.MedianLatencyUs,
+            r.Kernels, r.Layers.Select(l => new LayerJson(l.Name, l.Op, l.Precision, l.InnerLength, l.Components, l.Flagged, l.NonFinite,
+                l.Macs, l.F32Macs, l.Macs == 0 ? 0 : (double)l.F32Macs / l.Macs, l.MaxPredictedRelError, l.Checked, l.BoundViolations)).ToArray());
+        return JsonSerializer.Serialize(doc, EvalJsonContext.Default.EvalJson);
+    }
+}
+
+internal sealed record EvalJson(
+    [property: JsonPropertyName("mode")] string Mode,
+    [property: JsonPropertyName("samples")] int Samples,
+    [property: JsonPropertyName("top1")] double? Top1,
+    [property: JsonPropertyName("agreement")] double Agreement,
+    [property: JsonPropertyName("recompute_fraction")] double RecomputeFraction,
+    [property: JsonPropertyName("recompute_component_fraction")] double RecomputeComponentFraction,
+    [property: JsonPropertyName("max_rel_error")] double MaxRelError,
+    [property: JsonPropertyName("mean_rel_error")] double MeanRelError,
+    [property: JsonPropertyName("max_rel_error_vs_f32")] double MaxRelErrorVsF32,
+    [property: JsonPropertyName("mean_rel_error_vs_f32")] double MeanRelErrorVsF32,
+    [property: JsonPropertyName("bound_violations")] long BoundViolations,
+    [property: JsonPropertyName("median_latency_us")] double MedianLatencyUs,
+    [property: JsonPropertyName("kernels")] IReadOnlyDictionary<string, string> Kernels,
+    [property: JsonPropertyName("layers")] LayerJson[] Layers);
+
+internal sealed record LayerJson(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("op")] string Op,
+    [property: JsonPropertyName("precision")] string Precision,
+    [property: JsonPropertyName("inner_length")] int InnerLength,
+    [property: JsonPropertyName("components")] long Components,
+    [property: JsonPropertyName("flagged")] long Flagged,
+    [property: JsonPropertyName("non_finite")] long NonFinite,
+    [property: JsonPropertyName("macs")] long Macs,
+    [property: JsonPropertyName("f32_macs")] long F32Macs,
+    [property: JsonPropertyName("recompute_fraction")] double RecomputeFraction,
+    [property: JsonPropertyName("max_predicted_rel_error")] double MaxPredictedRelError,
+    [property: JsonPropertyName("checked")] long Checked,
+    [property: JsonPropertyName("bound_violations")] long BoundViolations);
+
+[JsonSourceGenerationOptions(WriteIndented = false, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[JsonSerializable(typeof(EvalJson))]
+internal sealed partial class EvalJsonContext : JsonSerializerContext;
+
+/// <summary>Inputs (raw, flattened [B, ...]) and optional labels, checked against the model.</summary>
+internal sealed record Dataset(float[] X, int Batch, long[]? Labels, int[] Shape)
+{
+    public static Dataset Load(EmaModel m, FileInfo input, FileInfo? labels, int? limit)
+    {
+        if (m.Graph.Inputs.Count != 1) throw new EmaException($"the model has {m.Graph.Inputs.Count} inputs; the CLI feeds one");
+        if (!input.Exists) throw new EmaException($"input file '{input.FullName}' does not exist");
+        var x = NpyFile.Read(input.FullName);
+        var (batch, shape) = ReferenceExecutor.FitInputShape(m.Graph.Values[m.Graph.Inputs[0]], x.Shape, input.Name);
+        var data = x.ToFloat32();
+        for (int i = 0; i < data.Length; i++)
+            if (!float.IsFinite(data[i]))
+                throw new EmaException($"{input.Name}: element {i} (sample {i / Math.Max(1, data.Length / Math.Max(1, batch))}) is {data[i]}; inputs must be finite");
+        long[]? y = null;
+        if (labels is not null)
+        {
+            if (!labels.Exists) throw new EmaException($"labels file '{labels.FullName}' does not exist");
+            y = NpyFile.Read(labels.FullName).ToInt64();
+            if (y.Length != batch) throw new EmaException($"{labels.Name} holds {y.Length} labels for {batch} inputs");
+        }
+        if (limit is { } n && n >= 0 && n < batch)
+        {
+            int per = batch == 0 ? 0 : data.Length / batch;
+            data = data[..(n * per)];
+            y = y?[..n];
+            batch = n;
+            shape = (int[])shape.Clone();
+            shape[0] = n;
+        }
+        return new Dataset(data, batch, y, shape);
+    }
+}
+
+/// <summary>The engine options shared by run, eval and demo: --mode, --low, --tau, --estimator, --kernels.</summary>
+internal sealed class EngineOptions
+{
+    private readonly Option<string> _mode = new("--mode") { Description = "f32 | i8 | f16acc (uniform low, nothing recomputed) | adaptive (Algorithm 1)", DefaultValueFactory = _ => "adaptive" };
+    private readonly Option<string?> _low = new("--low") { Description = "adaptive: low precision of every low layer, i8 or f16acc (default: the model's plan)" };
+    private readonly Option<float?> _tau = new("--tau") { Description = "adaptive: flag tolerance for every layer (default: the model's plan)" };
+    private readonly Option<string?> _layerTau = new("--layer-tau") { Description = "adaptive: per-layer tau, 'name=tau,name=tau' (after --tau)" };
+    private readonly Option<string?> _estimator = new("--estimator") { Description = "fused | rownorm | blocked (default: the model's plan)" };
+    private readonly Option<string> _bound = new("--flag-bound") { Description = "probabilistic (sqrt(n) u) or rigorous (gamma_n) constant in the flag test", DefaultValueFactory = _ => "probabilistic" };
+    private readonly Option<string> _kernels = new("--kernels") { Description = "auto, or generic to force the scalar reference kernels", DefaultValueFactory = _ => "auto" };
+
+    public static EngineOptions Create(Command cmd)
+    {
+        var e = new EngineOptions();
+        e._mode.AcceptOnlyFromAmong("f32", "i8", "f16acc", "adaptive");
+        e._low.AcceptOnlyFromAmong("i8", "f16acc");
+        e._estimator.AcceptOnlyFromAmong("fused", "rownorm", "blocked");
+        e._bound.AcceptOnlyFromAmong("probabilistic", "rigorous");
+        e._kernels.AcceptOnlyFromAmong("auto", "generic");
+        foreach (var o in new Option[] { e._mode, e._low, e._tau, e._layerTau, e._estimator, e._bound, e._kernels }) cmd.Options.Add(o);
+        return e;
+    }
+
+    public string ModeName(ParseResult p) => p.GetValue(_mode) == "adaptive" && p.GetValue(_low) is { } low ? $"adaptive-{low}" : p.GetValue(_mode)!;
+
+    public SessionOptions Read(ParseResult p) => new()
+    {
+        Mode = ParseMode(p.GetValue(_mode)!),
+        Low = p.GetValue(_low) switch { "i8" => Precision.I8, "f16acc" => Precision.F16Acc, _ => null },
+        Tau = p.GetValue(_tau),
+        LayerTau = ParseLayerTau(p.GetValue(_layerTau)),
+        Estimator = p.GetValue(_estimator) switch { "fused" => EstimatorKind.Fused, "rownorm" => EstimatorKind.RowNorm, "blocked" => EstimatorKind.Blocked, _ => null },
+        FlagBound = p.GetValue(_bound) == "rigorous" ? FlagBound.Rigorous : FlagBound.Probabilistic,
+        Kernels = p.GetValue(_kernels) == "generic" ? new() { ForceGeneric = true } : Runtime.Kernels.KernelOptions.Default,
+    };
+
+    private static Dictionary<string, float>? ParseLayerTau(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var d = new Dictionary<string, float>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = part.LastIndexOf('=');
+            if (eq <= 0 || !TryParseTau(part[(eq + 1)..], out var t))
+                throw new EmaException($"--layer-tau: '{part}' is not name=tau with tau >= 0");
+            d[part[..eq]] = t;
+        }
+        return d;
+    }
+
+    /// <summary>A tolerance: a non-negative number, or inf / infinity.</summary>
+    internal static bool TryParseTau(string text, out float tau)
+    {
+        tau = float.PositiveInfinity;
+        if (text.Trim().ToLowerInvariant() is "inf" or "infinity" or "+inf") return true;
+        return float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out tau) && !float.IsNaN(tau) && tau >= 0;
+    }
+
+    public static RunMode ParseMode(string s) => s switch
+    {
+        "f32" => RunMode.F32, "i8" => RunMode.I8, "f16acc" => RunMode.F16Acc, _ => RunMode.Adaptive,
+    };
+}
