@@ -1,0 +1,353 @@
+using EdgeMixedAccum.Format;
+using EdgeMixedAccum.Graph;
+using EdgeMixedAccum.Reference;
+using EdgeMixedAccum.Runtime.Engine;
+using EdgeMixedAccum.Runtime.Kernels;
+
+namespace EdgeMixedAccum.Runtime.Tests.Engine;
+
+/// <summary>
+/// The Algorithm 1 engine against independent references: the fp64 reference executor (ReferenceOps), the
+/// engine's own fp32 mode, and the rigorous bounds checked by BoundAudit on every low-pass component.
+/// Models are small random nets built in code (Dense, Conv 1D/2D with pads/strides/groups, pools, Add).
+/// </summary>
+public class SessionTests
+{
+    /// <summary>fp32 mode against fp64: each output within gamma_n(2^-24) of the exact value scaled by
+    /// the output magnitude, compounded over at most four layers: a named budget, not a tuned constant.</summary>
+    private const double F32Budget = 1e-4;
+
+    private static int _names;
+    private static string Name(string prefix) => $"{prefix}{Interlocked.Increment(ref _names)}";
+
+    internal static TensorData Weights(Random r, TensorDType dtype, params int[] shape)
+    {
+        long n = 1; foreach (var d in shape) n *= d;
+        var v = new float[n];
+        int fanIn = (int)(n / shape[0]);
+        for (int i = 0; i < n; i++) v[i] = (float)((r.NextDouble() * 2 - 1) * 2 / Math.Sqrt(fanIn));
+        if (dtype == TensorDType.Float32) return TensorData.FromFloat32(Name("w"), shape, v);
+        if (dtype == TensorDType.Float16) return TensorData.FromFloat16(Name("w"), shape, v.Select(f => (Half)f).ToArray());
+        int len = (int)(n / shape[0]);
+        var q = new sbyte[n]; var s = new float[shape[0]];
+        for (int i = 0; i < shape[0]; i++)
+        {
+            float max = 0;
+            for (int j = 0; j < len; j++) max = Math.Max(max, Math.Abs(v[i * len + j]));
+            s[i] = max / 127f;
+            for (int j = 0; j < len; j++) q[i * len + j] = (sbyte)Math.Round(v[i * len + j] / s[i]);
+        }
+        return TensorData.FromInt8(Name("w"), shape, q, s);
+    }
+
+    internal static TensorData Bias(Random r, int m) =>
+        TensorData.FromFloat32(Name("b"), [m], Enumerable.Range(0, m).Select(_ => (float)(r.NextDouble() - 0.5) * 0.2f).ToArray());
+
+    /// <summary>An MLP 37 -> 53 (act) -> 29 (act) -> 7 with every low layer planned in <paramref name="low"/>.</summary>
+    internal static EmaModel Mlp(int seed, Precision low, TensorDType dtype, Activation act, float tau = 0.01f,
+        EstimatorKind est = EstimatorKind.RowNorm, float inputScale = 0)
+    {
+        var r = new Random(seed);
+        var b = new GraphBuilder();
+        var plan = new LayerPlan(low, tau, est, est == EstimatorKind.Blocked ? 16 : 0, 1f, low == Precision.I8 ? inputScale : 0);
+        int x = b.Input("x", Shapes.Batch, 37);
+        x = b.Dense(x, Weights(r, dtype, 53, 37), Bias(r, 53), act, plan, "d1");
+        x = b.Dense(x, Weights(r, dtype, 29, 53), Bias(r, 29), act, plan with { InputScale = 0 }, "d2");
+        x = b.Dense(x, Weights(r, dtype, 7, 29), Bias(r, 7), Activation.Identity, plan with { InputScale = 0 }, "d3");
+        b.Output(x);
+        return new EmaModel(new ModelMetadata { ModelName = "mlp" }, b.Graph);
+    }
+
+    /// <summary>Conv 2D (pads, stride 2) -> MaxPool -> grouped Conv (dilation) -> Add(channel bias) -> GAP -> Flatten -> Dense.</summary>
+    internal static EmaModel Cnn(int seed, Precision low, TensorDType dtype, float tau = 0.01f, EstimatorKind est = EstimatorKind.Fused)
+    {
+        var r = new Random(seed);
+        var b = new GraphBuilder();
+        var plan = new LayerPlan(low, tau, est, est == EstimatorKind.Blocked ? 8 : 0, 1f);
+        int x = b.Input("x", Shapes.Batch, 3, 13, 11);
+        x = b.Conv(x, Weights(r, dtype, 8, 3, 3, 3), Bias(r, 8), strides: [2, 1], pads: [1, 0, 2, 1], activation: Activation.Relu, plan: plan, name: "c1");
+        x = b.MaxPool(x, [2, 2], strides: [1, 1]);
+        x = b.Conv(x, Weights(r, dtype, 6, 4, 2, 3), null, dilations: [2, 1], groups: 2, activation: Activation.Tanh, plan: plan, name: "c2");
+        x = b.Add(x, b.Constant(TensorData.FromFloat32("cb", [6, 1, 1], [0.1f, -0.2f, 0.3f, 0f, 0.05f, -0.1f])));
+        x = b.GlobalAveragePool(x);
+        x = b.Flatten(x);
+        x = b.Dense(x, Weights(r, dtype, 5, 6), Bias(r, 5), Activation.Identity, plan, "head");
+        b.Output(x);
+        return new EmaModel(new ModelMetadata { ModelName = "cnn" }, b.Graph);
+    }
+
+    /// <summary>A 1D conv net (the IMU shape): Conv1D k=5 pad 2 -> ReLU -> Conv1D stride 2 -> Flatten -> Dense.</summary>
+    internal static EmaModel Conv1d(int seed, Precision low, TensorDType dtype)
+    {
+        var r = new Random(seed);
+        var b = new GraphBuilder();
+        var plan = new LayerPlan(low, 0.01f, EstimatorKind.RowNorm, 0, 1f);
+        int x = b.Input("x", Shapes.Batch, 6, 24);
+        x = b.Conv(x, Weights(r, dtype, 9, 6, 5), Bias(r, 9), pads: [2, 2], activation: Activation.Relu, plan: plan, name: "k1");
+        x = b.Conv(x, Weights(r, dtype, 4, 9, 3), Bias(r, 4), strides: [2], activation: Activation.LeakyRelu(0.1f), plan: plan, name: "k2");
+        x = b.Flatten(x);
+        x = b.Dense(x, Weights(r, dtype, 3, 44), Bias(r, 3), Activation.Identity, plan, "head");
+        b.Output(x);
+        return new EmaModel(new ModelMetadata { ModelName = "conv1d" }, b.Graph);
+    }
+
+    internal static float[] Inputs(int seed, int count, double scale = 1)
+    {
+        var r = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => (float)((r.NextDouble() * 2 - 1) * scale)).ToArray();
+    }
+
+    public static TheoryData<string> Models => new() { "mlp-i8", "mlp-f16", "mlp-i8-from-f32", "mlp-f16-from-i8", "cnn-i8", "cnn-f16", "conv1d-i8", "conv1d-f16" };
+
+    internal static EmaModel Build(string name, float tau = 0.01f) => name switch
+    {
+        "mlp-i8" => Mlp(1, Precision.I8, TensorDType.Int8, Activation.Relu, tau),
+        "mlp-f16" => Mlp(2, Precision.F16Acc, TensorDType.Float16, Activation.Tanh, tau, EstimatorKind.Fused),
+        "mlp-i8-from-f32" => Mlp(3, Precision.I8, TensorDType.Float32, Activation.Gelu, tau, EstimatorKind.RowNorm, inputScale: 0.004f),
+        "mlp-f16-from-i8" => Mlp(4, Precision.F16Acc, TensorDType.Int8, Activation.Relu6, tau, EstimatorKind.Blocked),
+        "cnn-i8" => Cnn(5, Precision.I8, TensorDType.Int8, tau),
+        "cnn-f16" => Cnn(6, Precision.F16Acc, TensorDType.Float16, tau, EstimatorKind.Blocked),
+        "conv1d-i8" => Conv1d(7, Precision.I8, TensorDType.Int8),
+        "conv1d-f16" => Conv1d(8, Precision.F16Acc, TensorDType.Int8),
+        _ => throw new ArgumentException(name),
+    };
+
+    [Theory, MemberData(nameof(Models))]
+    public void F32ModeMatchesTheFp64Reference(string name)
+    {
+        var m = Build(name);
+        using var s = new Session(m, new SessionOptions { Mode = RunMode.F32, MaxBatch = 4 });
+        var x = Inputs(11, 4 * s.InputLength);
+        var y = new float[4 * s.OutputLength];
+        s.Run(x, y, 4);
+        var reference = ReferenceExecutor.Run<double>(m, (x, Shapes.Resolve(m.Graph.Values[m.Graph.Inputs[0]].Shape, 4)))[0].Data;
+        double scale = reference.Max(Math.Abs);
+        for (int i = 0; i < y.Length; i++) Assert.True(Math.Abs(y[i] - reference[i]) <= F32Budget * scale, $"{name} [{i}]: {y[i]} vs {reference[i]}");
+        Assert.Equal(1.0, s.LastReport.RecomputeFraction);
+    }
+
+    [Theory, MemberData(nameof(Models))]
+    public void NoLowPassComponentExceedsItsRigorousBound(string name)
+    {
+        var m = Build(name);
+        foreach (var mode in new[] { RunMode.I8, RunMode.F16Acc, RunMode.Adaptive })
+            foreach (var bound in new[] { FlagBound.Probabilistic, FlagBound.Rigorous })
+                foreach (double scale in new[] { 1.0, 1e-3, 300.0 })
+                {
+                    using var s = new Session(m, new SessionOptions { Mode = mode, FlagBound = bound, Trace = true, MaxBatch = 3 });
+                    var x = Inputs(12, 3 * s.InputLength, scale);
+                    s.Run(x, new float[3 * s.OutputLength], 3);
+                    long checkedCount = 0;
+                    foreach (var a in BoundAudit.Check(s))
+                    {
+                        Assert.True(a.Violations == 0, $"{name} {mode} {bound} x{scale}: layer {a.Name}: {a.Violations} of {a.Checked} over the bound (worst ratio {a.MaxErrorToBound})");
+                        checkedCount += a.Checked;
+                    }
+                    Assert.True(checkedCount > 0, "the audit must check something");
+                }
+    }
+
+    [Theory, MemberData(nameof(Models))]
+    public void AdaptiveAtTauZeroWithoutKinksEqualsF32(string name)
+    {
+        // tau = 0 flags every component with a nonzero predicted error; with the sign guard at 0 too, a ReLU
+        // component is flagged whenever its bound is positive. Recompute uses the fp32 mode's kernel and order,
+        // so the outputs must be bit-identical to fp32 mode.
+        var m = Build(name);
+        using var f32 = new Session(m, new SessionOptions { Mode = RunMode.F32 });
+        using var ad = new Session(m, new SessionOptions { Mode = RunMode.Adaptive, Tau = 0, TauNegative = 0, Low = null });
+        var x = Inputs(13, f32.InputLength);
+        var a = new float[f32.OutputLength]; var b = new float[f32.OutputLength];
+        f32.Run(x, a); ad.Run(x, b);
+        Assert.Equal(a, b);
+    }
+
+    [Theory, MemberData(nameof(Models))]
+    public void AdaptiveLowersTheErrorOfUniformLowPrecision(string name)
+    {
+        var m = Build(name, tau: 0.001f);
+        var low = m.Graph.Nodes.OfType<LayerNode>().First().Plan.Precision;
+        using var uniform = new Session(m, new SessionOptions { Mode = low == Precision.I8 ? RunMode.I8 : RunMode.F16Acc });
+        using var ad = new Session(m, new SessionOptions { Mode = RunMode.Adaptive });
+        double eu = 0, ea = 0;
+        for (int t = 0; t < 8; t++)
+        {
+            var x = Inputs(100 + t, uniform.InputLength);
+            var reference = ReferenceExecutor.Run<double>(m, (x, Shapes.Resolve(m.Graph.Values[m.Graph.Inputs[0]].Shape, 1)))[0].Data;
+            var yu = new float[uniform.OutputLength]; var ya = new float[uniform.OutputLength];
+            uniform.Run(x, yu); ad.Run(x, ya);
+            for (int i = 0; i < yu.Length; i++) { eu += Math.Abs(yu[i] - reference[i]); ea += Math.Abs(ya[i] - reference[i]); }
+            Assert.InRange(ad.LastReport.RecomputeFraction, 0, 1);
+        }
+        Assert.True(ea < eu, $"{name}: adaptive error {ea} is not below uniform {eu}");
+    }
+
+    [Theory, MemberData(nameof(Models))]
+    public void BatchedRunEqualsOneSampleRuns(string name)
+    {
+        var m = Build(name);
+        foreach (var mode in new[] { RunMode.F32, RunMode.I8, RunMode.F16Acc, RunMode.Adaptive })
+        {
+            using var s = new Session(m, new SessionOptions { Mode = mode });
+            var x = Inputs(14, 5 * s.InputLength);
+            var batched = new float[5 * s.OutputLength];
+            s.Run(x, batched, 5); // grows the buffers once
+            long flaggedBatch = s.LastReport.Layers.Sum(l => l.Flagged);
+            var single = new float[5 * s.OutputLength];
+            long flaggedSingle = 0;
+            for (int i = 0; i < 5; i++)
+            {
+                s.Run(x.AsSpan(i * s.InputLength, s.InputLength), single.AsSpan(i * s.OutputLength, s.OutputLength));
+                flaggedSingle += s.LastReport.Layers.Sum(l => l.Flagged);
+            }
+            Assert.Equal(single, batched);
+            Assert.Equal(flaggedSingle, flaggedBatch);
+        }
+    }
+
+    [Theory, MemberData(nameof(Models))]
+    public void GenericKernelsGiveTheSameLowPass(string name)
+    {
+        // int8 sums are exact on every path and f16acc follows one documented order, so the uniform low
+        // modes must be bit-identical between the scalar reference kernels and the best kernels of this CPU.
+        var m = Build(name);
+        foreach (var mode in new[] { RunMode.I8, RunMode.F16Acc })
+        {
+            using var best = new Session(m, new SessionOptions { Mode = mode });
+            using var generic = new Session(m, new SessionOptions { Mode = mode, Kernels = new KernelOptions { ForceGeneric = true } });
+            var x = Inputs(15, best.InputLength);
+            var a = new float[best.OutputLength]; var b = new float[best.OutputLength];
+            best.Run(x, a); generic.Run(x, b);
+            Assert.Equal(b, a);
+        }
+    }
+
+    [Theory, MemberData(nameof(Models))]
+    public void SteadyStateRunAllocatesNothing(string name)
+    {
+        var m = Build(name);
+        foreach (var mode in new[] { RunMode.F32, RunMode.I8, RunMode.F16Acc, RunMode.Adaptive })
+        {
+            using var s = new Session(m, new SessionOptions { Mode = mode, MaxBatch = 3 });
+            var x = Inputs(16, 3 * s.InputLength);
+            var y = new float[3 * s.OutputLength];
+            s.Run(x, y, 3); s.Run(x.AsSpan(0, s.InputLength), y.AsSpan(0, s.OutputLength));
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 50; i++) { s.Run(x, y, 3); s.Run(x.AsSpan(0, s.InputLength), y.AsSpan(0, s.OutputLength)); }
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(allocated == 0, $"{name} {mode}: {allocated} bytes allocated in 100 steady-state runs");
+        }
+    }
+
+    [Fact]
+    public void ReportCountsComponentsAndMultiplyAdds()
+    {
+        var m = Build("cnn-i8");
+        using var s = new Session(m, new SessionOptions { Mode = RunMode.Adaptive, MaxBatch = 2 });
+        s.Run(Inputs(17, 2 * s.InputLength), new float[2 * s.OutputLength], 2);
+        var r = s.LastReport;
+        // c1: 8 channels x 8 x 11 positions (stride 2 with pads 1/2 over height 13; width 11 with pads 0/1 and k=3 -> 10).
+        var c1 = r.Layers.Single(l => l.Name == "c1");
+        var c1Shape = m.Graph.Values[m.Graph.Nodes.Single(n => n.Name == "c1").Output].Shape;
+        Assert.Equal(2L * c1Shape[1] * c1Shape[2] * c1Shape[3], c1.Components);
+        Assert.Equal(27, c1.InnerLength);
+        Assert.Equal(c1.Components * 27, c1.Macs);
+        Assert.InRange(c1.Flagged, 0, c1.Components);
+        Assert.Equal(c1.Flagged * 27, c1.F32Macs);
+        Assert.Equal(24, r.Layers.Single(l => l.Name == "c2").InnerLength); // 4 channels per group x 2 x 3
+        Assert.Equal(2, r.Batch);
+        double expected = (double)r.Layers.Sum(l => l.F32Macs) / r.Layers.Sum(l => l.Macs);
+        Assert.Equal(expected, r.RecomputeFraction, 12);
+    }
+
+    [Fact]
+    public void OverflowInF16IsFlaggedAndRecomputed()
+    {
+        // Inputs near 1e5 overflow fp16 (max 65504): every such low result is inf or NaN, flagged as non-finite,
+        // and recomputed in fp32, so adaptive gives exactly the fp32 mode's outputs where uniform f16acc gives inf.
+        var m = Mlp(21, Precision.F16Acc, TensorDType.Float16, Activation.Identity, tau: float.PositiveInfinity);
+        using var f32 = new Session(m, new SessionOptions { Mode = RunMode.F32 });
+        using var ad = new Session(m, new SessionOptions { Mode = RunMode.Adaptive });
+        using var low = new Session(m, new SessionOptions { Mode = RunMode.F16Acc });
+        var x = Inputs(22, f32.InputLength, 1e5);
+        var a = new float[f32.OutputLength]; var b = new float[f32.OutputLength]; var c = new float[f32.OutputLength];
+        f32.Run(x, a); ad.Run(x, b); low.Run(x, c);
+        Assert.Equal(a, b);
+        Assert.True(ad.LastReport.Layers[0].NonFinite > 0);
+        Assert.Contains(c, v => !float.IsFinite(v));
+    }
+
+    [Fact]
+    public void BadSpansAndNonFiniteInputsAreClearErrors()
+    {
+        var m = Build("mlp-i8");
+        using var s = new Session(m);
+        var y = new float[s.OutputLength];
+        Assert.Throws<ArgumentException>(() => s.Run(new float[s.InputLength - 1], y));
+        Assert.Throws<ArgumentException>(() => s.Run(new float[s.InputLength], new float[s.OutputLength - 1]));
+        Assert.Throws<ArgumentException>(() => s.Run(new float[s.InputLength * 2], new float[s.OutputLength * 2], 3));
+        var x = Inputs(23, s.InputLength);
+        x[5] = float.NaN;
+        var e = Assert.Throws<EmaException>(() => s.Run(x, y));
+        Assert.Contains("element 5", e.Message);
+        // Let NaN through: no crash, NaN out, every component it touches flagged.
+        using var lax = new Session(m, new SessionOptions { RejectNonFiniteInput = false });
+        lax.Run(x, y);
+        Assert.Contains(y, float.IsNaN);
+    }
+
+    [Fact]
+    public void LoadMapsTheFileAndRejectsCorruption()
+    {
+        var m = Build("cnn-f16");
+        string dir = Directory.CreateTempSubdirectory("ema-session").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "m.ema");
+            EmaWriter.Write(path, m);
+            using var mem = new Session(EmaReader.Read(path), new SessionOptions { Mode = RunMode.Adaptive });
+            using (var mapped = Session.Load(path, new SessionOptions { Mode = RunMode.Adaptive }))
+            {
+                var x = Inputs(24, mem.InputLength);
+                var a = new float[mem.OutputLength]; var b = new float[mem.OutputLength];
+                mem.Run(x, a); mapped.Run(x, b);
+                Assert.Equal(a, b);
+            }
+            var bytes = File.ReadAllBytes(path);
+            bytes[bytes.Length / 2] ^= 0x40;
+            File.WriteAllBytes(path, bytes);
+            Assert.ThrowsAny<EmaException>(() => Session.Load(path));
+            Assert.ThrowsAny<EmaException>(() => Session.Load(Path.Combine(dir, "missing.ema")));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void AdversarialF16SumComesCloseToTheRigorousBound()
+    {
+        // Each fp16 lane starts at 2048 (ulp 2), then adds 1.0 a hundred times: every add is a tie that rounds
+        // back to 2048, then -2048 cancels it. The exact sum is 800, f16acc returns 0. The audit must not report
+        // a violation, and the bound must be within a small factor of the error (it is not vacuous: a bound
+        // 5x too small would be caught).
+        const int perLane = 100, k = 8 * (perLane + 2);
+        var x = new float[k];
+        for (int j = 0; j < k; j++) x[j] = j < 8 ? 2048f : j >= k - 8 ? -2048f : 1f;
+        var b = new GraphBuilder();
+        int v = b.Input("x", Shapes.Batch, k);
+        v = b.Dense(v, TensorData.FromFloat16(Name("w"), [1, k], Enumerable.Repeat(Half.One, k).ToArray()), null, Activation.Identity,
+            new LayerPlan(Precision.F16Acc, 0.01f, EstimatorKind.Fused, 0, 1f), "sum");
+        b.Output(v);
+        var m = new EmaModel(new ModelMetadata(), b.Graph);
+        using var s = new Session(m, new SessionOptions { Mode = RunMode.F16Acc, Trace = true });
+        var y = new float[1];
+        s.Run(x, y);
+        Assert.Equal(0f, y[0]);
+        var a = BoundAudit.Check(s).Single();
+        Assert.Equal(0, a.Violations);
+        Assert.InRange(a.MaxErrorToBound, 0.2, 1.0);
+        // Adaptive flags it (kappa = |W||x| / |s_hat| is infinite at s_hat = 0) and returns the exact 800.
+        using var ad = new Session(m, new SessionOptions { Mode = RunMode.Adaptive });
+        ad.Run(x, y);
+        Assert.Equal(800f, y[0]);
+    }
+}
