@@ -77,12 +77,13 @@ public static class WeightQuantizer
 
     /// <summary>
     /// Until calibration picks tau per layer (`--target-agreement`), low-precision layers flag a component
-    /// whose predicted relative error exceeds 1%, with row-norm bounds (free at run time), and guard
-    /// ReLU sign flips whose bound reaches |s|.
+    /// whose predicted relative error exceeds the precision's default tau (<see cref="LayerPlan.DefaultTau"/>),
+    /// estimate (|W||x|)_i with the fused sum (exact for f16acc; int8 bounds use row norms whatever the
+    /// estimator), and guard ReLU sign flips whose bound reaches |s|.
     /// </summary>
     public static LayerPlan DefaultPlan(WeightFormat f) => f == WeightFormat.Fp32
         ? LayerPlan.Fp32
-        : new LayerPlan(PrecisionOf(f), Tau: 0.01f, Estimator: EstimatorKind.RowNorm, TauNegative: 1f);
+        : new LayerPlan(PrecisionOf(f), Tau: LayerPlan.DefaultTau(PrecisionOf(f)), Estimator: EstimatorKind.Fused, TauNegative: 1f);
 
     private static (TensorData, LayerQuantization) ToInt8(string layer, TensorData w, ReadOnlySpan<float> values)
     {

@@ -71,7 +71,8 @@ internal sealed class LayerStep
         };
         _adaptive = o.Mode == RunMode.Adaptive;
         _tau = !_adaptive ? float.PositiveInfinity
-            : o.LayerTau is { } lt && lt.TryGetValue(node.Name, out var t) ? t : o.Tau ?? plan.Tau;
+            : o.LayerTau is { } lt && lt.TryGetValue(node.Name, out var t) ? t
+            : o.Tau ?? (_prec == plan.Precision ? plan.Tau : LayerPlan.DefaultTau(_prec)); // a plan's tau is for its own precision
         _tauNeg = _adaptive ? o.TauNegative ?? plan.TauNegative : float.PositiveInfinity;
         _est = o.Estimator ?? plan.Estimator;
         _flagBound = o.FlagBound;

@@ -45,6 +45,19 @@ public sealed record LayerPlan(
 {
     public static readonly LayerPlan Fp32 = new();
 
+    /// <summary>
+    /// The converter's tau for a low precision until calibration picks one (docs/engine.md, measured on the
+    /// Fashion-MNIST fixtures): the flag constants differ per format (int8: 2 e_max ||w_i||_2; f16acc:
+    /// sqrt(n) u (|W||x|)_i), so one tau does not fit both. A session that switches a layer to another low
+    /// precision without a tau of its own uses that precision's default.
+    /// </summary>
+    public static float DefaultTau(Precision p) => p switch
+    {
+        Precision.I8 => 0.005f,
+        Precision.F16Acc => 0.03f,
+        _ => float.PositiveInfinity,
+    };
+
     /// <summary>Throws <see cref="EmaException"/> naming <paramref name="where"/> if any field is out of its domain.</summary>
     public void Validate(string where)
     {
