@@ -1,15 +1,20 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using EdgeMixedAccum.Format;
 using EdgeMixedAccum.Graph;
 using EdgeMixedAccum.Npy;
 using EdgeMixedAccum.Reference;
+using EdgeMixedAccum.Runtime.Engine;
 
 namespace EdgeMixedAccum.Cli;
 
 /// <summary>
-/// `ema run MODEL.ema --input X.npy`: runs a model on a batch of inputs and reports predictions (and
-/// accuracy against --labels). Until the kernel runtime lands it runs the reference executor.
+/// `ema run MODEL.ema --input X.npy [--mode f32|i8|f16acc|adaptive|f64] [--report R.json]`: runs a model on a
+/// batch of inputs with the engine (a <see cref="Session"/>, batched in chunks) and prints predictions,
+/// accuracy against --labels and the share of multiply-adds recomputed in fp32. `--mode f64` runs the fp64
+/// reference executor instead (the error baseline; no session, no report).
 /// </summary>
 internal static class RunCommand
 {
@@ -21,55 +26,78 @@ internal static class RunCommand
         var input = new Option<FileInfo>("--input", "-i") { Description = "inputs as .npy: [B, ...] or one sample", Required = true };
         var output = new Option<FileInfo?>("--output", "-o") { Description = "write the first output as .npy (float32)" };
         var labels = new Option<FileInfo?>("--labels") { Description = "integer class labels as .npy [B] to report top-1 accuracy" };
-        var precision = new Option<string>("--mode") { Description = "f32: the fp32 reference path; f64: the fp64 reference (the error baseline)", DefaultValueFactory = _ => "f32" };
-        precision.AcceptOnlyFromAmong("f32", "f64");
         var show = new Option<int>("--show") { Description = "print this many per-sample predictions", DefaultValueFactory = _ => 10 };
-        var cmd = new Command("run", "Run a model on inputs from a .npy file and print predictions");
+        var report = new Option<FileInfo?>("--report") { Description = "write the per-layer accounting of the run (precision, components, flagged, MACs) as JSON" };
+        var cmd = new Command("run", "Run a model on inputs from a .npy file with the mixed-precision engine and print predictions");
         cmd.Arguments.Add(model);
-        cmd.Options.Add(input); cmd.Options.Add(output); cmd.Options.Add(labels); cmd.Options.Add(precision); cmd.Options.Add(show);
-        cmd.SetAction(p => Execute(CliApp.LoadModel(p.GetValue(model)!), p.GetValue(input)!, p.GetValue(output), p.GetValue(labels),
-            p.GetValue(precision) == "f64", p.GetValue(show), stdout));
+        var engine = EngineOptions.Create(cmd, allowF64: true);
+        foreach (var o in new Option[] { input, output, labels, show, report }) cmd.Options.Add(o);
+        cmd.SetAction(p =>
+        {
+            var m = CliApp.LoadModel(p.GetValue(model)!);
+            var data = Dataset.Load(m, p.GetValue(input)!, p.GetValue(labels), null);
+            bool f64 = engine.IsF64(p);
+            if (f64 && p.GetValue(report) is not null) throw new EmaException("--report needs an engine mode (f32, i8, f16acc or adaptive); f64 is the reference executor");
+            return Execute(m, data, f64 ? null : engine.Read(p), engine.ModeName(p), p.GetValue(output), p.GetValue(report), p.GetValue(show), stdout);
+        });
         return cmd;
     }
 
-    public static int Execute(EmaModel m, FileInfo inputFile, FileInfo? outputFile, FileInfo? labelFile, bool fp64, int show, TextWriter o)
+    /// <param name="options">engine options, or null for the fp64 reference executor.</param>
+    public static int Execute(EmaModel m, Dataset data, SessionOptions? options, string modeName, FileInfo? outputFile, FileInfo? reportFile, int show, TextWriter o)
     {
-        if (m.Graph.Inputs.Count != 1) throw new EmaException($"`ema run` feeds one input; the model has {m.Graph.Inputs.Count}");
-        var declared = m.Graph.Values[m.Graph.Inputs[0]];
-        var x = NpyFile.Read(inputFile.FullName);
-        var (batch, sampleShape) = ReferenceExecutor.FitInputShape(declared, x.Shape, inputFile.Name);
-        var data = x.ToFloat32();
-        long[]? y = null;
-        if (labelFile is not null)
+        var inv = CultureInfo.InvariantCulture;
+        float[] all;
+        int[] outShape;
+        string how;
+        RunReportJson? report = null;
+        if (options is null)
         {
-            var l = NpyFile.Read(labelFile.FullName);
-            y = l.ToInt64();
-            if (y.Length != batch) throw new EmaException($"{labelFile.Name} holds {y.Length} labels for {batch} inputs");
+            (all, outShape) = RunF64(m, data);
+            how = "fp64 reference executor";
+        }
+        else
+        {
+            using var s = new Session(m, options with { MaxBatch = Math.Max(1, Math.Min(Chunk, data.Batch)) });
+            var acc = new ReportAccumulator(s.LastReport);
+            if (s.AnyBatch)
+            {
+                all = new float[(long)data.Batch * s.OutputLength];
+                for (int start = 0; start < data.Batch; start += Chunk)
+                {
+                    int n = Math.Min(Chunk, data.Batch - start);
+                    s.Run(data.X.AsSpan(start * s.InputLength, n * s.InputLength), all.AsSpan(start * s.OutputLength, n * s.OutputLength), n);
+                    acc.Add(s.LastReport);
+                }
+                outShape = Shapes.Resolve(m.Graph.Values[m.Graph.Outputs[0]].Shape, data.Batch);
+            }
+            else
+            {
+                // A fixed batch: every run is one unit of the declared shape.
+                int units = s.InputLength == 0 ? 0 : data.X.Length / s.InputLength;
+                all = new float[(long)units * s.OutputLength];
+                for (int u = 0; u < units; u++)
+                {
+                    s.Run(data.X.AsSpan(u * s.InputLength, s.InputLength), all.AsSpan(u * s.OutputLength, s.OutputLength));
+                    acc.Add(s.LastReport);
+                }
+                outShape = (int[])m.Graph.Values[m.Graph.Outputs[0]].Shape.Clone();
+                if (units > 1 && outShape.Length > 0) outShape[0] *= units;
+            }
+            var lowKernels = s.LastReport.Layers.Select(l => l.Precision).Where(pr => pr != Precision.F32).Distinct()
+                .Select(pr => s.Kernels.Chosen[pr == Precision.I8 ? "i8-gemv" : "f16acc-gemv"]).ToList();
+            how = $"engine, mode {modeName}, low-pass kernels {(lowKernels.Count == 0 ? "none (all fp32)" : string.Join(", ", lowKernels))}";
+            report = acc.ToJson(m.Metadata.ModelName, modeName, data.Batch, s.Kernels.Chosen);
         }
 
-        int per = batch == 0 ? 0 : data.Length / batch;
-        var outputs = new List<float>();
-        int[]? outSample = null;
-        for (int start = 0; start < batch; start += Chunk)
-        {
-            int n = Math.Min(Chunk, batch - start);
-            var shape = (int[])sampleShape.Clone();
-            shape[0] = n;
-            var chunk = data.AsSpan(start * per, n * per).ToArray();
-            float[] result; int[] rshape;
-            if (fp64) { var r = ReferenceExecutor.Run<double>(m, (chunk, shape))[0]; result = r.ToFloat(); rshape = r.Shape; }
-            else { var r = ReferenceExecutor.Run<float>(m, (chunk, shape))[0]; result = r.Data; rshape = r.Shape; }
-            outSample ??= rshape;
-            outputs.AddRange(result);
-        }
-        var outShape = (int[])(outSample ?? Shapes.Resolve(m.Graph.Values[m.Graph.Outputs[0]].Shape, 0)).Clone();
-        outShape[0] = batch;
-        var all = outputs.ToArray();
-        int classes = outShape[^1];
-        var inv = CultureInfo.InvariantCulture;
-        o.WriteLine($"model {m.Metadata.ModelName}: {batch} input(s) {Shapes.Format(sampleShape[1..])} -> {Shapes.Format(outShape[1..])} ({(fp64 ? "fp64" : "fp32")} reference executor)");
+        var sampleShape = data.Shape;
+        o.WriteLine($"model {m.Metadata.ModelName}: {data.Batch} input(s) {Shapes.Format(sampleShape.AsSpan(1))} -> {Shapes.Format(outShape.AsSpan(Math.Min(1, outShape.Length)))} ({how})");
+        if (report is not null)
+            o.WriteLine($"recomputed in fp32 {report.RecomputeFraction.ToString("P2", inv)} of multiply-adds ({report.RecomputeComponentFraction.ToString("P2", inv)} of components)");
+        int classes = outShape.Length == 0 ? 1 : outShape[^1];
         int correct = 0;
         int rows = classes == 0 ? 0 : all.Length / classes;
+        var y = data.Labels;
         for (int i = 0; i < rows; i++)
         {
             int best = 0;
@@ -78,17 +106,107 @@ internal static class RunCommand
             if (i < show)
             {
                 string name = best < m.Metadata.Labels.Count ? m.Metadata.Labels[best] : best.ToString(inv);
-                string truth = y is null ? "" : $"  label {(y[i] < m.Metadata.Labels.Count && y[i] >= 0 ? m.Metadata.Labels[(int)y[i]] : y[i].ToString(inv))}";
+                string truth = y is null || i >= y.Length ? "" : $"  label {(y[i] < m.Metadata.Labels.Count && y[i] >= 0 ? m.Metadata.Labels[(int)y[i]] : y[i].ToString(inv))}";
                 o.WriteLine($"  [{i}] top-1 {name} ({all[i * classes + best].ToString("G4", inv)}){truth}");
             }
         }
-        if (y is not null && batch > 0)
-            o.WriteLine($"top-1 accuracy {(double)correct / batch:P2} ({correct}/{batch})");
+        if (y is not null && data.Batch > 0)
+            o.WriteLine($"top-1 accuracy {((double)correct / data.Batch).ToString("P2", inv)} ({correct}/{data.Batch})");
         if (outputFile is not null)
         {
             NpyFile.Write(outputFile.FullName, NpyArray.FromFloat32(all, outShape));
             o.WriteLine($"wrote {outputFile.FullName} {Shapes.Format(outShape)}");
         }
+        if (reportFile is not null && report is not null)
+        {
+            File.WriteAllText(reportFile.FullName, JsonSerializer.Serialize(report, RunReportJsonContext.Default.RunReportJson));
+            o.WriteLine($"wrote {reportFile.FullName} (per-layer report)");
+        }
         return 0;
     }
+
+    /// <summary>The fp64 reference executor in chunks (outputs rounded to float32).</summary>
+    private static (float[] Y, int[] Shape) RunF64(EmaModel m, Dataset data)
+    {
+        int per = data.Batch == 0 ? 0 : data.X.Length / data.Batch;
+        var outputs = new List<float>();
+        int[]? outSample = null;
+        for (int start = 0; start < data.Batch; start += Chunk)
+        {
+            int n = Math.Min(Chunk, data.Batch - start);
+            var shape = (int[])data.Shape.Clone();
+            shape[0] = n;
+            var r = ReferenceExecutor.Run<double>(m, (data.X.AsSpan(start * per, n * per).ToArray(), shape))[0];
+            outSample ??= r.Shape;
+            outputs.AddRange(r.ToFloat());
+        }
+        var outShape = (int[])(outSample ?? Shapes.Resolve(m.Graph.Values[m.Graph.Outputs[0]].Shape, 0)).Clone();
+        outShape[0] = data.Batch;
+        return (outputs.ToArray(), outShape);
+    }
+
+    /// <summary>Sums the per-layer reports of the chunks of one run (the session reuses its report object).</summary>
+    private sealed class ReportAccumulator(RunReport first)
+    {
+        private readonly long[] _components = new long[first.Layers.Count], _flagged = new long[first.Layers.Count],
+            _nonFinite = new long[first.Layers.Count], _macs = new long[first.Layers.Count], _f32Macs = new long[first.Layers.Count];
+        private readonly double[] _maxPred = new double[first.Layers.Count];
+        private readonly RunReport _report = first;
+
+        public void Add(RunReport r)
+        {
+            for (int l = 0; l < r.Layers.Count; l++)
+            {
+                var x = r.Layers[l];
+                _components[l] += x.Components; _flagged[l] += x.Flagged; _nonFinite[l] += x.NonFinite;
+                _macs[l] += x.Macs; _f32Macs[l] += x.F32Macs; _maxPred[l] = Math.Max(_maxPred[l], x.MaxPredictedRelError);
+            }
+        }
+
+        public RunReportJson ToJson(string model, string mode, int samples, IReadOnlyDictionary<string, string> kernels)
+        {
+            var layers = new RunLayerJson[_report.Layers.Count];
+            long macs = 0, f32Macs = 0, comps = 0, f32Comps = 0;
+            for (int l = 0; l < layers.Length; l++)
+            {
+                var r = _report.Layers[l];
+                layers[l] = new(r.Name, r.Op.ToString(), Evaluator.PrecisionName(r.Precision), r.InnerLength, _components[l], _flagged[l],
+                    _nonFinite[l], _macs[l], _f32Macs[l], _macs[l] == 0 ? 0 : (double)_f32Macs[l] / _macs[l], _maxPred[l]);
+                macs += _macs[l]; f32Macs += _f32Macs[l]; comps += _components[l];
+                f32Comps += r.Precision == Precision.F32 ? _components[l] : _flagged[l];
+            }
+            return new RunReportJson(model, mode, samples, macs == 0 ? 0 : (double)f32Macs / macs, comps == 0 ? 0 : (double)f32Comps / comps,
+                macs, f32Macs, comps, f32Comps, kernels, layers);
+        }
+    }
 }
+
+internal sealed record RunReportJson(
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("mode")] string Mode,
+    [property: JsonPropertyName("samples")] int Samples,
+    [property: JsonPropertyName("recompute_fraction")] double RecomputeFraction,
+    [property: JsonPropertyName("recompute_component_fraction")] double RecomputeComponentFraction,
+    [property: JsonPropertyName("macs")] long Macs,
+    [property: JsonPropertyName("f32_macs")] long F32Macs,
+    [property: JsonPropertyName("components")] long Components,
+    [property: JsonPropertyName("f32_components")] long F32Components,
+    [property: JsonPropertyName("kernels")] IReadOnlyDictionary<string, string> Kernels,
+    [property: JsonPropertyName("layers")] RunLayerJson[] Layers);
+
+internal sealed record RunLayerJson(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("op")] string Op,
+    [property: JsonPropertyName("precision")] string Precision,
+    [property: JsonPropertyName("inner_length")] int InnerLength,
+    [property: JsonPropertyName("components")] long Components,
+    [property: JsonPropertyName("flagged")] long Flagged,
+    [property: JsonPropertyName("non_finite")] long NonFinite,
+    [property: JsonPropertyName("macs")] long Macs,
+    [property: JsonPropertyName("f32_macs")] long F32Macs,
+    [property: JsonPropertyName("recompute_fraction")] double RecomputeFraction,
+    [property: JsonPropertyName("max_predicted_rel_error")] double MaxPredictedRelError);
+
+[JsonSourceGenerationOptions(WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[JsonSerializable(typeof(RunReportJson))]
+internal sealed partial class RunReportJsonContext : JsonSerializerContext;
