@@ -68,6 +68,26 @@ public class QuantizationTests
     }
 
     [Fact]
+    public void TheHeadLayerIsPlannedFp32AndHiddenLayersGetTheirPrecisionsDefaultTau()
+    {
+        var g = Mlp(out _);
+        WeightQuantizer.Quantize(g, WeightFormat.Int8);
+        var layers = g.Nodes.OfType<LayerNode>().ToList();
+        var head = layers[^1];
+        Assert.Equal(LayerPlan.Fp32, head.Plan);
+        Assert.Contains(head, WeightQuantizer.HeadLayers(g));
+        foreach (var l in layers[..^1])
+        {
+            Assert.Equal(Precision.I8, l.Plan.Precision);
+            Assert.Equal(LayerPlan.DefaultTau(Precision.I8), l.Plan.Tau);
+            Assert.Equal(EstimatorKind.Fused, l.Plan.Estimator);
+            Assert.Equal(1f, l.Plan.TauNegative);
+        }
+        // The head's weights are stored int8 like the rest (uniform i8 mode still runs it at low precision).
+        Assert.Equal(TensorDType.Int8, g.Constant(head.Weight).DType);
+    }
+
+    [Fact]
     public void Fp16RoundsToNearestAndReportsOverflow()
     {
         var g = Mlp(out var original);
@@ -75,7 +95,8 @@ public class QuantizationTests
         WeightQuantizer.Quantize(g, WeightFormat.Fp16);
         var h = g.Constant(g.Nodes[0].Inputs[1]).AsFloat16();
         for (int i = 0; i < before.Length; i++) Assert.Equal((Half)before[i], h[i]);
-        Assert.Equal(Precision.F16Acc, ((LayerNode)g.Nodes[1]).Plan.Precision);
+        Assert.Equal(Precision.F16Acc, ((LayerNode)g.Nodes[0]).Plan.Precision);
+        Assert.Equal(LayerPlan.DefaultTau(Precision.F16Acc), ((LayerNode)g.Nodes[0]).Plan.Tau);
 
         var b = new GraphBuilder();
         int x = b.Input("x", Shapes.Batch, 2);
