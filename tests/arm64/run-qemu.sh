@@ -4,10 +4,10 @@
 #   clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
 # (tests/setup.sh, run by tests/run.sh, installs them). Idempotent: publishes are incremental, scratch files go to a temp dir.
 #
-#   tests/arm64/run-qemu.sh                 baseline + linux-x64 + rpi5 profile + evals (about 6 minutes)
+#   tests/arm64/run-qemu.sh                 baseline + linux-x64 + rpi5 profile + evals (about 4-5 minutes)
 #   tests/arm64/run-qemu.sh --all-profiles  also the rpi4, jetson-nano and jetson-orin profiles
 #   tests/arm64/run-qemu.sh --no-publish    reuse artifacts/publish/* from an earlier run
-#   tests/arm64/run-qemu.sh --no-eval       skip the Fashion-MNIST evals (saves about 3 minutes)
+#   tests/arm64/run-qemu.sh --no-eval       skip the Fashion-MNIST evals (saves about 2.5 minutes)
 #
 # Checks, one `PASS`/`FAIL` line each, then `arm64 checks: N passed, M failed` (tests/run.sh sums it
 # into the test summary). Exit code 1 on any failure, 2 when a prerequisite is missing.
