@@ -4,23 +4,37 @@
 #   clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
 # (tests/setup.sh, run by tests/run.sh, installs them). Idempotent: publishes are incremental, scratch files go to a temp dir.
 #
-#   tests/arm64/run-qemu.sh                 baseline + linux-x64 + rpi5 profile (about 2 minutes)
+#   tests/arm64/run-qemu.sh                 baseline + linux-x64 + rpi5 profile + evals (about 4-5 minutes)
 #   tests/arm64/run-qemu.sh --all-profiles  also the rpi4, jetson-nano and jetson-orin profiles
 #   tests/arm64/run-qemu.sh --no-publish    reuse artifacts/publish/* from an earlier run
+#   tests/arm64/run-qemu.sh --no-eval       skip the Fashion-MNIST evals (saves about 2.5 minutes)
 #
 # Checks, one `PASS`/`FAIL` line each, then `arm64 checks: N passed, M failed` (tests/run.sh sums it
 # into the test summary). Exit code 1 on any failure, 2 when a prerequisite is missing.
+#   publish      linux-arm64 and linux-x64 (NativeAOT) publish, binaries stripped
+#   x64          gesture-mlp `ema run` reference; Fashion-MNIST tanh MLP `ema eval --json` in modes i8,
+#                adaptive, f16acc and `adaptive --low f16acc` (first 200 samples): bound_violations 0
+#   per core     (linux-arm64 baseline binary on cortex-a72, cortex-a76, cortex-a57, neoverse-n1)
+#                selftest; doctor (Arm64, NativeAOT build line, AdvSimd, Dp/Fp16Native as the core has them);
+#                gesture-mlp `ema run` accuracy equal to x64; the four Fashion-MNIST evals, each with
+#                bound_violations 0; kernels chosen: i8-gemv-4x16-advsimd (SMLAL) + an emulated f16acc
+#                variant on a72/a57, i8-gemv-4x16-dp (SDOT) + f16acc-gemv-8-fp16native on a76/n1;
+#                i8 and f16acc modes give exactly x64's top1, agreement and mean_rel_error (as printed);
+#                both adaptive modes within 0.01 of x64 in agreement and recompute_fraction
+#                (tests/arm64/eval_check.py does the JSON checks)
+#   profiles     board profiles: selftest, doctor, and a Dp build refusing to start on cortex-a72
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-all_profiles=0 publish=1
+all_profiles=0 publish=1 evals=1
 for a in "$@"; do
   case "$a" in
     --all-profiles) all_profiles=1 ;;
     --no-publish) publish=0 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --no-eval) evals=0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "run-qemu.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -42,9 +56,15 @@ qemu=qemu-aarch64-static
 model=tests/fixtures/gesture/gesture-mlp.ema
 x=tests/fixtures/gesture/gesture-x.npy
 y=tests/fixtures/gesture/gesture-y.npy
+# Fashion-MNIST tanh MLP evals: a bundled .ema if one exists, else converted from the ONNX file below.
+fm_onnx=tests/fixtures/fmnist-mlp-tanh.onnx
+fm_x=tests/fixtures/fmnist-x.npy
+fm_y=tests/fixtures/fmnist-y.npy
+fm_limit=200 # qemu is slow: the four modes take 20-45 s per core at 200 samples
+eval_modes=(i8 adaptive f16acc adaptive-f16acc) # adaptive-f16acc = `--mode adaptive --low f16acc`
 
 missing=()
-for t in "$qemu" clang ld.lld aarch64-linux-gnu-gcc dotnet; do command -v "$t" >/dev/null || missing+=("$t"); done
+for t in "$qemu" clang ld.lld aarch64-linux-gnu-gcc dotnet python3; do command -v "$t" >/dev/null || missing+=("$t"); done
 [ -e "$sysroot/lib/ld-linux-aarch64.so.1" ] || missing+=("$sysroot/lib/ld-linux-aarch64.so.1")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "run-qemu.sh: missing ${missing[*]}" >&2
@@ -59,6 +79,8 @@ passed=0 failed=0
 pass() { passed=$((passed + 1)); echo "PASS $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL $*"; }
 t0=$SECONDS
+ev=$tmp/eval eval_secs=0 # eval JSON files; seconds spent on the eval checks
+mkdir -p "$ev"
 
 publish_profile() { # profile
   local p=$1 start=$SECONDS
@@ -134,6 +156,33 @@ check_run() { # core binary label reference-line
   fi
 }
 
+# `ema eval` of the Fashion-MNIST model in every mode: $ev/TARGET-MODE.json, .err, .rc
+run_evals() { # target command... (the command runs ema)
+  local target=$1 m mode_args; shift
+  for m in "${eval_modes[@]}"; do
+    mode_args=(--mode "$m"); [ "$m" = adaptive-f16acc ] && mode_args=(--mode adaptive --low f16acc)
+    (ulimit -c 0; timeout 300 "$@" eval "$fm_model" --input "$fm_x" --labels "$fm_y" --limit "$fm_limit" \
+      "${mode_args[@]}" --json >"$ev/$target-$m.json" 2>"$ev/$target-$m.err"; r=$?; exit $r) 2>/dev/null
+    echo $? >"$ev/$target-$m.rc"
+  done
+}
+
+# eval_check.py's PASS/FAIL lines through pass/fail (so they are counted), other lines as they are
+check_evals() { # target [yes|no: core has Dp and FEAT_FP16]
+  local line
+  python3 tests/arm64/eval_check.py "$ev" "$@" >"$ev/check-$1.out" 2>&1 || fail "$1 eval_check.py exit $?: $(tail -1 "$ev/check-$1.out")"
+  while IFS= read -r line; do
+    case "$line" in
+      "PASS "*) pass "${line#PASS }" ;;
+      "FAIL "*) fail "${line#FAIL }" ;;
+      *) echo "$line" ;;
+    esac
+  done <"$ev/check-$1.out"
+  for m in "${eval_modes[@]}"; do # show why an eval failed
+    [ "$(cat "$ev/$1-$m.rc" 2>/dev/null)" = 0 ] || sed "s|^|    $1 $m: |" "$ev/$1-$m.err" | head -20 >&2
+  done
+}
+
 echo "== publish (NativeAOT, Release)"
 publish_profile linux-arm64; arm_ok=$?
 publish_profile linux-x64; x64_ok=$?
@@ -146,6 +195,32 @@ if [ "$x64_ok" = 0 ]; then
   if [ -n "$ref" ]; then pass "x64 run gesture-mlp: $ref"; else cat "$tmp/x64.out" >&2; fail "x64 run gesture-mlp: no accuracy line"; fi
 fi
 
+# The Fashion-MNIST model for the evals; the board builds have no converter, so convert with the x64 CLI.
+fm_model=""
+if [ "$evals" = 1 ]; then
+  start=$SECONDS
+  echo "== Fashion-MNIST tanh MLP evals on x64 ($fm_limit samples)"
+  if [ -f tests/fixtures/fmnist-mlp-tanh.ema ]; then
+    fm_model=tests/fixtures/fmnist-mlp-tanh.ema
+    echo "    using the bundled $fm_model"
+  elif dotnet run --project runtime/Ema.Cli -c Release -- convert "$fm_onnx" -o "$tmp/fmnist-mlp-tanh.ema" \
+      --normalize 0.286,0.353 >"$tmp/convert.log" 2>&1; then
+    fm_model=$tmp/fmnist-mlp-tanh.ema
+    pass "convert $fm_onnx on x64 ($((SECONDS - start)) s, $(stat -c %s "$fm_model") bytes)"
+  else
+    tail -30 "$tmp/convert.log" >&2
+    fail "convert $fm_onnx on x64 (log above)"
+  fi
+  if [ -n "$fm_model" ] && [ "$x64_ok" = 0 ]; then
+    # The x64 reference: the linux-x64 NativeAOT build, natively.
+    s1=$SECONDS
+    run_evals x64 artifacts/publish/linux-x64/ema
+    check_evals x64
+    echo "    x64 evals: $((SECONDS - s1)) s"
+  fi
+  eval_secs=$((eval_secs + SECONDS - start))
+fi
+
 if [ "$arm_ok" = 0 ]; then
   for c in "${cores[@]}"; do
     IFS=: read -r core board dp <<<"$c"
@@ -153,6 +228,13 @@ if [ "$arm_ok" = 0 ]; then
     check_selftest "$core" artifacts/publish/linux-arm64/ema "$core"
     check_doctor "$core" artifacts/publish/linux-arm64/ema "$core" "$dp" linux-arm64
     if [ -n "$ref" ]; then check_run "$core" artifacts/publish/linux-arm64/ema "$core" "$ref"; fi
+    if [ -n "$fm_model" ]; then
+      start=$SECONDS
+      run_evals "$core" "$qemu" -cpu "$core" -L "$sysroot" artifacts/publish/linux-arm64/ema
+      check_evals "$core" "$dp"
+      echo "    $core evals: $((SECONDS - start)) s"
+      eval_secs=$((eval_secs + SECONDS - start))
+    fi
   done
 fi
 
@@ -175,6 +257,7 @@ for bp in "${board_profiles[@]}"; do
   fi
 done
 
+[ -n "$fm_model" ] && echo "fmnist eval checks: $eval_secs s (conversion, x64 and the four cores)"
 echo "arm64 harness: $((SECONDS - t0)) s"
 echo "arm64 checks: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
