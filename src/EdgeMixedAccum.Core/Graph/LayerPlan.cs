@@ -54,7 +54,7 @@ public sealed record LayerPlan(
     public static float DefaultTau(Precision p) => p switch
     {
         Precision.I8 => 0.005f,
-        Precision.F16Acc => 0.03f,
+        Precision.F16Acc => 0.025f,
         _ => float.PositiveInfinity,
     };
 
