@@ -7,7 +7,7 @@ namespace EdgeMixedAccum.Runtime.Engine;
 /// position (oh, ow) in group g is laid out [c, kh, kw] like a weight row, so every output element is one
 /// inner product of a weight row with a gathered patch. Padding reads as zero in every element type.
 /// </summary>
-internal readonly record struct ConvGeometry(int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW,
+public readonly record struct ConvGeometry(int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW,
     int DH, int DW, int OH, int OW, int Groups)
 {
     public int CG => C / Groups;

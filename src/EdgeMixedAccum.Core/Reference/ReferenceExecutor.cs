@@ -13,7 +13,10 @@ public static class ReferenceExecutor
 {
     /// <summary>Runs <paramref name="g"/> on inputs given in graph-input order; returns the graph outputs.</summary>
     /// <param name="observe">Called with each node and its output as it is computed (calibration, tracing).</param>
-    public static RefTensor<T>[] Run<T>(ModelGraph g, IReadOnlyList<RefTensor<T>> inputs, Action<Node, RefTensor<T>>? observe = null)
+    /// <param name="layer">When given, computes every Dense and Conv node instead of the plain loops (the study's
+    /// emulated low-precision layers): called with the node, its inputs and its output shape.</param>
+    public static RefTensor<T>[] Run<T>(ModelGraph g, IReadOnlyList<RefTensor<T>> inputs, Action<Node, RefTensor<T>>? observe = null,
+        Func<LayerNode, RefTensor<T>[], int[], RefTensor<T>>? layer = null)
         where T : IFloatingPointIeee754<T>
     {
         if (inputs.Count != g.Inputs.Count)
@@ -42,6 +45,7 @@ public static class ReferenceExecutor
             int[] outShape = node.InferShape(shapes);
             values[node.Output] = node switch
             {
+                LayerNode l when layer is not null => layer(l, ins, outShape),
                 DenseNode d => ReferenceOps<T>.Dense(ins[0], ins[1], ins.Length > 2 ? ins[2] : null, d.Activation, outShape),
                 ConvNode c => ReferenceOps<T>.Conv(ins[0], ins[1], ins.Length > 2 ? ins[2] : null, c, c.Activation, outShape),
                 PoolNode p => ReferenceOps<T>.Pool(ins[0], p, outShape),

@@ -1,0 +1,103 @@
+#if EMA_CONVERTER
+using System.CommandLine;
+using System.Globalization;
+using EdgeMixedAccum.Converters;
+using EdgeMixedAccum.Converters.Quantization;
+using EdgeMixedAccum.Format;
+using EdgeMixedAccum.Study;
+using Spectre.Console;
+
+namespace EdgeMixedAccum.Cli;
+
+/// <summary>
+/// `ema study MODEL.onnx|MODEL.ema --input X.npy [--labels Y.npy] --out DIR`: the cost-accuracy tradeoff of
+/// Algorithm 1 with emulated low-precision formats against uniform low/high precision and random/oracle
+/// selection at the same budget (docs/study.md). Writes results.csv, results.md and plots.
+/// </summary>
+internal static class StudyCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var model = new Argument<FileInfo>("model") { Description = "an ONNX export (studied with its fp32 weights) or an .ema file" };
+        var input = new Option<FileInfo>("--input", "-i") { Description = "inputs as .npy", Required = true };
+        var labels = new Option<FileInfo?>("--labels") { Description = "integer class labels as .npy" };
+        var formats = new Option<string>("--formats") { Description = "low formats: fp16,bf16,fp8-e4m3,fp8-e5m2,i8", DefaultValueFactory = _ => "fp16,bf16,fp8-e4m3,fp8-e5m2,i8" };
+        var taus = new Option<string>("--taus") { Description = "tolerances: a comma list, or a:b:k for k values log-spaced from a to b", DefaultValueFactory = _ => "1:0.001:7" };
+        var estimator = new Option<string>("--estimator") { Description = "fused (exact |W||x| in the pass) or rownorm (||w_i||_1 max|x|)", DefaultValueFactory = _ => "fused" };
+        estimator.AcceptOnlyFromAmong("fused", "rownorm");
+        var normalize = new Option<string?>("--normalize") { Description = "ONNX input: normalisation 'mean,std' as for ema convert" };
+        var limit = new Option<int?>("--limit") { Description = "study only the first N samples" };
+        var outDir = new Option<DirectoryInfo>("--out", "-o") { Description = "output directory", Required = true };
+        var cmd = new Command("study", "Cost-accuracy study of mixed-precision accumulation: mixed vs uniform, random and oracle selection");
+        cmd.Arguments.Add(model);
+        foreach (var o in new Option[] { input, labels, formats, taus, estimator, normalize, limit, outDir }) cmd.Options.Add(o);
+        cmd.SetAction(p =>
+        {
+            var file = p.GetValue(model)!;
+            if (!file.Exists) throw new EmaException($"model file '{file.FullName}' does not exist");
+            EmaModel m = file.Extension.Equals(".onnx", StringComparison.OrdinalIgnoreCase)
+                ? Converter.Convert(file.FullName, new ConvertOptions
+                {
+                    Weights = WeightFormat.Fp32,
+                    Normalize = ConvertCommand.ParseNormalize(p.GetValue(normalize)),
+                }).Model
+                : CliApp.LoadModel(file);
+            var data = Dataset.Load(m, p.GetValue(input)!, p.GetValue(labels), p.GetValue(limit));
+            var options = new StudyOptions
+            {
+                Formats = p.GetValue(formats)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                    .Select(f => StudyOptions.Resolve(f).Name).ToArray(),
+                Taus = ParseTaus(p.GetValue(taus)!),
+                Fused = p.GetValue(estimator) == "fused",
+            };
+            return Execute(m, data, options, p.GetValue(outDir)!, string.Join(' ', ["ema", .. p.Tokens.Select(t => t.Value)]), stdout);
+        });
+        return cmd;
+    }
+
+    public static int Execute(EmaModel m, Dataset data, StudyOptions options, DirectoryInfo outDir, string command, TextWriter o)
+    {
+        var engine = new StudyEngine(m, data.X, data.Batch, data.Labels, options);
+        List<StudyRow> rows = [];
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(o), Interactive = InteractionSupport.Detect });
+        console.Progress().AutoClear(true).Start(ctx =>
+        {
+            var task = ctx.AddTask("study", maxValue: 1);
+            rows = engine.Run(new Progress<(int Done, int Total, string What)>(r =>
+            {
+                task.MaxValue = r.Total;
+                task.Value = r.Done;
+                task.Description = r.What;
+            }));
+        });
+        outDir.Create();
+        var names = engine.LayerNames;
+        StudyReport.WriteCsv(rows, names, Path.Combine(outDir.FullName, "results.csv"));
+        var plots = StudyPlots.Write(rows, outDir.FullName);
+        var ratios = options.Formats.ToDictionary(f => f, f => StudyOptions.Resolve(f).CostRatio);
+        StudyReport.WriteMarkdown(rows, new StudyHeader(m.Metadata.ModelName, data.Shape.Length > 0 ? $"{data.Batch} samples" : "", data.Batch, command, ratios, names),
+            Path.Combine(outDir.FullName, "results.md"));
+        var inv = CultureInfo.InvariantCulture;
+        o.WriteLine($"{"format",-9} {"method",-12} {"tau",8} {"fp32 MACs",10} {"cost",6} {"agree",7} {"mean err",10}");
+        foreach (var r in rows)
+            o.WriteLine($"{r.Format,-9} {StudyRow.MethodName(r.Method),-12} {(double.IsNaN(r.Tau) ? "" : r.Tau.ToString("G3", inv)),8} {r.RecomputeFraction.ToString("P1", inv),10} {r.Cost.ToString("F3", inv),6} {r.Agreement.ToString("P1", inv),7} {r.MeanRelError.ToString("E2", inv),10}");
+        o.WriteLine($"wrote {Path.Combine(outDir.FullName, "results.csv")}, results.md and {plots.Count} plots");
+        return 0;
+    }
+
+    internal static double[] ParseTaus(string text)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var parts = text.Split(':');
+        if (parts.Length == 3)
+        {
+            if (!double.TryParse(parts[0], NumberStyles.Float, inv, out double a) || !double.TryParse(parts[1], NumberStyles.Float, inv, out double b)
+                || !int.TryParse(parts[2], out int k) || a <= 0 || b <= 0 || k < 1 || k > 1000)
+                throw new EmaException($"--taus '{text}': expected a:b:k with a, b > 0 and 1 <= k <= 1000");
+            return Enumerable.Range(0, k).Select(i => k == 1 ? a : Math.Exp(Math.Log(a) + (Math.Log(b) - Math.Log(a)) * i / (k - 1))).ToArray();
+        }
+        return text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(t =>
+            double.TryParse(t, NumberStyles.Float, inv, out double v) && v >= 0 ? v : throw new EmaException($"--taus: '{t}' is not a tolerance >= 0")).ToArray();
+    }
+}
+#endif
