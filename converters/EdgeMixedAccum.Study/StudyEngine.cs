@@ -47,24 +47,31 @@ public sealed class StudyEngine
     /// <summary>Runs every format, method and tau; reports progress as (runs done, runs total).</summary>
     public List<StudyRow> Run(IProgress<(int Done, int Total, string What)>? progress = null)
     {
-        var runs = new List<(string Format, StudyMethod Method, double Tau)>();
+        var runs = new List<(string Format, StudyMethod Method, double Tau, string Est)>();
         foreach (var f in _o.Formats)
         {
-            runs.Add((f, StudyMethod.UniformLow, double.NaN));
-            foreach (var t in _o.Taus)
-                foreach (var m in new[] { StudyMethod.Mixed, StudyMethod.Random, StudyMethod.Oracle }) runs.Add((f, m, t));
+            runs.Add((f, StudyMethod.UniformLow, double.NaN, "fused"));
+            foreach (var est in _o.Estimators)
+                foreach (var t in _o.Taus)
+                    foreach (var m in new[] { StudyMethod.Mixed, StudyMethod.Random, StudyMethod.Oracle }) runs.Add((f, m, t, est));
         }
         var rows = new List<StudyRow>();
         progress?.Report((0, runs.Count + 2, "fp64 reference"));
         EnsureBaselines();
         var high = Evaluate(_o.Formats.Count > 0 ? _o.Formats[0] : "fp16", StudyMethod.UniformHigh, double.NaN);
         progress?.Report((1, runs.Count + 1, "fp32"));
-        foreach (var f in _o.Formats) rows.Add(high with { Format = StudyOptions.Resolve(f).Name, Cost = 1 });
         for (int i = 0; i < runs.Count; i++)
         {
-            var (f, m, t) = runs[i];
-            progress?.Report((i + 1, runs.Count + 1, $"{f} {StudyRow.MethodName(m)} {(double.IsNaN(t) ? "" : "tau " + t)}"));
-            rows.Add(Evaluate(f, m, t));
+            var (f, m, t, est) = runs[i];
+            progress?.Report((i + 1, runs.Count + 1, $"{f} {StudyRow.MethodName(m)} {(double.IsNaN(t) ? "" : $"tau {t:G3} ({est})")}"));
+            var row = Evaluate(f, m, t, est);
+            if (m == StudyMethod.UniformLow)
+                foreach (var e in _o.Estimators) // each series gets its baselines
+                {
+                    rows.Add(high with { Format = StudyOptions.Resolve(f).Name, Cost = 1, Estimator = e });
+                    rows.Add(row with { Estimator = e });
+                }
+            else rows.Add(row);
         }
         progress?.Report((runs.Count + 1, runs.Count + 1, "done"));
         return rows;
@@ -78,12 +85,13 @@ public sealed class StudyEngine
         Parallel.For(0, _batch, i => _y64[i] = ReferenceExecutor.Run<double>(_model, (_x.AsSpan(i * _inLen, _inLen).ToArray(), shape))[0].Data);
         _top32 = new int[_batch];
         var fp32 = Format("fp16");
-        Parallel.For(0, _batch, i => _top32[i] = ArgMax(Forward(i, fp32, StudyMethod.UniformHigh, double.NaN, new long[_order.Count], new long[_order.Count])));
+        Parallel.For(0, _batch, i => _top32[i] = ArgMax(Forward(i, fp32, StudyMethod.UniformHigh, double.NaN, true, new long[_order.Count], new long[_order.Count])));
     }
 
     /// <summary>One format, method and tau over the whole set.</summary>
-    public StudyRow Evaluate(string format, StudyMethod method, double tau)
+    public StudyRow Evaluate(string format, StudyMethod method, double tau, string estimator = "fused")
     {
+        bool fused = estimator switch { "fused" => true, "rownorm" => false, _ => throw new EmaException($"unknown estimator '{estimator}' (fused, rownorm)") };
         EnsureBaselines();
         var f = Format(format);
         int nl = _order.Count;
@@ -93,7 +101,7 @@ public sealed class StudyEngine
         object gate = new();
         Parallel.For(0, _batch, () => (H: new long[nl], M: new long[nl]), (i, _, acc) =>
         {
-            var y = Forward(i, f, method, tau, acc.H, acc.M);
+            var y = Forward(i, f, method, tau, fused, acc.H, acc.M);
             var r = _y64![i];
             double num = 0, den = 0;
             for (int j = 0; j < y.Length; j++) { double d = y[j] - r[j]; num += d * d; den += r[j] * r[j]; }
@@ -109,7 +117,7 @@ public sealed class StudyEngine
         {
             bool lowPass = method != StudyMethod.UniformHigh && !(IsHeadHigh(_order[l], method));
             double cLow = 1 / f.Ratio;
-            if (lowPass) cost += macs[l] * cLow + (method is StudyMethod.UniformLow || !_o.Fused ? 0 : macs[l] * cLow);
+            if (lowPass) cost += macs[l] * cLow + (method is StudyMethod.UniformLow || !fused ? 0 : macs[l] * cLow);
             cost += highMacs[l];
         }
         int agree = 0, correct = 0;
@@ -121,7 +129,7 @@ public sealed class StudyEngine
         return new StudyRow(f.Name, method, tau, totalMacs == 0 ? 0 : (double)totalHigh / totalMacs, totalMacs == 0 ? 0 : cost / totalMacs,
             _labels is null || _batch == 0 ? double.NaN : (double)correct / _batch, _batch == 0 ? 1 : (double)agree / _batch,
             _batch == 0 ? 0 : err.Average(), _batch == 0 ? 0 : err.Max(),
-            Enumerable.Range(0, nl).Select(l => macs[l] == 0 ? 0 : (double)highMacs[l] / macs[l]).ToArray());
+            Enumerable.Range(0, nl).Select(l => macs[l] == 0 ? 0 : (double)highMacs[l] / macs[l]).ToArray()) { Estimator = estimator };
     }
 
     private bool IsHeadHigh(LayerNode l, StudyMethod m) => _o.HeadHigh && m is StudyMethod.Mixed or StudyMethod.Random or StudyMethod.Oracle && _heads.Contains(l);
@@ -135,7 +143,7 @@ public sealed class StudyEngine
     }
 
     /// <summary>One sample through the graph with the method's layers; returns the first output.</summary>
-    private double[] Forward(int sample, Fmt f, StudyMethod method, double tau, long[] highMacs, long[] macs)
+    private double[] Forward(int sample, Fmt f, StudyMethod method, double tau, bool fused, long[] highMacs, long[] macs)
     {
         var shape = Shapes.Resolve(_model.Graph.Values[_model.Graph.Inputs[0]].Shape, 1);
         var data = _x.AsSpan(sample * _inLen, _inLen).ToArray();
@@ -145,7 +153,7 @@ public sealed class StudyEngine
         var outs = ReferenceExecutor.Run(_model.Graph, [input], null, (node, ins, outShape) =>
         {
             int li = _order.IndexOf(node);
-            var y = Layer(node, _layers[node], ins[0], outShape, f, method, tau, rng, out long taken, out long all);
+            var y = Layer(node, _layers[node], ins[0], outShape, f, method, tau, fused, rng, out long taken, out long all);
             highMacs[li] += taken;
             macs[li] += all;
             return y;
@@ -154,7 +162,7 @@ public sealed class StudyEngine
     }
 
     private RefTensor<double> Layer(LayerNode node, LayerData w, RefTensor<double> x, int[] outShape, Fmt f, StudyMethod method,
-        double tau, Random rng, out long highMacs, out long macs)
+        double tau, bool fused, Random rng, out long highMacs, out long macs)
     {
         int m = w.M, k = w.K;
         var xf = Array.ConvertAll(x.Data, v => (float)v);
@@ -206,7 +214,7 @@ public sealed class StudyEngine
                 else
                 {
                     lo = EmulatedDot.DotFma(f.F, wlr, patchLow, w.Bias[r]);
-                    double est = _o.Fused ? a : w.L1[r] * maxAbs;
+                    double est = fused ? a : w.L1[r] * maxAbs;
                     bound = (Math.Sqrt(k + 1) + 2) * u * (est + Math.Abs(w.Bias[r]));
                 }
                 int o = node is ConvNode ? r * geo.Positions + p : unit * m + ii;
@@ -214,7 +222,7 @@ public sealed class StudyEngine
                 bool nonFinite = !double.IsFinite(lo) || (f.F is not null && Math.Abs(lo) >= f.F.MaxFinite);
                 double kp = ActivationMath.Kappa(node.Activation, lo);
                 bool fl = nonFinite || (kp != 0 && kp * bound / Math.Abs(lo) > tau);
-                if (!fl && kp == 0 && bound > 0 && Guard(node.Activation, lo, out double dist)) fl = bound > _o.TauNegative * dist;
+                if (!fl && bound > 0) fl = bound > _o.TauNegative * GuardDistance(node.Activation, lo); // first-order validity, as the runtime
                 flag[o] = fl;
             }
         }
@@ -263,15 +271,9 @@ public sealed class StudyEngine
         return y;
     }
 
-    private static bool Guard(Activation a, double s, out double dist)
-    {
-        switch (a.Kind)
-        {
-            case ActivationKind.Relu: dist = Math.Abs(s); return true;
-            case ActivationKind.Clip: dist = Math.Min(Math.Abs(s - a.Min), Math.Abs(s - a.Max)); return true;
-            default: dist = 0; return false;
-        }
-    }
+    private static double GuardDistance(Activation a, double s) => a.Kind == ActivationKind.Clip
+        ? Math.Min(Math.Abs(s - a.Min), Math.Abs(s - a.Max))
+        : Math.Abs(s);
 
     private static (float[] Q, float Scale, double EMax) QuantizeI8(float[] x)
     {

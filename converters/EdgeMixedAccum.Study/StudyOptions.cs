@@ -8,8 +8,9 @@ public sealed record StudyOptions
     /// <summary>Low formats: fp16, bf16, fp8-e4m3, fp8-e5m2 (emulated, every multiply-add rounded) and i8.</summary>
     public IReadOnlyList<string> Formats { get; init; } = ["fp16", "bf16", "fp8-e4m3", "fp8-e5m2", "i8"];
     public IReadOnlyList<double> Taus { get; init; } = [1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001];
-    /// <summary>true: (|W||x|)_i summed exactly in the pass (fused); false: ||w_i||_1 max|x| (row norms).</summary>
-    public bool Fused { get; init; } = true;
+    /// <summary>Estimators of (|W||x|)_i for the mixed test, each its own series: "fused" (summed exactly in the
+    /// pass; costs one more low-precision accumulation) and "rownorm" (||w_i||_1 max|x|; free).</summary>
+    public IReadOnlyList<string> Estimators { get; init; } = ["fused"];
     /// <summary>Sign guard for ReLU/Clip components computed in a flat region: flagged when bound &gt; this * distance to the kink.</summary>
     public double TauNegative { get; init; } = 1;
     /// <summary>Run the head layer (its output reaches a graph output) in fp32 for mixed, random and oracle.</summary>

@@ -32,7 +32,7 @@ public static class StudyPlots
         var written = new List<string>();
         foreach (var format in StudyReport.FormatsInOrder(rows))
         {
-            var fr = rows.Where(r => r.Format == format).ToList();
+            var fr = rows.Where(r => r.Series == format).ToList();
             var names = FileNames(format);
 
             using (var plot = ErrorPlot(format, fr)) Save(plot, Path.Combine(dir, names[0]));

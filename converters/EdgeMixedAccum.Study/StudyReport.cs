@@ -20,7 +20,7 @@ public static class StudyReport
 
     /// <summary>The fixed leading columns of results.csv; one <c>layer_fraction:&lt;name&gt;</c> column per layer follows.</summary>
     public static readonly IReadOnlyList<string> CsvColumns =
-        ["format", "method", "tau", "recompute_fraction", "cost", "top1", "agreement", "mean_rel_error", "max_rel_error"];
+        ["format", "estimator", "method", "tau", "recompute_fraction", "cost", "top1", "agreement", "mean_rel_error", "max_rel_error"];
 
     /// <summary>
     /// Writes one line per row: invariant culture, round-trip ("R") numbers, NaN as an empty field, fields with a
@@ -43,6 +43,7 @@ public static class StudyReport
                     $"layer fractions but there are {layerNames.Count} layer names", nameof(rows));
             fields.Clear();
             fields.Add(r.Format);
+            fields.Add(r.Estimator);
             fields.Add(StudyRow.MethodName(r.Method));
             fields.Add(CsvNumber(r.Tau));
             fields.Add(CsvNumber(r.RecomputeFraction));
@@ -88,7 +89,7 @@ public static class StudyReport
 
         foreach (var f in formats)
         {
-            var fr = rows.Where(r => r.Format == f).OrderBy(r => (int)r.Method).ThenBy(r => r.Tau, TauOrder).ToList();
+            var fr = rows.Where(r => r.Series == f).OrderBy(r => (int)r.Method).ThenBy(r => r.Tau, TauOrder).ToList();
             sb.Append("## ").Append(Cell(f)).Append("\n\n");
             sb.Append("| method | tau | recomputed MACs % | cost | top-1 | agreement | mean rel. error | max rel. error |\n");
             sb.Append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -151,7 +152,7 @@ public static class StudyReport
         (double, double, StudyRow, StudyRow)? best = null;
         foreach (var m in list.Where(r => r.Method == StudyMethod.Mixed))
         {
-            var rnd = list.FirstOrDefault(r => r.Method == StudyMethod.Random && r.Format == m.Format && TauEqual(r.Tau, m.Tau));
+            var rnd = list.FirstOrDefault(r => r.Method == StudyMethod.Random && r.Series == m.Series && TauEqual(r.Tau, m.Tau));
             if (rnd is null) continue;
             double a = rnd.MeanRelError, b = m.MeanRelError;
             if (!double.IsFinite(a) || !double.IsFinite(b) || a < 0 || b < 0 || (a == 0 && b == 0)) continue;
@@ -187,7 +188,7 @@ public static class StudyReport
     internal static List<string> FormatsInOrder(IEnumerable<StudyRow> rows)
     {
         var seen = new List<string>();
-        foreach (var r in rows) if (!seen.Contains(r.Format)) seen.Add(r.Format);
+        foreach (var r in rows) if (!seen.Contains(r.Series)) seen.Add(r.Series);
         return seen;
     }
 

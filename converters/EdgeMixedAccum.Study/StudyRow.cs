@@ -26,6 +26,12 @@ public enum StudyMethod
 public sealed record StudyRow(string Format, StudyMethod Method, double Tau, double RecomputeFraction, double Cost,
     double Top1, double Agreement, double MeanRelError, double MaxRelError, IReadOnlyList<double> LayerFractions)
 {
+    /// <summary>Estimator of (|W||x|)_i in the mixed test: fused or rownorm (uniform rows carry their series' one).</summary>
+    public string Estimator { get; init; } = "fused";
+
+    /// <summary>The curve a row belongs to in tables and plots: the format, plus the estimator when not fused.</summary>
+    public string Series => Estimator == "fused" ? Format : $"{Format}+{Estimator}";
+
     /// <summary>The method's name in results.csv: uniform_low, uniform_high, mixed, random, oracle.</summary>
     public static string MethodName(StudyMethod m) => m switch
     {

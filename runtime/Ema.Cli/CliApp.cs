@@ -25,6 +25,7 @@ public static class CliApp
         root.Subcommands.Add(DoctorCommand.Create(stdout, families));
 #if EMA_CONVERTER
         root.Subcommands.Add(ConvertCommand.Create(stdout));
+        root.Subcommands.Add(StudyCommand.Create(stdout));
 #endif
         try
         {

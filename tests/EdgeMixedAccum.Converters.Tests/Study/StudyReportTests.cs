@@ -78,12 +78,12 @@ public sealed class StudyReportTests : IDisposable
         StudyReport.WriteCsv(Crafted(), Layers, path);
         var text = File.ReadAllText(path);
         Assert.StartsWith(
-            "format,method,tau,recompute_fraction,cost,top1,agreement,mean_rel_error,max_rel_error," +
+            "format,estimator,method,tau,recompute_fraction,cost,top1,agreement,mean_rel_error,max_rel_error," +
             "layer_fraction:conv1,\"layer_fraction:fc,1\"\r\n", text);
         var recs = ParseCsv(text);
         Assert.Equal(1 + Crafted().Count, recs.Count);
-        Assert.All(recs, r => Assert.Equal(11, r.Count));
-        Assert.Equal("layer_fraction:fc,1", recs[0][10]);
+        Assert.All(recs, r => Assert.Equal(12, r.Count));
+        Assert.Equal("layer_fraction:fc,1", recs[0][11]);
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp", SearchOption.AllDirectories).Concat(Directory.GetFiles(_dir, ".*")));
     }
 
@@ -100,15 +100,16 @@ public sealed class StudyReportTests : IDisposable
         Assert.Equal(3, recs.Count);
         var f = recs[1];
         Assert.Equal("fp8,e4m3", f[0]);
-        Assert.Equal("mixed", f[1]);
+        Assert.Equal("fused", f[1]);
+        Assert.Equal("mixed", f[2]);
         double[] expected = [row.Tau, row.RecomputeFraction, row.Cost, row.Top1, row.Agreement, row.MeanRelError,
             row.MaxRelError, row.LayerFractions[0], row.LayerFractions[1]];
         for (int i = 0; i < expected.Length; i++)
-            Assert.Equal(BitConverter.DoubleToInt64Bits(expected[i]), BitConverter.DoubleToInt64Bits(ParseNum(f[i + 2])));
-        Assert.Equal("", f[5]); // top1 NaN
-        Assert.Equal("uniform_low", recs[2][1]);
-        Assert.Equal("", recs[2][2]); // tau NaN
-        Assert.Contains("\"fp8,e4m3\",mixed,", File.ReadAllText(path));
+            Assert.Equal(BitConverter.DoubleToInt64Bits(expected[i]), BitConverter.DoubleToInt64Bits(ParseNum(f[i + 3])));
+        Assert.Equal("", f[6]); // top1 NaN
+        Assert.Equal("uniform_low", recs[2][2]);
+        Assert.Equal("", recs[2][3]); // tau NaN
+        Assert.Contains("\"fp8,e4m3\",fused,mixed,", File.ReadAllText(path));
     }
 
     [Fact]

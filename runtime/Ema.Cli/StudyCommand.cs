@@ -23,8 +23,7 @@ internal static class StudyCommand
         var labels = new Option<FileInfo?>("--labels") { Description = "integer class labels as .npy" };
         var formats = new Option<string>("--formats") { Description = "low formats: fp16,bf16,fp8-e4m3,fp8-e5m2,i8", DefaultValueFactory = _ => "fp16,bf16,fp8-e4m3,fp8-e5m2,i8" };
         var taus = new Option<string>("--taus") { Description = "tolerances: a comma list, or a:b:k for k values log-spaced from a to b", DefaultValueFactory = _ => "1:0.001:7" };
-        var estimator = new Option<string>("--estimator") { Description = "fused (exact |W||x| in the pass) or rownorm (||w_i||_1 max|x|)", DefaultValueFactory = _ => "fused" };
-        estimator.AcceptOnlyFromAmong("fused", "rownorm");
+        var estimator = new Option<string>("--estimators") { Description = "fused (exact |W||x| in the pass) and/or rownorm (||w_i||_1 max|x|), comma-separated: one series each", DefaultValueFactory = _ => "fused" };
         var normalize = new Option<string?>("--normalize") { Description = "ONNX input: normalisation 'mean,std' as for ema convert" };
         var limit = new Option<int?>("--limit") { Description = "study only the first N samples" };
         var outDir = new Option<DirectoryInfo>("--out", "-o") { Description = "output directory", Required = true };
@@ -48,7 +47,8 @@ internal static class StudyCommand
                 Formats = p.GetValue(formats)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                     .Select(f => StudyOptions.Resolve(f).Name).ToArray(),
                 Taus = ParseTaus(p.GetValue(taus)!),
-                Fused = p.GetValue(estimator) == "fused",
+                Estimators = p.GetValue(estimator)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                    .Select(e => e is "fused" or "rownorm" ? e : throw new EmaException($"--estimators: unknown estimator '{e}' (fused, rownorm)")).Distinct().ToArray(),
             };
             return Execute(m, data, options, p.GetValue(outDir)!, string.Join(' ', ["ema", .. p.Tokens.Select(t => t.Value)]), stdout);
         });
