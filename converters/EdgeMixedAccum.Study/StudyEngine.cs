@@ -117,7 +117,10 @@ public sealed class StudyEngine
         {
             bool lowPass = method != StudyMethod.UniformHigh && !(IsHeadHigh(_order[l], method));
             double cLow = 1 / f.Ratio;
-            if (lowPass) cost += macs[l] * cLow + (method is StudyMethod.UniformLow || !fused ? 0 : macs[l] * cLow);
+            // The fused estimator accumulates |w||x| next to every low-precision product (one more accumulation);
+            // row norms cost O(m + n), and int8 bounds need no |W||x| at all (docs/study.md).
+            bool estimates = method is not StudyMethod.UniformLow && fused && f.F is not null;
+            if (lowPass) cost += macs[l] * cLow * (estimates ? 2 : 1);
             cost += highMacs[l];
         }
         int agree = 0, correct = 0;
