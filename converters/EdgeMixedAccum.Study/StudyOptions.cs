@@ -11,7 +11,7 @@ public sealed record StudyOptions
     /// <summary>Estimators of (|W||x|)_i for the mixed test, each its own series: "fused" (summed exactly in the
     /// pass; costs one more low-precision accumulation) and "rownorm" (||w_i||_1 max|x|; free).</summary>
     public IReadOnlyList<string> Estimators { get; init; } = ["fused"];
-    /// <summary>Sign guard for ReLU/Clip components computed in a flat region: flagged when bound &gt; this * distance to the kink.</summary>
+    /// <summary>First-order guard, as the runtime's: flagged when bound &gt; this * distance to Clip's nearest kink, or to zero.</summary>
     public double TauNegative { get; init; } = 1;
     /// <summary>Run the head layer (its output reaches a graph output) in fp32 for mixed, random and oracle.</summary>
     public bool HeadHigh { get; init; } = true;

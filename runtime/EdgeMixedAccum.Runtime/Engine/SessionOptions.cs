@@ -38,7 +38,7 @@ public sealed record SessionOptions
     public float? Tau { get; init; }
     /// <summary>Adaptive only: per-layer tau by layer name, applied after <see cref="Tau"/> (studies, calibration).</summary>
     public IReadOnlyDictionary<string, float>? LayerTau { get; init; }
-    /// <summary>Adaptive only: overrides every layer's sign-guard tolerance (null keeps the plan's).</summary>
+    /// <summary>Adaptive only: overrides every layer's first-order guard tolerance (null keeps the plan's; +inf disables it).</summary>
     public float? TauNegative { get; init; }
     /// <summary>Overrides every layer's estimator of (|W||x|)_i (null keeps the plan's).</summary>
     public EstimatorKind? Estimator { get; init; }

@@ -30,8 +30,9 @@ public enum EstimatorKind : byte
 /// and recomputes flagged components in fp32.
 /// </summary>
 /// <param name="Tau">Flag tolerance; +inf never recomputes, 0 recomputes everything. Never NaN or negative.</param>
-/// <param name="TauNegative">Tolerance of the sign guard for components computed negative under ReLU-like
-/// activations (kappa_phi = 0 there): flagged when bound_i / |s_i| exceeds it. +inf disables the guard.</param>
+/// <param name="TauNegative">Tolerance of the first-order guard (docs/engine.md): a component is flagged when its
+/// bound exceeds this times its distance to the nearest kink (Clip) or to zero (ReLU's kink, the sign of any
+/// other phi), where kappa_phi(s_hat) no longer speaks for s. For ReLU it is PAPER.md's sign guard. +inf disables it.</param>
 /// <param name="BlockSize">Columns per block for <see cref="EstimatorKind.Blocked"/>; 0 otherwise.</param>
 /// <param name="InputScale">Static int8 activation scale of the layer's input (step_x), from calibration;
 /// 0 means dynamic (max |x| / 127 per inference). Only meaningful for <see cref="Precision.I8"/>.</param>
