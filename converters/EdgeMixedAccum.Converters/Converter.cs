@@ -22,6 +22,14 @@ public sealed record ConvertOptions
     public IReadOnlyList<string> Labels { get; init; } = [];
     /// <summary>Model name stored in the file (default: the ONNX file name without extension).</summary>
     public string? ModelName { get; init; }
+    /// <summary>Calibrate tau per layer (<see cref="TauCalibrator"/>) so that adaptive mode's top-1 agrees with the
+    /// fp32 path on at least this share of the calibration inputs. Needs <see cref="Calibration"/>; excludes
+    /// <see cref="TargetError"/>.</summary>
+    public double? TargetAgreement { get; init; }
+    /// <summary>Calibrate tau per layer so that adaptive mode's mean relative output error against the fp32 path
+    /// (per sample ||y - y32||_2 / ||y32||_2) is at most this on the calibration inputs. Needs
+    /// <see cref="Calibration"/>; excludes <see cref="TargetAgreement"/>.</summary>
+    public double? TargetError { get; init; }
 }
 
 /// <summary>What a conversion did, for the CLI summary and for tests.</summary>
@@ -31,7 +39,8 @@ public sealed record ConversionReport(
     IReadOnlyList<LayerRange> Ranges,
     string Normalization,
     long SourceBytes,
-    long OutputBytes);
+    long OutputBytes,
+    TauCalibrationResult? Tau = null);
 
 /// <summary>ONNX file to .ema: import and passes, normalisation, calibration, quantisation, validation.</summary>
 public static class Converter
@@ -49,6 +58,16 @@ public static class Converter
 
     public static (EmaModel Model, ConversionReport Report) Convert(byte[] onnx, string name, ConvertOptions options, IProgress<(string Step, double Fraction)>? progress = null)
     {
+        TauTarget? tauTarget = null;
+        if (options.TargetAgreement is not null || options.TargetError is not null)
+        {
+            if (options.TargetAgreement is not null && options.TargetError is not null)
+                throw new EmaException("give a target agreement or a target error, not both");
+            tauTarget = new TauTarget(options.TargetAgreement, options.TargetError);
+            tauTarget.Validate();
+            if (options.Calibration is null)
+                throw new EmaException($"tau calibration ({tauTarget}) needs calibration inputs (--calib X.npy)");
+        }
         progress?.Report(("import", 0));
         var import = OnnxImporter.Import(onnx, name);
         var g = import.Graph;
@@ -89,7 +108,16 @@ public static class Converter
         var layers = WeightQuantizer.Quantize(g, options.Weights);
         Calibrator.Apply(g, ranges);
         g.Validate();
-        return (model, new ConversionReport(import, layers, ranges, normalization, onnx.LongLength, OutputBytes: 0));
+        TauCalibrationResult? tau = null;
+        if (tauTarget is not null)
+        {
+            progress?.Report(("calibrate tau", 0));
+            var (data, _) = options.Calibration!.Value;
+            tau = TauCalibrator.Calibrate(model, data, tauTarget, new SyncProgress(progress, "calibrate tau"));
+            TauCalibrator.Apply(g, tau);
+            g.Validate();
+        }
+        return (model, new ConversionReport(import, layers, ranges, normalization, onnx.LongLength, OutputBytes: 0, tau));
     }
 
     /// <summary>Converts and writes atomically: on any error nothing is written and an existing output stays.</summary>
@@ -103,8 +131,8 @@ public static class Converter
     }
 
     /// <summary>Reports calibration progress synchronously (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class SyncProgress(IProgress<(string, double)>? inner) : IProgress<double>
+    private sealed class SyncProgress(IProgress<(string, double)>? inner, string step = "calibrate") : IProgress<double>
     {
-        public void Report(double value) => inner?.Report(("calibrate", value));
+        public void Report(double value) => inner?.Report((step, value));
     }
 }

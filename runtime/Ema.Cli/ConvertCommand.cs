@@ -26,9 +26,11 @@ internal static class ConvertCommand
         var normalize = new Option<string?>("--normalize") { Description = "input normalisation (x - mean) / std: 'mean,std' or 'm1,..,mk,s1,..,sk' per channel" };
         var names = new Option<string?>("--class-names") { Description = "comma-separated class labels of the output" };
         var name = new Option<string?>("--name") { Description = "model name stored in the file (default: the ONNX file name)" };
+        var agreement = new Option<double?>("--target-agreement") { Description = "calibrate tau per layer so adaptive mode's top-1 agrees with fp32 on at least this share of the --calib inputs (e.g. 0.999)" };
+        var error = new Option<double?>("--target-error") { Description = "calibrate tau per layer so adaptive mode's mean relative output error vs fp32 on the --calib inputs is at most this (e.g. 1e-3)" };
         var cmd = new Command("convert", "Convert an ONNX model into a quantised .ema file");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { output, weights, calib, method, percentile, normalize, names, name }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { output, weights, calib, method, percentile, normalize, names, name, agreement, error }) cmd.Options.Add(o);
         cmd.SetAction(p =>
         {
             var options = new ConvertOptions
@@ -43,6 +45,12 @@ internal static class ConvertCommand
                     Percentile = p.GetValue(percentile),
                 },
             };
+            double? targetAgreement = p.GetValue(agreement), targetError = p.GetValue(error);
+            if (targetAgreement is not null && targetError is not null)
+                throw new EmaException("--target-agreement and --target-error exclude each other: give one");
+            if ((targetAgreement is not null || targetError is not null) && p.GetValue(calib) is null)
+                throw new EmaException($"{(targetAgreement is not null ? "--target-agreement" : "--target-error")} needs calibration inputs: add --calib X.npy");
+            options = options with { TargetAgreement = targetAgreement, TargetError = targetError };
             var source = p.GetValue(model)!;
             var target = p.GetValue(output)!;
             if (p.GetValue(calib) is { } c)
@@ -110,6 +118,17 @@ internal static class ConvertCommand
         long parameters = r.Layers.Sum(l => l.Parameters);
         console.WriteLine($"parameters {parameters}; ONNX {r.SourceBytes} bytes -> .ema {r.OutputBytes} bytes ({(double)r.OutputBytes / r.SourceBytes:P1})");
         console.WriteLine($"normalisation: {r.Normalization}");
+        if (r.Tau is { } tau)
+        {
+            var fin = tau.Final;
+            string Tau(float t) => float.IsPositiveInfinity(t) ? "inf" : t.ToString("G4", inv);
+            console.WriteLine($"tau calibration ({tau.Target}, {tau.Samples} inputs, {tau.Evaluations} passes): global tau {Tau(tau.GlobalTau)} " +
+                $"recomputes {tau.Global.RecomputeFraction.ToString("P1", inv)} of the multiply-adds; per layer:");
+            foreach (var l in tau.Layers)
+                console.WriteLine($"  {l.Layer} ({EdgeMixedAccum.Runtime.Engine.Evaluator.PrecisionName(l.Precision)}, {l.Macs} MACs): tau {Tau(l.Tau)}, recomputes {l.RecomputeFraction.ToString("P1", inv)}");
+            console.WriteLine($"calibration set: agreement {fin.Agreement.ToString("P2", inv)}, mean rel. error vs fp32 {fin.MeanRelError.ToString("G3", inv)}, " +
+                $"expected recompute fraction {fin.RecomputeFraction.ToString("P1", inv)}");
+        }
         foreach (var w in imp.Notes) console.WriteLine($"note: {w}");
         console.WriteLine($"wrote {target.FullName}");
     }

@@ -123,4 +123,49 @@ public sealed class ConvertCliTests : IDisposable
         Assert.Contains("imu-x.npy", stderr);
         Assert.False(File.Exists(Path.Combine(_tmp, "x.ema")));
     }
+    [Fact]
+    public void TargetAgreementCalibratesTauPerLayerAndPrintsWhatItReached()
+    {
+        // 200 calibration images keep the search fast; the converter tests check held-out behaviour.
+        var all = EdgeMixedAccum.Npy.NpyFile.Read(Fixture("fmnist-x.npy")).ToFloat32();
+        string calib = Path.Combine(_tmp, "calib.npy");
+        EdgeMixedAccum.Npy.NpyFile.Write(calib, EdgeMixedAccum.Npy.NpyArray.FromFloat32(all.AsSpan(0, 200 * 784).ToArray(), 200, 1, 28, 28));
+        string output = Path.Combine(_tmp, "m.ema");
+        var (code, stdout, stderr) = Ema("convert", Fixture("fmnist-mlp-tanh.onnx"), "-o", output, "--calib", calib,
+            "--normalize", "0.286,0.353", "--target-agreement", "0.999");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("tau calibration (agreement >= 0.999, 200 inputs", stdout);
+        Assert.Contains("calibration set: agreement 100.00", stdout);
+        Assert.Contains("expected recompute fraction", stdout);
+        var low = EmaReader.Read(output).Graph.Nodes.OfType<EdgeMixedAccum.Graph.LayerNode>()
+            .Where(l => l.Plan.Precision != EdgeMixedAccum.Graph.Precision.F32).ToList();
+        Assert.NotEmpty(low);
+        foreach (var l in low) Assert.Contains($"{l.Name} (i8, ", stdout);
+    }
+
+    [Theory]
+    [InlineData("--target-agreement", "0.99", null, "needs calibration inputs")]
+    [InlineData("--target-error", "1e-3", null, "needs calibration inputs")]
+    [InlineData("--target-error", "1e-3", "--target-agreement", "exclude each other")]
+    public void TauTargetsNeedCalibrationAndExcludeEachOther(string option, string value, string? other, string message)
+    {
+        string output = Path.Combine(_tmp, "x.ema");
+        var args = new List<string> { "convert", Fixture("fmnist-mlp-relu.onnx"), "-o", output, option, value };
+        if (other is not null) args.AddRange([other, "0.99", "--calib", Fixture("fmnist-x.npy")]);
+        var (code, _, stderr) = Ema([.. args]);
+        Assert.Equal(CliApp.ExitBadInput, code);
+        Assert.Contains(message, stderr);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void AnOutOfRangeTauTargetIsRefusedWithCode2()
+    {
+        // Agreement cannot exceed 1: refused before any work, naming the target.
+        string output = Path.Combine(_tmp, "x.ema");
+        var (code, _, stderr) = Ema("convert", Fixture("fmnist-mlp-relu.onnx"), "-o", output, "--calib", Fixture("fmnist-x.npy"), "--target-agreement", "1.5");
+        Assert.Equal(CliApp.ExitBadInput, code);
+        Assert.Contains("target agreement must be in (0, 1]", stderr);
+        Assert.False(File.Exists(output));
+    }
 }
