@@ -29,9 +29,9 @@ public class OverflowFixtureTests
     /// adaptive 0.32 m worst, fp32 5.2e-4 m worst.</summary>
     private const double AltitudeBudgetMetres = 1.0;
 
-    /// <summary>fp32 mode against fp64 (m): the folded standardisation leaves first-layer terms of
-    /// about 60 |w| cancelling against the bias, so fp32 rounding costs 2^-24 * 60 |w| per term; far below a
-    /// centimetre. Measured 5.2e-4 m.</summary>
+    /// <summary>fp32 mode against fp64 (m): the folded standardisation leaves first-layer terms w * p of a
+    /// few units (p ~ 1e5 Pa, w ~ 1e-4) cancelling against biases of the same size, so fp32 rounding
+    /// costs about 2^-24 of those terms; far below a centimetre of altitude. Measured 5.2e-4 m.</summary>
     private const double F32BudgetMetres = 0.01;
 
     /// <summary>Overall share of multiply-adds done in fp32 by adaptive f16acc: the overflowed layer (8.3%),
