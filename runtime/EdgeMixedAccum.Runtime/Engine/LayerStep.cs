@@ -342,8 +342,8 @@ internal sealed class LayerStep
             bool flag;
             if (!st.Finite || !float.IsFinite(sh))
             {
-                flag = _adaptive;
-                if (flag) Report.NonFinite++;
+                flag = _adaptive; // uniform modes keep it (and count it): they are the baseline
+                Report.NonFinite++;
             }
             else
             {

@@ -20,7 +20,8 @@ public sealed class LayerReport
     public long Components { get; internal set; }
     /// <summary>Components flagged by the test and recomputed in fp32 (0 for an fp32 layer).</summary>
     public long Flagged { get; internal set; }
-    /// <summary>Of <see cref="Flagged"/>, those flagged because the low result was NaN or infinite.</summary>
+    /// <summary>Components whose low result was NaN or infinite: flagged and recomputed in adaptive mode, left as
+    /// they are (but counted, so a caller sees it) in the uniform modes.</summary>
     public long NonFinite { get; internal set; }
     /// <summary>Multiply-adds of the layer: Components * InnerLength.</summary>
     public long Macs => Components * InnerLength;
