@@ -39,7 +39,7 @@ public sealed class StudyEngine
             var b = l.Bias >= 0 ? g.Tensors[g.Values[l.Bias].Constant].ToFloat32() : new float[w.Shape[0]];
             _layers[l] = new LayerData(w, b);
         }
-        _heads = HeadLayers(g);
+        _heads = g.HeadLayers();
     }
 
     public IReadOnlyList<string> LayerNames => _order.Select(l => l.Name).ToArray();
@@ -297,24 +297,6 @@ public sealed class StudyEngine
         int b = 0;
         for (int i = 1; i < v.Length; i++) if (v[i] > v[b]) b = i;
         return b;
-    }
-
-    private static HashSet<LayerNode> HeadLayers(ModelGraph g)
-    {
-        var producer = new Dictionary<int, Node>();
-        foreach (var n in g.Nodes) producer[n.Output] = n;
-        var heads = new HashSet<LayerNode>();
-        foreach (int output in g.Outputs)
-        {
-            int v = output;
-            while (producer.TryGetValue(v, out var n))
-            {
-                if (n is LayerNode l) { heads.Add(l); break; }
-                if (n is not (FlattenNode or ReshapeNode or SoftmaxNode or ActivationNode)) break;
-                v = n.Inputs[0];
-            }
-        }
-        return heads;
     }
 
     /// <summary>A layer's weights: fp32 (the stored values), int8 (stored, or quantised per row) and per-format rounded.</summary>

@@ -22,7 +22,7 @@ public static class WeightQuantizer
     {
         var report = new List<LayerQuantization>();
         var done = new Dictionary<int, LayerQuantization>();
-        var heads = HeadLayers(g);
+        var heads = g.HeadLayers();
         foreach (var layer in g.Nodes.OfType<LayerNode>())
         {
             int tensorIndex = g.Values[layer.Weight].Constant;
@@ -47,25 +47,6 @@ public static class WeightQuantizer
             report.Add(q with { Layer = layer.Name });
         }
         return report;
-    }
-
-    /// <summary>Layers whose output reaches a graph output through shape-only ops, Softmax or an activation.</summary>
-    public static HashSet<LayerNode> HeadLayers(ModelGraph g)
-    {
-        var producer = new Dictionary<int, Node>();
-        foreach (var n in g.Nodes) producer[n.Output] = n;
-        var heads = new HashSet<LayerNode>();
-        foreach (int output in g.Outputs)
-        {
-            int v = output;
-            while (producer.TryGetValue(v, out var n))
-            {
-                if (n is LayerNode l) { heads.Add(l); break; }
-                if (n is not (FlattenNode or ReshapeNode or SoftmaxNode or ActivationNode)) break;
-                v = n.Inputs[0];
-            }
-        }
-        return heads;
     }
 
     public static Precision PrecisionOf(WeightFormat f) => f switch

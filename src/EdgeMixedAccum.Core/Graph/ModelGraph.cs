@@ -150,6 +150,25 @@ public sealed class ModelGraph
     }
 
     /// <summary>The constant tensor behind a value id.</summary>
+    /// <summary>Layers whose output reaches a graph output through shape-only ops, Softmax or an activation.</summary>
+    public HashSet<LayerNode> HeadLayers()
+    {
+        var producer = new Dictionary<int, Node>();
+        foreach (var n in Nodes) producer[n.Output] = n;
+        var heads = new HashSet<LayerNode>();
+        foreach (int output in Outputs)
+        {
+            int v = output;
+            while (producer.TryGetValue(v, out var n))
+            {
+                if (n is LayerNode l) { heads.Add(l); break; }
+                if (n is not (FlattenNode or ReshapeNode or SoftmaxNode or ActivationNode)) break;
+                v = n.Inputs[0];
+            }
+        }
+        return heads;
+    }
+
     public TensorData Constant(int value)
     {
         var info = Values[value];

@@ -75,7 +75,7 @@ public class QuantizationTests
         var layers = g.Nodes.OfType<LayerNode>().ToList();
         var head = layers[^1];
         Assert.Equal(LayerPlan.Fp32, head.Plan);
-        Assert.Contains(head, WeightQuantizer.HeadLayers(g));
+        Assert.Contains(head, g.HeadLayers());
         foreach (var l in layers[..^1])
         {
             Assert.Equal(Precision.I8, l.Plan.Precision);
