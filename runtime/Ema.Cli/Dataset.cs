@@ -7,6 +7,9 @@ namespace EdgeMixedAccum.Cli;
 /// <summary>Inputs (raw, flattened [B, ...]) and optional labels, checked against the model.</summary>
 internal sealed record Dataset(float[] X, int Batch, long[]? Labels, int[] Shape)
 {
+    /// <summary>The input file's name (for reports).</summary>
+    public string Source { get; init; } = "";
+
     public static Dataset Load(EmaModel m, FileInfo input, FileInfo? labels, int? limit)
     {
         if (m.Graph.Inputs.Count != 1) throw new EmaException($"the model has {m.Graph.Inputs.Count} inputs; the CLI feeds one");
@@ -33,6 +36,6 @@ internal sealed record Dataset(float[] X, int Batch, long[]? Labels, int[] Shape
             shape = (int[])shape.Clone();
             shape[0] = n;
         }
-        return new Dataset(data, batch, y, shape);
+        return new Dataset(data, batch, y, shape) { Source = input.Name };
     }
 }

@@ -75,7 +75,7 @@ internal static class StudyCommand
         StudyReport.WriteCsv(rows, names, Path.Combine(outDir.FullName, "results.csv"));
         var plots = StudyPlots.Write(rows, outDir.FullName);
         var ratios = options.Formats.ToDictionary(f => f, f => StudyOptions.Resolve(f).CostRatio);
-        StudyReport.WriteMarkdown(rows, new StudyHeader(m.Metadata.ModelName, data.Shape.Length > 0 ? $"{data.Batch} samples" : "", data.Batch, command, ratios, names),
+        StudyReport.WriteMarkdown(rows, new StudyHeader(m.Metadata.ModelName, data.Source, data.Batch, command, ratios, names),
             Path.Combine(outDir.FullName, "results.md"));
         var inv = CultureInfo.InvariantCulture;
         o.WriteLine($"{"format",-9} {"method",-12} {"tau",8} {"fp32 MACs",10} {"cost",6} {"agree",7} {"mean err",10}");

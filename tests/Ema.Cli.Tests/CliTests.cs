@@ -11,12 +11,7 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_tmp, recursive: true);
 
-    private static (int Code, string Out, string Err) Ema(params string[] args)
-    {
-        var o = new StringWriter(); var e = new StringWriter();
-        int code = CliApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Ema(params string[] args) => CliRunner.Ema(args);
 
     [Fact]
     public void RunOnTheBundledModelReportsAccuracyAndWritesOutputs()

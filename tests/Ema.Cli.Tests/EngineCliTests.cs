@@ -19,12 +19,7 @@ public sealed class EngineCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_tmp, recursive: true);
 
-    private static (int Code, string Out, string Err) Ema(params string[] args)
-    {
-        var o = new StringWriter(); var e = new StringWriter();
-        int code = CliApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Ema(params string[] args) => CliRunner.Ema(args);
 
     /// <summary>The bundled model is exactly what `ema convert` makes of the bundled ONNX today. A .ema holds
     /// no path and no timestamp: the model name comes from the ONNX file name and the source hash from its
