@@ -11,7 +11,11 @@ namespace EdgeMixedAccum.Study;
 /// <param name="CostRatios">Per low-precision format: the modelled cost ratio c_high / c_low.</param>
 /// <param name="LayerNames">The Dense/Conv layers in graph order, matching <see cref="StudyRow.LayerFractions"/>.</param>
 public sealed record StudyHeader(string Model, string Data, int Samples, string Command,
-    IReadOnlyDictionary<string, double> CostRatios, IReadOnlyList<string> LayerNames);
+    IReadOnlyDictionary<string, double> CostRatios, IReadOnlyList<string> LayerNames)
+{
+    /// <summary>Wall-clock figures measured with the runtime on this machine (label -> text), printed under the cost ratios.</summary>
+    public IReadOnlyList<(string Label, string Value)> Measured { get; init; } = [];
+}
 
 /// <summary>results.csv and the markdown summary of a study run (issue 5).</summary>
 public static class StudyReport
@@ -84,8 +88,14 @@ public static class StudyReport
         var ratioFormats = formats.Concat(header.CostRatios.Keys.Where(k => !formats.Contains(k)).Order(StringComparer.Ordinal));
         foreach (var f in ratioFormats)
             sb.Append("| ").Append(Cell(f)).Append(" | ")
-              .Append(header.CostRatios.TryGetValue(f, out var c) ? Num(c, "0.###") : "n/a").Append(" |\n");
+              .Append(header.CostRatios.TryGetValue(f.Split('+')[0], out var c) ? Num(c, "0.###") : "n/a").Append(" |\n");
         sb.Append('\n');
+        if (header.Measured.Count > 0)
+        {
+            sb.Append("## Measured with the runtime on this machine\n\n| what | value |\n|---|---|\n");
+            foreach (var (label, value) in header.Measured) sb.Append("| ").Append(Cell(label)).Append(" | ").Append(Cell(value)).Append(" |\n");
+            sb.Append('\n');
+        }
 
         foreach (var f in formats)
         {

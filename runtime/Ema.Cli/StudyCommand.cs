@@ -4,6 +4,7 @@ using System.Globalization;
 using EdgeMixedAccum.Converters;
 using EdgeMixedAccum.Converters.Quantization;
 using EdgeMixedAccum.Format;
+using EdgeMixedAccum.Runtime.Engine;
 using EdgeMixedAccum.Study;
 using Spectre.Console;
 
@@ -75,14 +76,60 @@ internal static class StudyCommand
         StudyReport.WriteCsv(rows, names, Path.Combine(outDir.FullName, "results.csv"));
         var plots = StudyPlots.Write(rows, outDir.FullName);
         var ratios = options.Formats.ToDictionary(f => f, f => StudyOptions.Resolve(f).CostRatio);
-        StudyReport.WriteMarkdown(rows, new StudyHeader(m.Metadata.ModelName, data.Source, data.Batch, command, ratios, names),
+        var measured = MeasureWallClock(m, data);
+        StudyReport.WriteMarkdown(rows, new StudyHeader(m.Metadata.ModelName, data.Source, data.Batch, command, ratios, names) { Measured = measured },
             Path.Combine(outDir.FullName, "results.md"));
         var inv = CultureInfo.InvariantCulture;
         o.WriteLine($"{"format",-9} {"method",-12} {"tau",8} {"fp32 MACs",10} {"cost",6} {"agree",7} {"mean err",10}");
         foreach (var r in rows)
             o.WriteLine($"{r.Format,-9} {StudyRow.MethodName(r.Method),-12} {(double.IsNaN(r.Tau) ? "" : r.Tau.ToString("G3", inv)),8} {r.RecomputeFraction.ToString("P1", inv),10} {r.Cost.ToString("F3", inv),6} {r.Agreement.ToString("P1", inv),7} {r.MeanRelError.ToString("E2", inv),10}");
+        foreach (var (label, value) in measured) o.WriteLine($"{label}: {value}");
         o.WriteLine($"wrote {Path.Combine(outDir.FullName, "results.csv")}, results.md and {plots.Count} plots");
         return 0;
+    }
+
+    /// <summary>
+    /// The runtime's uniform modes timed on this machine, one sample per run (median of three passes over up to
+    /// 200 samples, after a warm-up pass): the measured counterpart of the cost ratios for the formats the CPU runs natively. fp16
+    /// accumulation is native only with FEAT_FP16 (ARM64); elsewhere it is the exact emulation, marked so.
+    /// </summary>
+    private static List<(string, string)> MeasureWallClock(EmaModel m, Dataset data)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        int n = Math.Min(200, data.Batch);
+        var result = new List<(string, string)>();
+        if (n == 0) return result;
+        double Median(RunMode mode, out string kernel)
+        {
+            using var s = new Session(m, new SessionOptions { Mode = mode });
+            kernel = mode switch
+            {
+                RunMode.I8 => s.Kernels.Chosen["i8-gemv"],
+                RunMode.F16Acc => s.Kernels.Chosen["f16acc-gemv"],
+                _ => s.Kernels.Chosen["f32-gemv-rows"],
+            };
+            var y = new float[s.OutputLength];
+            var times = new List<double>();
+            var sw = new System.Diagnostics.Stopwatch();
+            // One unmeasured pass, then a pause so tiered compilation installs its optimised code (JIT builds).
+            for (int i = 0; i < n; i++) s.Run(data.X.AsSpan(i * s.InputLength, s.InputLength), y);
+            Thread.Sleep(300);
+            for (int pass = 0; pass < 3; pass++)
+            {
+                sw.Restart();
+                for (int i = 0; i < n; i++) s.Run(data.X.AsSpan(i * s.InputLength, s.InputLength), y);
+                times.Add(sw.Elapsed.TotalMicroseconds / n);
+            }
+            times.Sort();
+            return times[1];
+        }
+        double f32 = Median(RunMode.F32, out var k32);
+        double i8 = Median(RunMode.I8, out var k8);
+        double f16 = Median(RunMode.F16Acc, out var k16);
+        result.Add(("f32 per sample", $"{f32.ToString("F1", inv)} us ({k32})"));
+        result.Add(("i8 per sample", $"{i8.ToString("F1", inv)} us ({k8}): f32 / i8 = {(f32 / i8).ToString("F2", inv)}"));
+        result.Add(("f16acc per sample", $"{f16.ToString("F1", inv)} us ({k16}{(k16.Contains("emulated", StringComparison.Ordinal) ? ", emulated: not a cost figure" : "")}): f32 / f16acc = {(f32 / f16).ToString("F2", inv)}"));
+        return result;
     }
 
     internal static double[] ParseTaus(string text)
