@@ -30,7 +30,17 @@ public sealed record ConvertOptions
     /// (per sample ||y - y32||_2 / ||y32||_2) is at most this on the calibration inputs. Needs
     /// <see cref="Calibration"/>; excludes <see cref="TargetAgreement"/>.</summary>
     public double? TargetError { get; init; }
+    /// <summary>With a target: also choose the low mode and estimator, trying int8 weights (i8 low pass), and fp16
+    /// weights (f16acc) with the fused and the row-norm estimator, each calibrated to the target; the lowest
+    /// modelled cost (<see cref="EdgeMixedAccum.Runtime.Engine.CostModel"/>) wins. Overrides <see cref="Weights"/>.</summary>
+    public bool ChooseLow { get; init; }
+    /// <summary>Estimator the tau calibration runs with and stores (null: the plan's).</summary>
+    public EstimatorKind? CalibrationEstimator { get; init; }
 }
+
+/// <summary>One candidate of <see cref="ConvertOptions.ChooseLow"/>: its weights, estimator, and modelled cost
+/// (null when it cannot meet the target; <paramref name="Why"/> then says why).</summary>
+public sealed record LowModeCandidate(WeightFormat Weights, EstimatorKind? Estimator, double? Cost, double RecomputeFraction, string? Why);
 
 /// <summary>What a conversion did, for the CLI summary and for tests.</summary>
 public sealed record ConversionReport(
@@ -40,7 +50,11 @@ public sealed record ConversionReport(
     string Normalization,
     long SourceBytes,
     long OutputBytes,
-    TauCalibrationResult? Tau = null);
+    TauCalibrationResult? Tau = null)
+{
+    /// <summary>The candidates <see cref="ConvertOptions.ChooseLow"/> tried (empty otherwise).</summary>
+    public IReadOnlyList<LowModeCandidate> Candidates { get; init; } = [];
+}
 
 /// <summary>ONNX file to .ema: import and passes, normalisation, calibration, quantisation, validation.</summary>
 public static class Converter
@@ -58,6 +72,12 @@ public static class Converter
 
     public static (EmaModel Model, ConversionReport Report) Convert(byte[] onnx, string name, ConvertOptions options, IProgress<(string Step, double Fraction)>? progress = null)
     {
+        if (options.ChooseLow)
+        {
+            if (options.TargetAgreement is null && options.TargetError is null)
+                throw new EmaException("choosing the low mode needs a target (--target-agreement or --target-error) and --calib");
+            return ChooseLow(onnx, name, options, progress);
+        }
         TauTarget? tauTarget = null;
         if (options.TargetAgreement is not null || options.TargetError is not null)
         {
@@ -113,11 +133,36 @@ public static class Converter
         {
             progress?.Report(("calibrate tau", 0));
             var (data, _) = options.Calibration!.Value;
-            tau = TauCalibrator.Calibrate(model, data, tauTarget, new SyncProgress(progress, "calibrate tau"));
+            tau = TauCalibrator.Calibrate(model, data, tauTarget, new SyncProgress(progress, "calibrate tau"), options.CalibrationEstimator);
             TauCalibrator.Apply(g, tau);
             g.Validate();
         }
         return (model, new ConversionReport(import, layers, ranges, normalization, onnx.LongLength, OutputBytes: 0, tau));
+    }
+
+    /// <summary>Converts once per candidate low mode, each calibrated to the target, and keeps the cheapest.</summary>
+    private static (EmaModel Model, ConversionReport Report) ChooseLow(byte[] onnx, string name, ConvertOptions options, IProgress<(string Step, double Fraction)>? progress)
+    {
+        (WeightFormat W, EstimatorKind? E)[] candidates = [(WeightFormat.Int8, null), (WeightFormat.Fp16, EstimatorKind.Fused), (WeightFormat.Fp16, EstimatorKind.RowNorm)];
+        var tried = new List<LowModeCandidate>();
+        (EmaModel Model, ConversionReport Report)? best = null;
+        foreach (var (w, e) in candidates)
+        {
+            try
+            {
+                var r = Convert(onnx, name, options with { ChooseLow = false, Weights = w, CalibrationEstimator = e }, progress);
+                var tau = r.Report.Tau!;
+                tried.Add(new LowModeCandidate(w, e, tau.Cost, tau.Final.RecomputeFraction, null));
+                if (best is null || tau.Cost < best.Value.Report.Tau!.Cost) best = r;
+            }
+            catch (EmaException ex)
+            {
+                tried.Add(new LowModeCandidate(w, e, null, 1, ex.Message));
+            }
+        }
+        if (best is null)
+            throw new EmaException("no low mode meets the target: " + string.Join("; ", tried.Select(t => $"{t.Weights}/{t.Estimator}: {t.Why}")));
+        return (best.Value.Model, best.Value.Report with { Candidates = tried });
     }
 
     /// <summary>Converts and writes atomically: on any error nothing is written and an existing output stays.</summary>

@@ -116,11 +116,10 @@ public sealed class StudyEngine
         for (int l = 0; l < nl; l++)
         {
             bool lowPass = method != StudyMethod.UniformHigh && !(IsHeadHigh(_order[l], method));
-            double cLow = 1 / f.Ratio;
             // The fused estimator accumulates |w||x| next to every low-precision product (one more accumulation);
             // row norms cost O(m + n), and int8 bounds need no |W||x| at all (docs/study.md).
             bool estimates = method is not StudyMethod.UniformLow && fused && f.F is not null;
-            if (lowPass) cost += macs[l] * cLow * (estimates ? 2 : 1);
+            if (lowPass) cost += macs[l] * CostModel.LowCost(f.Ratio, estimates);
             cost += highMacs[l];
         }
         int agree = 0, correct = 0;

@@ -1,4 +1,5 @@
 using EdgeMixedAccum.Numerics;
+using EdgeMixedAccum.Runtime.Engine;
 
 namespace EdgeMixedAccum.Study;
 
@@ -27,18 +28,4 @@ public sealed record StudyOptions
         "i8" => ("i8", null, CostModel.RatioI8),
         _ => throw new EmaException($"unknown study format '{name}' (fp16, bf16, fp8-e4m3, fp8-e5m2, i8)"),
     };
-}
-
-/// <summary>
-/// The modelled cost of a run, normalised by uniform fp32: sum over layers of (m n c_low + estimator + f n c_high)
-/// with c_high = 1 and c_low = 1 / ratio, f the components recomputed (every component of a layer run in fp32).
-/// </summary>
-public static class CostModel
-{
-    /// <summary>fp16 (and bf16) FMLA .8H processes twice the lanes of fp32 FMLA .4S on NEON.</summary>
-    public const double RatioFp16 = 2;
-    /// <summary>fp8 has no NEON arithmetic on these boards; counted as int8-class throughput (4 per fp32 lane).</summary>
-    public const double RatioFp8 = 4;
-    /// <summary>SDOT does 16 int8 multiply-adds per instruction against FMLA's 4 fp32 ones.</summary>
-    public const double RatioI8 = 4;
 }

@@ -28,9 +28,10 @@ internal static class ConvertCommand
         var name = new Option<string?>("--name") { Description = "model name stored in the file (default: the ONNX file name)" };
         var agreement = new Option<double?>("--target-agreement") { Description = "calibrate tau per layer so adaptive mode's top-1 agrees with fp32 on at least this share of the --calib inputs (e.g. 0.999)" };
         var error = new Option<double?>("--target-error") { Description = "calibrate tau per layer so adaptive mode's mean relative output error vs fp32 on the --calib inputs is at most this (e.g. 1e-3)" };
+        var chooseLow = new Option<bool>("--choose-low") { Description = "with a target: also choose the low mode (int8 weights + i8, or fp16 weights + f16acc with the fused or row-norm estimator) with the lowest modelled cost" };
         var cmd = new Command("convert", "Convert an ONNX model into a quantised .ema file");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { output, weights, calib, method, percentile, normalize, names, name, agreement, error }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { output, weights, calib, method, percentile, normalize, names, name, agreement, error, chooseLow }) cmd.Options.Add(o);
         cmd.SetAction(p =>
         {
             var options = new ConvertOptions
@@ -50,7 +51,9 @@ internal static class ConvertCommand
                 throw new EmaException("--target-agreement and --target-error exclude each other: give one");
             if ((targetAgreement is not null || targetError is not null) && p.GetValue(calib) is null)
                 throw new EmaException($"{(targetAgreement is not null ? "--target-agreement" : "--target-error")} needs calibration inputs: add --calib X.npy");
-            options = options with { TargetAgreement = targetAgreement, TargetError = targetError };
+            if (p.GetValue(chooseLow) && targetAgreement is null && targetError is null)
+                throw new EmaException("--choose-low needs a target: add --target-agreement A or --target-error E (and --calib X.npy)");
+            options = options with { TargetAgreement = targetAgreement, TargetError = targetError, ChooseLow = p.GetValue(chooseLow) };
             var source = p.GetValue(model)!;
             var target = p.GetValue(output)!;
             if (p.GetValue(calib) is { } c)
@@ -127,7 +130,11 @@ internal static class ConvertCommand
             foreach (var l in tau.Layers)
                 console.WriteLine($"  {l.Layer} ({EdgeMixedAccum.Runtime.Engine.Evaluator.PrecisionName(l.Precision)}, {l.Macs} MACs): tau {Tau(l.Tau)}, recomputes {l.RecomputeFraction.ToString("P1", inv)}");
             console.WriteLine($"calibration set: agreement {fin.Agreement.ToString("P2", inv)}, mean rel. error vs fp32 {fin.MeanRelError.ToString("G3", inv)}, " +
-                $"expected recompute fraction {fin.RecomputeFraction.ToString("P1", inv)}");
+                $"expected recompute fraction {fin.RecomputeFraction.ToString("P1", inv)}, modelled cost {tau.Cost.ToString("F3", inv)} (uniform fp32 = 1)");
+            foreach (var c in r.Candidates)
+                console.WriteLine($"  low mode {(c.Weights == WeightFormat.Int8 ? "i8" : "f16acc")}{(c.Estimator is { } e ? $" ({e.ToString().ToLowerInvariant()})" : "")}: " +
+                    (c.Cost is { } cost ? $"cost {cost.ToString("F3", inv)}, recomputes {c.RecomputeFraction.ToString("P1", inv)}" : $"misses the target ({c.Why})") +
+                    (c.Cost == tau.Cost && c.Estimator == tau.Estimator ? "  <- chosen" : ""));
         }
         foreach (var w in imp.Notes) console.WriteLine($"note: {w}");
         console.WriteLine($"wrote {target.FullName}");

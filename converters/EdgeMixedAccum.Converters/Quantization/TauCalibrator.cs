@@ -53,6 +53,12 @@ public sealed record LayerTauChoice(string Layer, Precision Precision, long Macs
 public sealed record TauCalibrationResult(TauTarget Target, int Samples, float GlobalTau, TauEvaluation Global,
     IReadOnlyList<LayerTauChoice> Layers, TauEvaluation Final, int Evaluations)
 {
+    /// <summary>The estimator the search ran with and writes into the plans (null: each layer keeps its plan's).</summary>
+    public EstimatorKind? Estimator { get; init; }
+
+    /// <summary>Modelled cost of the final taus on the calibration set (<see cref="CostModel"/>; uniform fp32 = 1).</summary>
+    public double Cost { get; init; }
+
     /// <summary>The chosen tau by layer name, as <see cref="SessionOptions.LayerTau"/> takes it.</summary>
     public IReadOnlyDictionary<string, float> LayerTau => Layers.ToDictionary(l => l.Layer, l => l.Tau);
 }
@@ -84,7 +90,9 @@ public static class TauCalibrator
     /// <param name="model">The converted model in memory (quantised, static scales set).</param>
     /// <param name="x">Raw calibration inputs, samples back to back (as the session takes them: the stored
     /// normalisation, if any, is applied by the session).</param>
-    public static TauCalibrationResult Calibrate(EmaModel model, float[] x, TauTarget target, IProgress<double>? progress = null)
+    /// <param name="estimator">Estimator of (|W||x|)_i to calibrate with and store (null: each layer's plan).</param>
+    public static TauCalibrationResult Calibrate(EmaModel model, float[] x, TauTarget target, IProgress<double>? progress = null,
+        EstimatorKind? estimator = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(x);
@@ -98,7 +106,7 @@ public static class TauCalibrator
         int estimate = Grid.Count + 6 * low.Count;
         TauEvaluation Eval(float globalTau, IReadOnlyDictionary<string, float>? layerTau)
         {
-            var e = Measure(model, new SessionOptions { Mode = RunMode.Adaptive, Tau = globalTau, LayerTau = layerTau }, x, reference, out _);
+            var e = Measure(model, new SessionOptions { Mode = RunMode.Adaptive, Tau = globalTau, LayerTau = layerTau, Estimator = estimator }, x, reference, out _);
             evaluations++;
             progress?.Report(Math.Min(0.99, (double)evaluations / estimate));
             return e;
@@ -140,7 +148,11 @@ public static class TauCalibrator
         var layers = model.Graph.Nodes.OfType<LayerNode>().Where(l => l.Plan.Precision != Precision.F32)
             .Select(l => new LayerTauChoice(l.Name, l.Plan.Precision, macs[l.Name], current[l.Name], cur.LayerRecomputeFraction[l.Name]))
             .ToList();
-        return new TauCalibrationResult(target, samples, global, globalEval, layers, cur, evaluations);
+        var est = estimator ?? model.Graph.Nodes.OfType<LayerNode>().Where(l => l.Plan.Precision != Precision.F32)
+            .Select(l => l.Plan.Estimator).DefaultIfEmpty(EstimatorKind.Fused).First();
+        double cost = CostModel.Cost(model.Graph.Nodes.OfType<LayerNode>()
+            .Select(l => (macs[l.Name], cur.LayerRecomputeFraction.GetValueOrDefault(l.Name, 1.0), l.Plan.Precision)), est);
+        return new TauCalibrationResult(target, samples, global, globalEval, layers, cur, evaluations) { Estimator = estimator, Cost = cost };
     }
 
     /// <summary>Writes the chosen taus into the plans of the model's layers.</summary>
@@ -149,7 +161,7 @@ public static class TauCalibrator
         var taus = result.LayerTau;
         foreach (var layer in g.Nodes.OfType<LayerNode>())
             if (taus.TryGetValue(layer.Name, out float tau))
-                layer.Plan = layer.Plan with { Tau = tau };
+                layer.Plan = layer.Plan with { Tau = tau, Estimator = result.Estimator ?? layer.Plan.Estimator };
     }
 
     /// <summary>The runtime's fp32 outputs for raw inputs <paramref name="x"/> (samples back to back).</summary>

@@ -200,4 +200,50 @@ public sealed class TauCalibratorTests : IDisposable
         Assert.All(model.Graph.Nodes.OfType<LayerNode>().Where(l => l.Plan.Precision != Precision.F32),
             l => Assert.Equal(LayerPlan.DefaultTau(l.Plan.Precision), l.Plan.Tau));
     }
+
+    [Fact]
+    public void ChooseLowKeepsTheCheapestCandidateThatMeetsTheTargetAndStoresItsModeAndEstimator()
+    {
+        var (model, report) = Converter.Convert(Path.Combine(TestPaths.Fixtures, "fmnist-mlp-tanh.onnx"), new ConvertOptions
+        {
+            Normalize = FmnistNorm,
+            Calibration = (Calibration[..(200 * Pixels)], [200, 1, 28, 28]),
+            TargetError = 1e-3,
+            ChooseLow = true,
+        });
+        Assert.Equal(3, report.Candidates.Count);
+        var met = report.Candidates.Where(c => c.Cost is not null).ToList();
+        Assert.NotEmpty(met);
+        var tau = report.Tau!;
+        Assert.Equal(met.Min(c => c.Cost!.Value), tau.Cost, 12);
+        var chosen = met.First(c => c.Cost == tau.Cost);
+        // The plans in the file carry the chosen mode (weights stored to match) and estimator.
+        var back = WriteAndReadBack(model);
+        foreach (var l in back.Graph.Nodes.OfType<LayerNode>().Where(l => tau.LayerTau.ContainsKey(l.Name)))
+        {
+            Assert.Equal(chosen.Weights == WeightFormat.Int8 ? Precision.I8 : Precision.F16Acc, l.Plan.Precision);
+            if (chosen.Estimator is { } e) Assert.Equal(e, l.Plan.Estimator);
+        }
+        // Each candidate's cost follows the cost model: an fp16 low pass with the fused estimator costs as much as
+        // fp32 before any recompute, so it can never beat row norms at a similar recompute share.
+        var fused = report.Candidates.Single(c => c.Estimator == EstimatorKind.Fused);
+        if (fused.Cost is { } fc) Assert.True(fc >= 1.0, $"fused f16acc cost {fc}");
+    }
+
+    [Fact]
+    public void TheCalibrationEstimatorIsStoredInThePlans()
+    {
+        var (model, report) = Converter.Convert(Path.Combine(TestPaths.Fixtures, "fmnist-mlp-tanh.onnx"), new ConvertOptions
+        {
+            Normalize = FmnistNorm,
+            Weights = WeightFormat.Fp16,
+            Calibration = (Calibration[..(100 * Pixels)], [100, 1, 28, 28]),
+            TargetAgreement = 0.99,
+            CalibrationEstimator = EstimatorKind.RowNorm,
+        });
+        Assert.Equal(EstimatorKind.RowNorm, report.Tau!.Estimator);
+        var low = WriteAndReadBack(model).Graph.Nodes.OfType<LayerNode>().Where(l => l.Plan.Precision == Precision.F16Acc).ToList();
+        Assert.NotEmpty(low);
+        Assert.All(low, l => Assert.Equal(EstimatorKind.RowNorm, l.Plan.Estimator));
+    }
 }
