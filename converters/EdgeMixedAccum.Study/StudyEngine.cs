@@ -85,7 +85,7 @@ public sealed class StudyEngine
         Parallel.For(0, _batch, i => _y64[i] = ReferenceExecutor.Run<double>(_model, (_x.AsSpan(i * _inLen, _inLen).ToArray(), shape))[0].Data);
         _top32 = new int[_batch];
         var fp32 = Format("fp16");
-        Parallel.For(0, _batch, i => _top32[i] = ArgMax(Forward(i, fp32, StudyMethod.UniformHigh, double.NaN, true, new long[_order.Count], new long[_order.Count])));
+        Parallel.For(0, _batch, i => _top32[i] = OutputMetrics.ArgMax<double>(Forward(i, fp32, StudyMethod.UniformHigh, double.NaN, true, new long[_order.Count], new long[_order.Count])));
     }
 
     /// <summary>One format, method and tau over the whole set.</summary>
@@ -102,12 +102,9 @@ public sealed class StudyEngine
         Parallel.For(0, _batch, () => (H: new long[nl], M: new long[nl]), (i, _, acc) =>
         {
             var y = Forward(i, f, method, tau, fused, acc.H, acc.M);
-            var r = _y64![i];
-            double num = 0, den = 0;
-            for (int j = 0; j < y.Length; j++) { double d = y[j] - r[j]; num += d * d; den += r[j] * r[j]; }
-            err[i] = den == 0 ? (num == 0 ? 0 : double.PositiveInfinity) : Math.Sqrt(num / den);
+            err[i] = OutputMetrics.RelativeError<double, double>(y, _y64![i]);
             if (double.IsNaN(err[i])) err[i] = double.PositiveInfinity;
-            top[i] = ArgMax(y);
+            top[i] = OutputMetrics.ArgMax<double>(y);
             return acc;
         }, acc => { lock (gate) for (int l = 0; l < nl; l++) { highMacs[l] += acc.H[l]; macs[l] += acc.M[l]; } });
 
@@ -223,8 +220,7 @@ public sealed class StudyEngine
                 low[o] = lo; high[o] = h; exact[o] = e;
                 bool nonFinite = !double.IsFinite(lo) || (f.F is not null && Math.Abs(lo) >= f.F.MaxFinite);
                 double kp = ActivationMath.Kappa(node.Activation, lo);
-                bool fl = nonFinite || (kp != 0 && kp * bound / Math.Abs(lo) > tau);
-                if (!fl && bound > 0) fl = bound > _o.TauNegative * GuardDistance(node.Activation, lo); // first-order validity, as the runtime
+                bool fl = nonFinite || FlagTest.Flags(node.Activation, lo, kp, bound, tau, _o.TauNegative, out _);
                 flag[o] = fl;
             }
         }
@@ -273,10 +269,6 @@ public sealed class StudyEngine
         return y;
     }
 
-    private static double GuardDistance(Activation a, double s) => a.Kind == ActivationKind.Clip
-        ? Math.Min(Math.Abs(s - a.Min), Math.Abs(s - a.Max))
-        : Math.Abs(s);
-
     private static (float[] Q, float Scale, double EMax) QuantizeI8(float[] x)
     {
         float max = 0; foreach (var v in x) max = Math.Max(max, Math.Abs(v));
@@ -289,13 +281,6 @@ public sealed class StudyEngine
             e = Math.Max(e, Math.Abs(x[j] - (double)q[j]));
         }
         return (q, s, e);
-    }
-
-    private static int ArgMax(double[] v)
-    {
-        int b = 0;
-        for (int i = 1; i < v.Length; i++) if (v[i] > v[b]) b = i;
-        return b;
     }
 
     /// <summary>A layer's weights: fp32 (the stored values), int8 (stored, or quantised per row) and per-format rounded.</summary>

@@ -104,6 +104,7 @@ internal sealed record EvalJson(
     [property: JsonPropertyName("kernels")] IReadOnlyDictionary<string, string> Kernels,
     [property: JsonPropertyName("layers")] LayerJson[] Layers);
 
+/// <summary>One layer in `ema eval --json` and `ema run --report`; the bound audit's counts only where it ran (eval).</summary>
 internal sealed record LayerJson(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("op")] string Op,
@@ -116,8 +117,12 @@ internal sealed record LayerJson(
     [property: JsonPropertyName("f32_macs")] long F32Macs,
     [property: JsonPropertyName("recompute_fraction")] double RecomputeFraction,
     [property: JsonPropertyName("max_predicted_rel_error")] double MaxPredictedRelError,
-    [property: JsonPropertyName("checked")] long Checked,
-    [property: JsonPropertyName("bound_violations")] long BoundViolations);
+    [property: JsonPropertyName("checked"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Checked = null,
+    [property: JsonPropertyName("bound_violations"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? BoundViolations = null)
+{
+    public static LayerJson From(LayerReport l) => new(l.Name, l.Op.ToString(), Evaluator.PrecisionName(l.Precision), l.InnerLength,
+        l.Components, l.Flagged, l.NonFinite, l.Macs, l.F32Macs, l.RecomputeFraction, l.MaxPredictedRelError);
+}
 
 [JsonSourceGenerationOptions(WriteIndented = false, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(EvalJson))]

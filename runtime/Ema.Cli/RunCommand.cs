@@ -59,7 +59,7 @@ internal static class RunCommand
         else
         {
             using var s = new Session(m, options with { MaxBatch = Math.Max(1, Math.Min(Chunk, data.Batch)) });
-            var acc = new ReportAccumulator(s.LastReport);
+            var acc = RunReport.Totals(s.LastReport);
             if (s.AnyBatch)
             {
                 all = new float[(long)data.Batch * s.OutputLength];
@@ -87,7 +87,7 @@ internal static class RunCommand
             var lowKernels = s.LastReport.Layers.Select(l => l.Precision).Where(pr => pr != Precision.F32).Distinct()
                 .Select(pr => s.Kernels.Chosen[pr == Precision.I8 ? "i8-gemv" : "f16acc-gemv"]).ToList();
             how = $"engine, mode {modeName}, low-pass kernels {(lowKernels.Count == 0 ? "none (all fp32)" : string.Join(", ", lowKernels))}";
-            report = acc.ToJson(m.Metadata.ModelName, modeName, data.Batch, s.Kernels.Chosen);
+            report = RunReportJson.From(acc, m.Metadata.ModelName, modeName, data.Batch, s.Kernels.Chosen);
         }
 
         var sampleShape = data.Shape;
@@ -144,41 +144,6 @@ internal static class RunCommand
         outShape[0] = data.Batch;
         return (outputs.ToArray(), outShape);
     }
-
-    /// <summary>Sums the per-layer reports of the chunks of one run (the session reuses its report object).</summary>
-    private sealed class ReportAccumulator(RunReport first)
-    {
-        private readonly long[] _components = new long[first.Layers.Count], _flagged = new long[first.Layers.Count],
-            _nonFinite = new long[first.Layers.Count], _macs = new long[first.Layers.Count], _f32Macs = new long[first.Layers.Count];
-        private readonly double[] _maxPred = new double[first.Layers.Count];
-        private readonly RunReport _report = first;
-
-        public void Add(RunReport r)
-        {
-            for (int l = 0; l < r.Layers.Count; l++)
-            {
-                var x = r.Layers[l];
-                _components[l] += x.Components; _flagged[l] += x.Flagged; _nonFinite[l] += x.NonFinite;
-                _macs[l] += x.Macs; _f32Macs[l] += x.F32Macs; _maxPred[l] = Math.Max(_maxPred[l], x.MaxPredictedRelError);
-            }
-        }
-
-        public RunReportJson ToJson(string model, string mode, int samples, IReadOnlyDictionary<string, string> kernels)
-        {
-            var layers = new RunLayerJson[_report.Layers.Count];
-            long macs = 0, f32Macs = 0, comps = 0, f32Comps = 0;
-            for (int l = 0; l < layers.Length; l++)
-            {
-                var r = _report.Layers[l];
-                layers[l] = new(r.Name, r.Op.ToString(), Evaluator.PrecisionName(r.Precision), r.InnerLength, _components[l], _flagged[l],
-                    _nonFinite[l], _macs[l], _f32Macs[l], _macs[l] == 0 ? 0 : (double)_f32Macs[l] / _macs[l], _maxPred[l]);
-                macs += _macs[l]; f32Macs += _f32Macs[l]; comps += _components[l];
-                f32Comps += r.Precision == Precision.F32 ? _components[l] : _flagged[l];
-            }
-            return new RunReportJson(model, mode, samples, macs == 0 ? 0 : (double)f32Macs / macs, comps == 0 ? 0 : (double)f32Comps / comps,
-                macs, f32Macs, comps, f32Comps, kernels, layers);
-        }
-    }
 }
 
 internal sealed record RunReportJson(
@@ -192,20 +157,12 @@ internal sealed record RunReportJson(
     [property: JsonPropertyName("components")] long Components,
     [property: JsonPropertyName("f32_components")] long F32Components,
     [property: JsonPropertyName("kernels")] IReadOnlyDictionary<string, string> Kernels,
-    [property: JsonPropertyName("layers")] RunLayerJson[] Layers);
-
-internal sealed record RunLayerJson(
-    [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("op")] string Op,
-    [property: JsonPropertyName("precision")] string Precision,
-    [property: JsonPropertyName("inner_length")] int InnerLength,
-    [property: JsonPropertyName("components")] long Components,
-    [property: JsonPropertyName("flagged")] long Flagged,
-    [property: JsonPropertyName("non_finite")] long NonFinite,
-    [property: JsonPropertyName("macs")] long Macs,
-    [property: JsonPropertyName("f32_macs")] long F32Macs,
-    [property: JsonPropertyName("recompute_fraction")] double RecomputeFraction,
-    [property: JsonPropertyName("max_predicted_rel_error")] double MaxPredictedRelError);
+    [property: JsonPropertyName("layers")] LayerJson[] Layers)
+{
+    public static RunReportJson From(RunReport t, string model, string mode, int samples, IReadOnlyDictionary<string, string> kernels) =>
+        new(model, mode, samples, t.RecomputeFraction, t.RecomputeComponentFraction, t.Macs, t.F32Macs, t.Components, t.F32Components,
+            kernels, t.Layers.Select(l => LayerJson.From(l)).ToArray());
+}
 
 [JsonSourceGenerationOptions(WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(RunReportJson))]

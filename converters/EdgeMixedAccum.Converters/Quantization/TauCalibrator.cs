@@ -184,37 +184,21 @@ public static class TauCalibrator
         if (reference.Length != (long)samples * outLen)
             throw new ArgumentException($"reference holds {reference.Length} floats; {samples} samples need {(long)samples * outLen}", nameof(reference));
         var y = outputs = new float[reference.Length];
-        var layerMacs = new Dictionary<string, (long Macs, long F32)>();
-        long macs = 0, f32 = 0;
-        RunAll(s, x, samples, y, r =>
-        {
-            macs += r.Macs; f32 += r.F32Macs;
-            foreach (var l in r.Layers)
-            {
-                var (m, f) = layerMacs.GetValueOrDefault(l.Name);
-                layerMacs[l.Name] = (m + l.Macs, f + l.F32Macs);
-            }
-        });
+        var totals = RunReport.Totals(s.LastReport);
+        RunAll(s, x, samples, y, totals.Add);
         int agree = 0;
         double sum = 0, max = 0;
         for (int i = 0; i < samples; i++)
         {
             var a = y.AsSpan(i * outLen, outLen);
             var b = reference.AsSpan(i * outLen, outLen);
-            if (ArgMax(a) == ArgMax(b)) agree++;
-            double num = 0, den = 0;
-            for (int j = 0; j < outLen; j++)
-            {
-                double d = (double)a[j] - b[j];
-                num += d * d; den += (double)b[j] * b[j];
-            }
-            double e = den == 0 ? (num == 0 ? 0 : double.PositiveInfinity) : Math.Sqrt(num / den);
+            if (OutputMetrics.ArgMax<float>(a) == OutputMetrics.ArgMax<float>(b)) agree++;
+            double e = OutputMetrics.RelativeError<float, float>(a, b);
             if (double.IsNaN(e)) e = double.PositiveInfinity;
             sum += e; max = Math.Max(max, e);
         }
         return new TauEvaluation(samples, samples == 0 ? 1 : (double)agree / samples, samples == 0 ? 0 : sum / samples, max,
-            macs == 0 ? 0 : (double)f32 / macs,
-            layerMacs.ToDictionary(kv => kv.Key, kv => kv.Value.Macs == 0 ? 0 : (double)kv.Value.F32 / kv.Value.Macs));
+            totals.RecomputeFraction, totals.Layers.ToDictionary(l => l.Name, l => l.RecomputeFraction));
     }
 
     /// <summary>The next looser tau of the per-layer search: x2 (from 0, half the grid's smallest positive value).</summary>
@@ -252,13 +236,6 @@ public static class TauCalibrator
             s.Run(x.AsSpan(i * inLen, n * inLen), y.AsSpan(i * outLen, n * outLen), n);
             report?.Invoke(s.LastReport);
         }
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> v)
-    {
-        int best = 0;
-        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
-        return best;
     }
 
     private static string Fmt(double v) => v.ToString("G4", CultureInfo.InvariantCulture);

@@ -46,10 +46,9 @@ public static class Evaluator
         int inLen = session.InputLength, outLen = session.OutputLength;
         var y = outputs ?? new float[batch * outLen];
         var lat = new double[batch];
-        var layers = session.LastReport.Layers;
-        var comps = new long[layers.Count]; var flagged = new long[layers.Count]; var nonFinite = new long[layers.Count];
-        var macs = new long[layers.Count]; var f32Macs = new long[layers.Count]; var maxPred = new double[layers.Count];
-        var chk = new long[layers.Count]; var viol = new long[layers.Count]; var worst = new double[layers.Count];
+        var totals = RunReport.Totals(session.LastReport);
+        int nl = totals.Layers.Count;
+        var chk = new long[nl]; var viol = new long[nl]; var worst = new double[nl];
         var sw = new Stopwatch();
         for (int i = 0; i < batch; i++)
         {
@@ -57,12 +56,7 @@ public static class Evaluator
             session.Run(x.AsSpan(i * inLen, inLen), y.AsSpan(i * outLen, outLen));
             sw.Stop();
             lat[i] = sw.Elapsed.TotalMicroseconds;
-            for (int l = 0; l < layers.Count; l++)
-            {
-                var r = layers[l];
-                comps[l] += r.Components; flagged[l] += r.Flagged; nonFinite[l] += r.NonFinite;
-                macs[l] += r.Macs; f32Macs[l] += r.F32Macs; maxPred[l] = Math.Max(maxPred[l], r.MaxPredictedRelError);
-            }
+            totals.Add(session.LastReport);
             if (audit)
             {
                 var a = BoundAudit.Check(session);
@@ -72,54 +66,34 @@ public static class Evaluator
                 }
             }
         }
-        var per = new LayerEvaluation[layers.Count];
-        for (int l = 0; l < layers.Count; l++)
-            per[l] = new(layers[l].Name, layers[l].Op.ToString(), PrecisionName(layers[l].Precision), layers[l].InnerLength,
-                comps[l], flagged[l], nonFinite[l], macs[l], f32Macs[l], maxPred[l], chk[l], viol[l], worst[l]);
-        long totalMacs = macs.Sum(), totalF32 = f32Macs.Sum(), totalComps = comps.Sum();
-        long f32Comps = 0;
-        for (int l = 0; l < per.Length; l++) f32Comps += layers[l].Precision == Precision.F32 ? comps[l] : flagged[l];
+        var per = new LayerEvaluation[nl];
+        for (int l = 0; l < nl; l++)
+        {
+            var t = totals.Layers[l];
+            per[l] = new(t.Name, t.Op.ToString(), PrecisionName(t.Precision), t.InnerLength,
+                t.Components, t.Flagged, t.NonFinite, t.Macs, t.F32Macs, t.MaxPredictedRelError, chk[l], viol[l], worst[l]);
+        }
 
-        var (mean64, max64) = RelErrors(y, f64Outputs, batch, outLen);
-        var f32AsDouble = Array.ConvertAll(f32Outputs, v => (double)v);
-        var (mean32, max32) = RelErrors(y, f32AsDouble, batch, outLen);
+        double sum64 = 0, max64 = 0, sum32 = 0, max32 = 0;
         int agree = 0, correct = 0;
         for (int i = 0; i < batch; i++)
         {
-            int a = ArgMax(y.AsSpan(i * outLen, outLen)), b = ArgMax(f32Outputs.AsSpan(i * outLen, outLen));
+            var yi = y.AsSpan(i * outLen, outLen);
+            var ri = f32Outputs.AsSpan(i * outLen, outLen);
+            double e64 = OutputMetrics.RelativeError<float, double>(yi, f64Outputs.AsSpan(i * outLen, outLen));
+            double e32 = OutputMetrics.RelativeError<float, float>(yi, ri);
+            sum64 += e64; max64 = Math.Max(max64, e64);
+            sum32 += e32; max32 = Math.Max(max32, e32);
+            int a = OutputMetrics.ArgMax<float>(yi), b = OutputMetrics.ArgMax<float>(ri);
             if (a == b) agree++;
             if (labels is not null && labels[i] == a) correct++;
         }
         Array.Sort(lat);
         return new EvaluationResult(modeName, batch, labels is null || batch == 0 ? null : (double)correct / batch,
-            batch == 0 ? 1 : (double)agree / batch,
-            totalMacs == 0 ? 0 : (double)totalF32 / totalMacs, totalComps == 0 ? 0 : (double)f32Comps / totalComps,
-            mean64, max64, mean32, max32, viol.Sum(), batch == 0 ? 0 : lat[batch / 2], per, session.Kernels.Chosen);
+            batch == 0 ? 1 : (double)agree / batch, totals.RecomputeFraction, totals.RecomputeComponentFraction,
+            batch == 0 ? 0 : sum64 / batch, max64, batch == 0 ? 0 : sum32 / batch, max32, viol.Sum(),
+            batch == 0 ? 0 : lat[batch / 2], per, session.Kernels.Chosen);
     }
 
     public static string PrecisionName(Precision p) => p switch { Precision.I8 => "i8", Precision.F16Acc => "f16acc", _ => "f32" };
-
-    private static (double Mean, double Max) RelErrors(float[] y, double[] reference, int batch, int len)
-    {
-        double sum = 0, max = 0;
-        for (int i = 0; i < batch; i++)
-        {
-            double num = 0, den = 0;
-            for (int j = 0; j < len; j++)
-            {
-                double r = reference[i * len + j], d = y[i * len + j] - r;
-                num += d * d; den += r * r;
-            }
-            double e = den == 0 ? (num == 0 ? 0 : double.PositiveInfinity) : Math.Sqrt(num / den);
-            sum += e; max = Math.Max(max, e);
-        }
-        return (batch == 0 ? 0 : sum / batch, max);
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> v)
-    {
-        int best = 0;
-        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
-        return best;
-    }
 }

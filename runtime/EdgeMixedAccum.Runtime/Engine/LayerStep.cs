@@ -21,7 +21,6 @@ internal sealed class LayerStep
     private readonly float _tau, _tauNeg, _staticScale;
     private readonly EstimatorKind _est;
     private readonly FlagBound _flagBound;
-    private readonly bool _clip; // Clip: guard distance to its nearest kink; every other phi: to zero
 
     // Shape: a sample is [K] rows for Dense (rowsPerSample of them), [C, H, W] for Conv.
     private readonly bool _conv;
@@ -76,7 +75,6 @@ internal sealed class LayerStep
         _est = o.Estimator ?? plan.Estimator;
         _flagBound = o.FlagBound;
         _staticScale = plan.Precision == Precision.I8 ? plan.InputScale : 0f;
-        _clip = _act.Kind == ActivationKind.Clip;
         _i8 = kernels.I8; _f16 = kernels.F16; _f32 = kernels.F32Rows;
 
         _m = w.M; _k = w.K;
@@ -347,13 +345,7 @@ internal sealed class LayerStep
             }
             else
             {
-                double bound = _bFlag[i];
-                double k = _kappa[i];
-                double pred = k == 0 || bound == 0 ? 0 : k * bound / Math.Abs(sh);
-                flag = pred > _tau || double.IsNaN(pred);
-                // The test is first order: once the bound reaches the distance to where phi changes behaviour
-                // (a kink of ReLU/Clip, else zero), kappa_phi(s_hat) says nothing about kappa_phi(s).
-                if (!flag && bound > 0) flag = bound > _tauNeg * GuardDistance(sh);
+                flag = FlagTest.Flags(_act, sh, _kappa[i], _bFlag[i], _tau, _tauNeg, out double pred);
                 if (!flag && pred > maxPred) maxPred = pred;
             }
             if (flag) _rows[n++] = i;
@@ -361,10 +353,6 @@ internal sealed class LayerStep
         Report.MaxPredictedRelError = maxPred;
         return n;
     }
-
-    private double GuardDistance(float s) => _clip
-        ? Math.Min(Math.Abs(s - (double)_act.Min), Math.Abs(s - (double)_act.Max))
-        : Math.Abs(s);
 
     /// <summary>fp32 recompute of the listed components of one unit from the layer's fp32 input.</summary>
     private void Recompute(ReadOnlySpan<float> x, int u, int g, int p, ReadOnlySpan<int> rows)

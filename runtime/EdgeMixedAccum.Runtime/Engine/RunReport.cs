@@ -31,13 +31,37 @@ public sealed class LayerReport
     /// (with the session's flag constant; 0 for an fp32 layer).</summary>
     public double MaxPredictedRelError { get; internal set; }
 
+    /// <summary>Components done in fp32: all of an fp32 layer, else the flagged ones.</summary>
+    public long F32Components => Precision == Precision.F32 ? Components : Flagged;
+    /// <summary>Share of the layer's multiply-adds done in fp32.</summary>
+    public double RecomputeFraction => Macs == 0 ? 0 : (double)F32Macs / Macs;
+
     internal void Reset() { Components = 0; Flagged = 0; NonFinite = 0; MaxPredictedRelError = 0; }
+
+    internal void Add(LayerReport r)
+    {
+        Components += r.Components; Flagged += r.Flagged; NonFinite += r.NonFinite;
+        MaxPredictedRelError = Math.Max(MaxPredictedRelError, r.MaxPredictedRelError);
+    }
 }
 
 /// <summary>The last run's per-layer accounting (the object is reused: copy what you keep).</summary>
 public sealed class RunReport
 {
     internal RunReport(LayerReport[] layers) { Layers = layers; }
+
+    /// <summary>An empty report with the layers of <paramref name="shape"/>, to sum many runs into with <see cref="Add"/>
+    /// (a session reuses its own report object, so callers that run a dataset in pieces add each run here).</summary>
+    public static RunReport Totals(RunReport shape) =>
+        new(shape.Layers.Select(l => new LayerReport(l.Name, l.Op, l.Precision, l.InnerLength)).ToArray());
+
+    /// <summary>Adds another run of the same session: counts and samples sum, the predicted error takes the max.</summary>
+    public void Add(RunReport r)
+    {
+        if (r.Layers.Count != Layers.Count) throw new ArgumentException($"a report of {r.Layers.Count} layers cannot be added to one of {Layers.Count}", nameof(r));
+        for (int l = 0; l < Layers.Count; l++) Layers[l].Add(r.Layers[l]);
+        Batch += r.Batch;
+    }
 
     public IReadOnlyList<LayerReport> Layers { get; }
     /// <summary>Samples in the last run.</summary>
@@ -46,7 +70,7 @@ public sealed class RunReport
     public long Macs { get { long s = 0; foreach (var l in Layers) s += l.Macs; return s; } }
     public long F32Macs { get { long s = 0; foreach (var l in Layers) s += l.F32Macs; return s; } }
     public long Components { get { long s = 0; foreach (var l in Layers) s += l.Components; return s; } }
-    public long F32Components { get { long s = 0; foreach (var l in Layers) s += l.Precision == Precision.F32 ? l.Components : l.Flagged; return s; } }
+    public long F32Components { get { long s = 0; foreach (var l in Layers) s += l.F32Components; return s; } }
     /// <summary>Share of multiply-adds done in fp32 (recomputed components weighted by their length, plus fp32 layers).</summary>
     public double RecomputeFraction => Macs == 0 ? 0 : (double)F32Macs / Macs;
     /// <summary>Share of components done in fp32 (unweighted).</summary>
