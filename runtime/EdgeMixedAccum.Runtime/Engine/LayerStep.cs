@@ -38,7 +38,7 @@ internal sealed class LayerStep
     private readonly float[] _patch32 = [], _s, _kappa, _absDot = [], _yRec, _blockMax = [];
     private readonly double[] _bFlag, _bRig;
     private readonly int[] _dot = [], _rows, _all;
-    private readonly double _gammaLow, _probLow;
+    private readonly double _gammaLow, _probLow, _inflateA;
 
     // Trace of the last run (Trace option): low-pass results and rigorous bounds in output layout.
     private float[]? _traceS, _traceBound;
@@ -102,7 +102,7 @@ internal sealed class LayerStep
         _bFlag = new double[_mg]; _bRig = new double[_mg];
         _rows = new int[_mg]; _all = new int[_mg];
         for (int i = 0; i < _mg; i++) _all[i] = i;
-        if (_conv || _prec != Precision.F32) _patch32 = _conv ? new float[_k] : [];
+        if (_conv) _patch32 = new float[_k]; // Dense reads its fp32 rows in place
         switch (_prec)
         {
             case Precision.I8:
@@ -121,6 +121,8 @@ internal sealed class LayerStep
                 int depth = ErrorModel.F16Depth(_k);
                 _gammaLow = ErrorModel.Gamma(depth, ErrorModel.U16);
                 _probLow = Math.Sqrt(depth) * ErrorModel.U16;
+                // The fp32 magnitude sums carry at most gamma_k(2^-24) relative error: inflate so A stays an upper bound.
+                _inflateA = 1 + ErrorModel.Gamma(_k + 4, ErrorModel.U32) + 1e-6;
                 break;
         }
         Report = new LayerReport(node.Name, node.Op, _prec, _k);
@@ -284,8 +286,6 @@ internal sealed class LayerStep
         _f16(_w.H.Slice(r0 * _k, _mg * _k), patch, _y16, abs, _mg, _k);
         if (_est == EstimatorKind.Blocked) BlockMax(patch);
         var bias = _w.Bias;
-        // The fp32 magnitude sums carry at most gamma_k(2^-24) relative error: inflate so A stays an upper bound.
-        double inflateA = 1 + ErrorModel.Gamma(_k + 4, ErrorModel.U32) + 1e-6;
         double u16 = ErrorModel.U16;
         for (int i = 0; i < _mg; i++)
         {
@@ -298,7 +298,7 @@ internal sealed class LayerStep
                 EstimatorKind.Fused => _absDot[i],
                 EstimatorKind.Blocked => BlockedA(r),
                 _ => (double)_w.HL1[r] * st.MaxAbs,
-            } * inflateA;
+            } * _inflateA;
             // Input rounding to fp16 (relative u, or 2^-25 absolute below the normal range), subnormal
             // accumulation steps, the weights' distance from fp32, and the fp32 bias add.
             double fixedTerms = u16 / (1 - u16) * a + ErrorModel.Eta16 * (2.0 * _w.HL1[r] + _k + 16)

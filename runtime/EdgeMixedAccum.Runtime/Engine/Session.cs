@@ -62,13 +62,14 @@ public sealed class Session : IDisposable
         _perUnit = new long[nv];
         _bufferOf = new int[nv];
         _constants = new float[]?[nv];
+        var produced = new HashSet<int>(g.Nodes.Select(n => n.Output));
         for (int v = 0; v < nv; v++)
         {
             _bufferOf[v] = v;
             var info = g.Values[v];
             if (info.IsConstant) { _constants[v] = g.Tensors[info.Constant].ToFloat32(); continue; }
             bool batched = info.Shape.Length > 0 && info.Shape[0] == Shapes.Batch;
-            if (batched != _symbolic && v != _input && g.Nodes.Exists(n => n.Output == v))
+            if (batched != _symbolic && v != _input && produced.Contains(v))
                 throw new EmaException($"value '{info.Name}' {Shapes.Format(info.Shape)}: the runtime needs every activation to share the input's batch dimension");
             _perUnit[v] = Shapes.Elements(batched ? info.Shape.AsSpan(1) : info.Shape, $"value '{info.Name}'");
         }
