@@ -9,10 +9,11 @@ namespace EdgeMixedAccum.Study;
 
 /// <summary>
 /// Algorithm 1 with emulated low precision, for the study: every Dense/Conv component is computed exactly
-/// (fp64), in fp32 (sequential, as the runtime's recompute) and in the low format (every multiply-add
-/// rounded to the format, inputs and weights rounded to it first; or int8 with per-tensor dynamic
-/// activation scales). A method then picks the components taken from fp32; the rest keep the low value.
-/// Random and oracle pick as many components per layer and sample as the mixed test flagged.
+/// (fp64) and in the ladder's lowest format (every multiply-add rounded to the format, weights and, unless told
+/// otherwise, inputs rounded to it first; or int8 with per-tensor dynamic activation scales). A method then puts
+/// each component on a level of the ladder; components above the lowest are recomputed there (fp32 sequentially,
+/// as the runtime's recompute, or another emulated format). Random and oracle put as many components per layer,
+/// sample and level as the mixed test did.
 /// </summary>
 public sealed class StudyEngine
 {
@@ -26,9 +27,15 @@ public sealed class StudyEngine
     private readonly HashSet<LayerNode> _heads;
     private double[][]? _y64;
     private int[]? _top32;
+    private StudyRow? _fp32;
 
     public StudyEngine(EmaModel model, float[] x, int batch, long[]? labels, StudyOptions options)
     {
+        if (options.BlockSize < 1) throw new EmaException($"block size {options.BlockSize}: must be >= 1 (1 is recursive summation)");
+        foreach (var c in options.Criteria) StudyCriterion.Parse(c);
+        if (options.WeightsFormat is not null)
+            model = RoundWeights(model, StudyOptions.Resolve(options.WeightsFormat).Format
+                ?? throw new EmaException("--weights-format: i8 is not a rounding format (use a float format, e.g. fp8-e4m3)"));
         _model = model; _x = x; _batch = batch; _labels = labels; _o = options;
         _inLen = batch == 0 ? 0 : x.Length / batch;
         var g = model.Graph;
@@ -44,80 +51,115 @@ public sealed class StudyEngine
 
     public IReadOnlyList<string> LayerNames => _order.Select(l => l.Name).ToArray();
 
-    /// <summary>Runs every format, method and tau; reports progress as (runs done, runs total).</summary>
+    /// <summary>The fp32 reference: every component in fp32 (the uniform_high row of every ladder topped by fp32).</summary>
+    public StudyRow Fp32
+    {
+        get
+        {
+            EnsureBaselines();
+            return _fp32 ??= Evaluate(StudyLadder.Fp32, StudyMethod.UniformHigh, double.NaN) with { Ladder = "fp32" };
+        }
+    }
+
+    /// <summary>Runs every ladder, estimator, criterion, method and tau; reports progress as (runs done, runs total).
+    /// The rows end with the fp32 reference (ladder "fp32").</summary>
     public List<StudyRow> Run(IProgress<(int Done, int Total, string What)>? progress = null)
     {
-        var runs = new List<(string Format, StudyMethod Method, double Tau, string Est)>();
-        foreach (var f in _o.Formats)
+        var ladders = _o.AllLadders();
+        foreach (var l in ladders)
+            if (l.Levels.Count > 2 && _o.Criteria.Contains(StudyCriterion.Authors))
+                throw new EmaException($"ladder '{l.Name}': the authors' criterion has no unit roundoff, so it cannot tell which of three levels suffices; use full or full+sign");
+        var runs = new List<(StudyLadder L, StudyMethod Method, double Tau, string Est, string Crit)>();
+        foreach (var l in ladders)
         {
-            runs.Add((f, StudyMethod.UniformLow, double.NaN, "fused"));
+            runs.Add((l, StudyMethod.UniformLow, double.NaN, "fused", ""));
+            if (l.Levels[^1] != "fp32") runs.Add((l, StudyMethod.UniformHigh, double.NaN, "fused", ""));
             foreach (var est in _o.Estimators)
-                foreach (var t in _o.Taus)
-                    foreach (var m in new[] { StudyMethod.Mixed, StudyMethod.Random, StudyMethod.Oracle }) runs.Add((f, m, t, est));
+                foreach (var c in _o.Criteria.Where(c => c != StudyCriterion.Authors || est == _o.Estimators[0])) // authors' test uses no estimate
+                    foreach (var t in _o.Taus)
+                        foreach (var m in new[] { StudyMethod.Mixed, StudyMethod.Random, StudyMethod.Oracle }) runs.Add((l, m, t, est, c));
         }
         var rows = new List<StudyRow>();
-        progress?.Report((0, runs.Count + 2, "fp64 reference"));
-        EnsureBaselines();
-        var high = Evaluate(_o.Formats.Count > 0 ? _o.Formats[0] : "fp16", StudyMethod.UniformHigh, double.NaN);
-        progress?.Report((1, runs.Count + 1, "fp32"));
+        int total = runs.Count + 2;
+        progress?.Report((0, total, "fp64 reference"));
+        var fp32 = Fp32;
+        progress?.Report((1, total, "fp32"));
+        StudyRow? low = null, high = null;
         for (int i = 0; i < runs.Count; i++)
         {
-            var (f, m, t, est) = runs[i];
-            progress?.Report((i + 1, runs.Count + 1, $"{f} {StudyRow.MethodName(m)} {(double.IsNaN(t) ? "" : $"tau {t:G3} ({est})")}"));
-            var row = Evaluate(f, m, t, est);
-            if (m == StudyMethod.UniformLow)
+            var (l, m, t, est, c) = runs[i];
+            progress?.Report((i + 1, total, $"{l.Name} {StudyRow.MethodName(m)} {(double.IsNaN(t) ? "" : $"{c} tau {t:G3} ({est})")}"));
+            var row = Evaluate(l, m, t, est, c);
+            if (m == StudyMethod.UniformLow) { low = row; high = l.Levels[^1] == "fp32" ? fp32 with { Ladder = l.Name, Format = l.Levels[0] } : null; }
+            else if (m == StudyMethod.UniformHigh) high = row;
+            else rows.Add(row);
+            if (m == StudyMethod.UniformLow && high is null) continue;
+            if (m is StudyMethod.UniformLow or StudyMethod.UniformHigh)
                 foreach (var e in _o.Estimators) // each series gets its baselines
                 {
-                    rows.Add(high with { Format = StudyOptions.Resolve(f).Name, Cost = 1, Estimator = e });
-                    rows.Add(row with { Estimator = e });
+                    rows.Add(high! with { Estimator = e });
+                    rows.Add(low! with { Estimator = e });
                 }
-            else rows.Add(row);
         }
-        progress?.Report((runs.Count + 1, runs.Count + 1, "done"));
+        rows.Add(fp32);
+        progress?.Report((total, total, "done"));
         return rows;
     }
 
     private void EnsureBaselines()
     {
         if (_y64 is not null) return;
-        _y64 = new double[_batch][];
+        var y64 = new double[_batch][];
         var shape = Shapes.Resolve(_model.Graph.Values[_model.Graph.Inputs[0]].Shape, 1);
-        Parallel.For(0, _batch, i => _y64[i] = ReferenceExecutor.Run<double>(_model, (_x.AsSpan(i * _inLen, _inLen).ToArray(), shape))[0].Data);
-        _top32 = new int[_batch];
-        var fp32 = Format("fp16");
-        Parallel.For(0, _batch, i => _top32[i] = OutputMetrics.ArgMax<double>(Forward(i, fp32, StudyMethod.UniformHigh, double.NaN, true, new long[_order.Count], new long[_order.Count])));
+        Parallel.For(0, _batch, i => y64[i] = ReferenceExecutor.Run<double>(_model, (_x.AsSpan(i * _inLen, _inLen).ToArray(), shape))[0].Data);
+        var top32 = new int[_batch];
+        var fp32 = Resolve(StudyLadder.Fp32);
+        Parallel.For(0, _batch, i => top32[i] = OutputMetrics.ArgMax<double>(Forward(i, fp32, StudyMethod.UniformHigh, double.NaN, Est.Fused, "", new Tally(_order.Count, 1))));
+        _top32 = top32;
+        _y64 = y64;
     }
 
-    /// <summary>One format, method and tau over the whole set.</summary>
-    public StudyRow Evaluate(string format, StudyMethod method, double tau, string estimator = "fused")
+    /// <summary>One ladder ("f" meaning "f:fp32"), method and tau over the whole set.</summary>
+    public StudyRow Evaluate(string ladder, StudyMethod method, double tau, string estimator = "fused", string criterion = StudyCriterion.FullSign)
+        => Evaluate(StudyLadder.Parse(ladder), method, tau, estimator, criterion);
+
+    /// <summary>One ladder, method and tau over the whole set.</summary>
+    public StudyRow Evaluate(StudyLadder ladder, StudyMethod method, double tau, string estimator = "fused", string criterion = StudyCriterion.FullSign)
     {
-        bool fused = estimator switch { "fused" => true, "rownorm" => false, _ => throw new EmaException($"unknown estimator '{estimator}' (fused, rownorm)") };
+        var est = ParseEstimator(estimator);
+        bool selective = method is StudyMethod.Mixed or StudyMethod.Random or StudyMethod.Oracle;
+        criterion = selective ? StudyCriterion.Parse(criterion) : "";
+        if (selective && criterion == StudyCriterion.Authors && ladder.Levels.Count > 2)
+            throw new EmaException($"ladder '{ladder.Name}': the authors' criterion cannot choose between three levels; use full or full+sign");
         EnsureBaselines();
-        var f = Format(format);
-        int nl = _order.Count;
+        var lad = Resolve(ladder);
+        int nl = _order.Count, nv = lad.Levels.Length;
         var err = new double[_batch];
         var top = new int[_batch];
-        var highMacs = new long[nl]; var macs = new long[nl];
+        var sum = new Tally(nl, nv);
         object gate = new();
-        Parallel.For(0, _batch, () => (H: new long[nl], M: new long[nl]), (i, _, acc) =>
+        Parallel.For(0, _batch, () => new Tally(nl, nv), (i, _, acc) =>
         {
-            var y = Forward(i, f, method, tau, fused, acc.H, acc.M);
+            var y = Forward(i, lad, method, tau, est, criterion, acc);
             err[i] = OutputMetrics.RelativeError<double, double>(y, _y64![i]);
             if (double.IsNaN(err[i])) err[i] = double.PositiveInfinity;
             top[i] = OutputMetrics.ArgMax<double>(y);
             return acc;
-        }, acc => { lock (gate) for (int l = 0; l < nl; l++) { highMacs[l] += acc.H[l]; macs[l] += acc.M[l]; } });
+        }, acc => { lock (gate) sum.Add(acc); });
 
-        long totalMacs = macs.Sum(), totalHigh = highMacs.Sum();
+        long totalMacs = sum.Macs.Sum(), totalUp = 0, mid = 0;
         double cost = 0;
         for (int l = 0; l < nl; l++)
         {
-            bool lowPass = method != StudyMethod.UniformHigh && !(IsHeadHigh(_order[l], method));
-            // The fused estimator accumulates |w||x| next to every low-precision product (one more accumulation);
-            // row norms cost O(m + n), and int8 bounds need no |W||x| at all (docs/study.md).
-            bool estimates = method is not StudyMethod.UniformLow && fused && f.F is not null;
-            if (lowPass) cost += macs[l] * CostModel.LowCost(f.Ratio, estimates);
-            cost += highMacs[l];
+            bool lowPass = method != StudyMethod.UniformHigh && !IsHeadHigh(_order[l], method);
+            // The fused and running estimators accumulate one more sum next to every low-precision product;
+            // row norms cost O(m + n). An int8 bound needs no |W||x|, unless a float level above it is tested; the
+            // authors' criterion needs no bound at all.
+            bool estimates = selective && est != Est.RowNorm && criterion != StudyCriterion.Authors && (lad.Levels[0].F is not null || nv > 2);
+            if (lowPass) cost += sum.Macs[l] * (estimates ? 2 : 1) * lad.Levels[0].Cost;
+            for (int p = 0; p < nv; p++) cost += sum.LevelMacs[l * nv + p] * lad.Levels[p].Cost;
+            totalUp += sum.UpMacs(l);
+            for (int p = 1; p < nv - 1; p++) mid += sum.LevelMacs[l * nv + p];
         }
         int agree = 0, correct = 0;
         for (int i = 0; i < _batch; i++)
@@ -125,45 +167,90 @@ public sealed class StudyEngine
             if (top[i] == _top32![i]) agree++;
             if (_labels is not null && _labels[i] == top[i]) correct++;
         }
-        return new StudyRow(f.Name, method, tau, totalMacs == 0 ? 0 : (double)totalHigh / totalMacs, totalMacs == 0 ? 0 : cost / totalMacs,
+        double Share(long a, long b) => b == 0 ? 0 : (double)a / b;
+        return new StudyRow(ladder.Levels[0], method, tau, Share(totalUp, totalMacs), totalMacs == 0 ? 0 : cost / totalMacs,
             _labels is null || _batch == 0 ? double.NaN : (double)correct / _batch, _batch == 0 ? 1 : (double)agree / _batch,
             _batch == 0 ? 0 : err.Average(), _batch == 0 ? 0 : err.Max(),
-            Enumerable.Range(0, nl).Select(l => macs[l] == 0 ? 0 : (double)highMacs[l] / macs[l]).ToArray()) { Estimator = estimator };
+            Enumerable.Range(0, nl).Select(l => Share(sum.UpMacs(l), sum.Macs[l])).ToArray())
+        {
+            Estimator = estimator, Ladder = ladder.Name, Criterion = criterion,
+            ComponentFraction = Share(sum.UpComponents, sum.Components), MidFraction = Share(mid, totalMacs),
+        };
     }
 
     private bool IsHeadHigh(LayerNode l, StudyMethod m) => _o.HeadHigh && m is StudyMethod.Mixed or StudyMethod.Random or StudyMethod.Oracle && _heads.Contains(l);
 
-    private sealed record Fmt(string Name, FloatFormat? F, double Ratio);
-
-    private static Fmt Format(string name)
+    /// <summary>A level of a ladder: its name, emulated format (null for int8; fp32 is computed natively) and cost per multiply-add (fp32 = 1).</summary>
+    private sealed record Level(string Name, FloatFormat? F, double Cost)
     {
-        var (n, f, r) = StudyOptions.Resolve(name);
-        return new Fmt(n, f, r);
+        public bool IsFp32 => Name == "fp32";
+    }
+
+    private sealed record Lad(string Name, Level[] Levels);
+
+    private static Lad Resolve(StudyLadder l) => new(l.Name, l.Levels.Select(n =>
+    {
+        var (name, f, ratio) = StudyOptions.Resolve(n);
+        return new Level(name, f, 1 / ratio);
+    }).ToArray());
+
+    /// <summary>Per-layer counts of one run: multiply-adds, multiply-adds per level (above the low pass, or every
+    /// level for a uniform run), and components.</summary>
+    private sealed class Tally(int layers, int levels)
+    {
+        public readonly long[] Macs = new long[layers];
+        public readonly long[] LevelMacs = new long[layers * levels];
+        public long Components, UpComponents;
+        private readonly int _levels = levels;
+
+        /// <summary>Multiply-adds of layer l recomputed above the low pass (for a one-level ladder: all its level's).</summary>
+        public long UpMacs(int l)
+        {
+            long s = 0;
+            for (int p = _levels == 1 ? 0 : 1; p < _levels; p++) s += LevelMacs[l * _levels + p];
+            return s;
+        }
+
+        public void Add(Tally o)
+        {
+            for (int i = 0; i < Macs.Length; i++) Macs[i] += o.Macs[i];
+            for (int i = 0; i < LevelMacs.Length; i++) LevelMacs[i] += o.LevelMacs[i];
+            Components += o.Components; UpComponents += o.UpComponents;
+        }
     }
 
     /// <summary>One sample through the graph with the method's layers; returns the first output.</summary>
-    private double[] Forward(int sample, Fmt f, StudyMethod method, double tau, bool fused, long[] highMacs, long[] macs)
+    private double[] Forward(int sample, Lad lad, StudyMethod method, double tau, Est est, string criterion, Tally tally)
     {
         var shape = Shapes.Resolve(_model.Graph.Values[_model.Graph.Inputs[0]].Shape, 1);
         var data = _x.AsSpan(sample * _inLen, _inLen).ToArray();
         _model.Metadata.Normalization?.Apply(data, shape);
         var input = RefTensor<double>.FromFloat(shape, data);
-        var rng = new Random(HashCode.Combine(_o.Seed, sample, f.Name, tau));
+        // Deterministic across processes (string.GetHashCode is randomised per process).
+        var rng = new Random(StableSeed(_o.Seed, sample, lad.Name, criterion, tau));
         var outs = ReferenceExecutor.Run(_model.Graph, [input], null, (node, ins, outShape) =>
-        {
-            int li = _order.IndexOf(node);
-            var y = Layer(node, _layers[node], ins[0], outShape, f, method, tau, fused, rng, out long taken, out long all);
-            highMacs[li] += taken;
-            macs[li] += all;
-            return y;
-        });
+            Layer(_order.IndexOf(node), node, _layers[node], ins[0], outShape, lad, method, tau, est, criterion, rng, tally));
         return outs[0].Data;
     }
 
-    private RefTensor<double> Layer(LayerNode node, LayerData w, RefTensor<double> x, int[] outShape, Fmt f, StudyMethod method,
-        double tau, bool fused, Random rng, out long highMacs, out long macs)
+    private static int StableSeed(int seed, int sample, string ladder, string criterion, double tau)
     {
-        int m = w.M, k = w.K;
+        ulong h = 14695981039346656037UL;
+        void Mix(ulong v) { h ^= v; h *= 1099511628211UL; }
+        Mix((ulong)seed); Mix((ulong)sample); Mix((ulong)BitConverter.DoubleToInt64Bits(tau));
+        foreach (var ch in ladder) Mix(ch);
+        Mix(0xff);
+        foreach (var ch in criterion) Mix(ch);
+        return (int)(h ^ (h >> 32));
+    }
+
+    private bool Rejects(string criterion, in Activation act, double s, double kappa, double bound, double tau, double scale) =>
+        StudyCriterion.Rejects(criterion, act, s, kappa, bound, tau, _o.TauNegative, scale);
+
+    private RefTensor<double> Layer(int li, LayerNode node, LayerData w, RefTensor<double> x, int[] outShape, Lad lad, StudyMethod method,
+        double tau, Est est, string criterion, Random rng, Tally tally)
+    {
+        int m = w.M, k = w.K, nv = lad.Levels.Length, topLevel = nv - 1;
         var xf = Array.ConvertAll(x.Data, v => (float)v);
         // Units: Dense rows, or Conv (group, position) with an im2col patch.
         int units, mg;
@@ -176,23 +263,19 @@ public sealed class StudyEngine
         }
         else { mg = m; units = k == 0 ? 0 : xf.Length / k; }
         int n = units * mg;
-        var low = new double[n]; var high = new double[n]; var exact = new double[n]; var flag = new bool[n];
-        var (xq, sx, emax) = f.F is null ? QuantizeI8(xf) : (null, 0f, 0.0);
+        var low = new double[n]; var high = new double[n]; var exact = new double[n]; var chosen = new byte[n];
+        var scaleA = new double[n]; var i8Bound = new double[n];
+        var l0 = lad.Levels[0];
+        var (xq, _, emax) = l0.F is null ? QuantizeI8(xf) : (null, 0f, 0.0);
         float maxAbs = 0; foreach (var v in xf) maxAbs = Math.Max(maxAbs, Math.Abs(v));
-        var patch = new float[k]; var patchLow = new float[k]; var wl = f.F is null ? w.I8 : w.Rounded(f.F);
+        var patch = new float[k]; var patchLow = new float[k];
         bool headHigh = IsHeadHigh(node, method);
-        double u = f.F?.UnitRoundoff ?? 0;
+        var act = node.Activation;
         for (int unit = 0; unit < units; unit++)
         {
-            int g = 0, p = 0;
-            if (node is ConvNode) { g = unit / geo.Positions; p = unit % geo.Positions; geo.Gather<float>(xf, patch, g, p / geo.OW, p % geo.OW); }
-            else xf.AsSpan(unit * k, k).CopyTo(patch);
-            if (f.F is null)
-            {
-                if (node is ConvNode) geo.Gather<float>(xq!, patchLow, g, p / geo.OW, p % geo.OW);
-                else xq!.AsSpan(unit * k, k).CopyTo(patchLow);
-            }
-            else for (int j = 0; j < k; j++) patchLow[j] = (float)f.F.Round(patch[j]);
+            int g = Gather(node, geo, xf, patch, unit, k);
+            if (l0.F is null) Gather(node, geo, xq!, patchLow, unit, k);
+            else RoundInput(l0, patch, patchLow);
             for (int ii = 0; ii < mg; ii++)
             {
                 int r = g * mg + ii;
@@ -201,72 +284,225 @@ public sealed class StudyEngine
                 float h = 0;
                 for (int j = 0; j < k; j++) { e += (double)wr[j] * patch[j]; a += Math.Abs((double)wr[j] * patch[j]); h += wr[j] * patch[j]; }
                 h += w.Bias[r];
-                double lo, bound;
-                var wlr = wl.AsSpan(r * k, k);
-                if (method == StudyMethod.UniformHigh) { lo = h; bound = 0; } // no low pass to emulate
-                else if (f.F is null)
+                int o = Index(node, geo, mg, m, unit, ii, r);
+                exact[o] = e; high[o] = h;
+                if (l0.IsFp32 || method == StudyMethod.UniformHigh) { low[o] = h; continue; } // no low pass to emulate
+                double running = 0;
+                double lo = l0.F is null ? DotI8(w.I8.AsSpan(r * k, k), patchLow, w.Bias[r], est == Est.Running ? new RunningStat() : null, out running)
+                    : est == Est.Running ? RunningDot(l0, w, r, patchLow, out running) : LowDot(l0, w, r, patchLow);
+                low[o] = lo;
+                if (!(method is StudyMethod.Mixed or StudyMethod.Random or StudyMethod.Oracle)) continue;
+                // A float level's bound is u times this: (sqrt(n + 1) + 2)(|W||x| + |b|)_i, or the running estimate.
+                scaleA[o] = est switch
                 {
-                    lo = w.Bias[r];
-                    for (int j = 0; j < k; j++) lo += (double)wlr[j] * patchLow[j];
-                    bound = Math.Min(w.L1[r], 2 * w.L2[r]) * emax;
-                }
-                else
-                {
-                    lo = EmulatedDot.DotFma(f.F, wlr, patchLow, w.Bias[r]);
-                    double est = fused ? a : w.L1[r] * maxAbs;
-                    bound = (Math.Sqrt(k + 1) + 2) * u * (est + Math.Abs(w.Bias[r]));
-                }
-                int o = node is ConvNode ? r * geo.Positions + p : unit * m + ii;
-                low[o] = lo; high[o] = h; exact[o] = e;
-                bool nonFinite = !double.IsFinite(lo) || (f.F is not null && Math.Abs(lo) >= f.F.MaxFinite);
-                double kp = ActivationMath.Kappa(node.Activation, lo);
-                bool fl = nonFinite || FlagTest.Flags(node.Activation, lo, kp, bound, tau, _o.TauNegative, out _);
-                flag[o] = fl;
+                    Est.Running => running,
+                    Est.Fused => (Math.Sqrt(k + 1) + 2) * (a + Math.Abs(w.Bias[r])),
+                    _ => (Math.Sqrt(k + 1) + 2) * (w.L1[r] * maxAbs + Math.Abs(w.Bias[r])),
+                };
+                i8Bound[o] = l0.F is null ? Math.Min(w.L1[r], 2 * w.L2[r]) * emax : 0;
             }
         }
-        // Selection.
-        var take = new bool[n];
-        int count = 0;
-        foreach (var b in flag) if (b) count++;
+        if (method is StudyMethod.Mixed or StudyMethod.Random or StudyMethod.Oracle && !l0.IsFp32)
+        {
+            double scale = 0;
+            if (criterion == StudyCriterion.Normwise)
+            {
+                int finite = 0;
+                foreach (var v in low) { double q = ActivationMath.Phi(act, v); if (double.IsFinite(q)) { scale += q * q; finite++; } }
+                scale = finite == 0 ? 0 : Math.Sqrt(scale / finite);
+            }
+            for (int o = 0; o < n; o++)
+            {
+                double lo = low[o];
+                if (!double.IsFinite(lo) || (l0.F is not null && Math.Abs(lo) >= l0.F.MaxFinite)) { chosen[o] = 1; continue; }
+                double kp = ActivationMath.Kappa(act, lo);
+                byte level = (byte)topLevel;
+                for (int p = 0; p < topLevel; p++)
+                {
+                    var lv = lad.Levels[p];
+                    double bound = lv.F is null ? i8Bound[o] : lv.F.UnitRoundoff * scaleA[o];
+                    if (!Rejects(criterion, act, lo, kp, bound, tau, scale)) { level = (byte)p; break; }
+                }
+                chosen[o] = level;
+            }
+        }
+        // Selection: the level each component is computed in.
+        var take = new byte[n];
         switch (method)
         {
-            case StudyMethod.UniformHigh: Array.Fill(take, true); break;
+            case StudyMethod.UniformHigh: Array.Fill(take, (byte)topLevel); break;
             case StudyMethod.UniformLow: break;
-            case StudyMethod.Mixed: Array.Copy(flag, take, n); break;
+            case StudyMethod.Mixed: Array.Copy(chosen, take, n); break;
             case StudyMethod.Random:
-            {
-                var idx = Enumerable.Range(0, n).ToArray();
-                rng.Shuffle(idx);
-                for (int t = 0; t < count; t++) take[idx[t]] = true;
-                break;
-            }
             case StudyMethod.Oracle:
             {
-                var act = node.Activation;
-                var errs = new double[n];
-                for (int i = 0; i < n; i++)
-                {
-                    double d = Math.Abs(ActivationMath.Phi(act, low[i]) - ActivationMath.Phi(act, exact[i]));
-                    errs[i] = double.IsNaN(d) ? double.PositiveInfinity : d;
-                }
+                var counts = new int[nv];
+                foreach (var b in chosen) counts[b]++;
                 var idx = Enumerable.Range(0, n).ToArray();
-                Array.Sort(errs.Select(v => -v).ToArray(), idx);
-                for (int t = 0; t < count; t++) take[idx[t]] = true;
+                if (method == StudyMethod.Random) rng.Shuffle(idx);
+                else
+                {
+                    var errs = new double[n];
+                    for (int i = 0; i < n; i++)
+                    {
+                        double d = Math.Abs(ActivationMath.Phi(act, low[i]) - ActivationMath.Phi(act, exact[i]));
+                        errs[i] = double.IsNaN(d) ? double.NegativeInfinity : -d;
+                    }
+                    Array.Sort(errs, idx); // largest error first
+                }
+                // The most precise level takes the first of the order, the next level the following ones, and so on.
+                int at = 0;
+                for (int p = topLevel; p >= 1; p--)
+                    for (int t = 0; t < counts[p]; t++) take[idx[at++]] = (byte)p;
                 break;
             }
         }
-        if (headHigh) Array.Fill(take, true);
-        var y = new RefTensor<double>(outShape);
-        long taken = 0;
-        for (int i = 0; i < n; i++)
+        if (headHigh) Array.Fill(take, (byte)topLevel);
+        // Recompute above the low pass, escalating a result that overflows its level.
+        var value = new double[n];
+        long up = 0;
+        var level0Macs = 0L;
+        for (int unit = 0; unit < units; unit++)
         {
-            double s = take[i] ? high[i] : low[i];
-            if (take[i]) taken++;
-            y.Data[i] = (float)ActivationMath.Phi(node.Activation, s);
+            bool gathered = false;
+            int g = node is ConvNode ? unit / geo.Positions : 0;
+            for (int ii = 0; ii < mg; ii++)
+            {
+                int r = g * mg + ii, o = Index(node, geo, mg, m, unit, ii, r);
+                int p = take[o];
+                if (p == 0 && topLevel > 0) { value[o] = low[o]; continue; }
+                if (topLevel == 0) { value[o] = high[o]; level0Macs += k; up++; continue; }
+                up++;
+                if (!gathered) { Gather(node, geo, xf, patch, unit, k); gathered = true; }
+                while (true)
+                {
+                    var lv = lad.Levels[p];
+                    double v;
+                    if (lv.IsFp32) v = high[o];
+                    else { RoundInput(lv, patch, patchLow); v = LowDot(lv, w, r, patchLow); }
+                    tally.LevelMacs[li * nv + p] += k;
+                    if (p < topLevel && (!double.IsFinite(v) || Math.Abs(v) >= lv.F!.MaxFinite)) { p++; continue; }
+                    value[o] = v;
+                    break;
+                }
+            }
         }
-        highMacs = taken * k;
-        macs = (long)n * k;
+        if (topLevel == 0) tally.LevelMacs[li] += level0Macs;
+        var y = new RefTensor<double>(outShape);
+        for (int i = 0; i < n; i++) y.Data[i] = (float)ActivationMath.Phi(act, value[i]);
+        tally.Macs[li] += (long)n * k;
+        tally.Components += n;
+        tally.UpComponents += up;
         return y;
+    }
+
+    /// <summary>Output index of component (unit, row ii): Conv outputs are [m, positions], Dense [units, m].</summary>
+    private static int Index(LayerNode node, in ConvGeometry geo, int mg, int m, int unit, int ii, int r) =>
+        node is ConvNode ? r * geo.Positions + unit % geo.Positions : unit * m + ii;
+
+    /// <summary>Copies unit's input (a Dense row of x, or a Conv im2col patch) into patch; returns the Conv group.</summary>
+    private static int Gather(LayerNode node, in ConvGeometry geo, float[] x, float[] patch, int unit, int k)
+    {
+        if (node is not ConvNode) { x.AsSpan(unit * k, k).CopyTo(patch); return 0; }
+        int g = unit / geo.Positions, p = unit % geo.Positions;
+        geo.Gather<float>(x, patch, g, p / geo.OW, p % geo.OW);
+        return g;
+    }
+
+    private void RoundInput(Level lv, float[] patch, float[] into)
+    {
+        if (!_o.RoundInputs) { patch.CopyTo(into, 0); return; }
+        for (int j = 0; j < patch.Length; j++) into[j] = (float)lv.F!.Round(patch[j]);
+    }
+
+    /// <summary>Row r of the layer in an emulated float format: weights rounded to it, every multiply-add rounded, recursive or blocked.</summary>
+    private double LowDot(Level lv, LayerData w, int r, float[] x)
+    {
+        var wr = w.Rounded(lv.F!).AsSpan(r * w.K, w.K);
+        return _o.BlockSize <= 1
+            ? EmulatedDot.DotFma(lv.F!, wr, x, w.Bias[r])
+            : EmulatedDot.DotFma(lv.F!, wr, x, w.Bias[r], Summation.Blocked, _o.BlockSize);
+    }
+
+    /// <summary>
+    /// <see cref="LowDot"/> in recursive order, also returning the running error estimate (Higham's running error
+    /// analysis, in its probabilistic form): each step's rounding error is at most u |s_j| for the partial sum s_j,
+    /// so with independent errors the total is about u sqrt(sum s_j^2); rounding the products' operands adds about
+    /// u sqrt(2 sum p_j^2). Returns sqrt(sum s_j^2) + sqrt(2 sum p_j^2) (to be multiplied by u).
+    /// </summary>
+    private double RunningDot(Level lv, LayerData w, int r, float[] x, out double running)
+    {
+        var f = lv.F!;
+        var wr = w.Rounded(f).AsSpan(r * w.K, w.K);
+        var stat = new RunningStat();
+        double acc = f.Round(w.Bias[r]);
+        int block = Math.Max(1, _o.BlockSize);
+        for (int start = 0; start < wr.Length; start += block)
+        {
+            // Blocked: each block is summed from zero, then added; the running statistic sees both kinds of partial sum.
+            double part = block == 1 ? acc : 0;
+            for (int j = start; j < Math.Min(start + block, wr.Length); j++)
+            {
+                double p = (double)wr[j] * x[j];
+                part = f.RoundSum(part, p);
+                stat.Add(part, p);
+            }
+            if (block == 1) acc = part;
+            else { acc = f.RoundSum(acc, part); stat.Add(acc, 0); }
+        }
+        running = stat.Value;
+        return acc;
+    }
+
+    private struct RunningStat
+    {
+        private double _s2, _p2;
+        public void Add(double partial, double product) { _s2 += partial * partial; _p2 += product * product; }
+        public readonly double Value => Math.Sqrt(_s2) + Math.Sqrt(2 * _p2);
+    }
+
+    private static double DotI8(ReadOnlySpan<float> w, ReadOnlySpan<float> x, double bias, RunningStat? running, out double estimate)
+    {
+        double s = bias;
+        var stat = running ?? default;
+        for (int j = 0; j < w.Length; j++)
+        {
+            double p = (double)w[j] * x[j];
+            s += p;
+            if (running is not null) stat.Add(s, p);
+        }
+        estimate = running is null ? 0 : stat.Value;
+        return s;
+    }
+
+    private enum Est { Fused, RowNorm, Running }
+
+    private static Est ParseEstimator(string name) => name switch
+    {
+        "fused" => Est.Fused,
+        "rownorm" => Est.RowNorm,
+        "running" => Est.Running,
+        _ => throw new EmaException($"unknown estimator '{name}' (fused, rownorm, running)"),
+    };
+
+    /// <summary>A copy of the model whose Dense/Conv weights and biases are rounded to f (the other tensors are shared).</summary>
+    private static EmaModel RoundWeights(EmaModel m, FloatFormat f)
+    {
+        var g = m.Graph;
+        var r = new ModelGraph();
+        r.Values.AddRange(g.Values); r.Nodes.AddRange(g.Nodes); r.Inputs.AddRange(g.Inputs); r.Outputs.AddRange(g.Outputs);
+        var layerTensors = new HashSet<int>();
+        foreach (var l in g.Nodes.OfType<LayerNode>())
+        {
+            layerTensors.Add(g.Values[l.Weight].Constant);
+            if (l.Bias >= 0) layerTensors.Add(g.Values[l.Bias].Constant);
+        }
+        for (int t = 0; t < g.Tensors.Count; t++)
+        {
+            var td = g.Tensors[t];
+            r.Tensors.Add(layerTensors.Contains(t) ? TensorData.FromFloat32(td.Name, td.Shape, Array.ConvertAll(td.ToFloat32(), v => (float)f.Round(v))) : td);
+        }
+        return new EmaModel(m.Metadata, r);
     }
 
     private static (float[] Q, float Scale, double EMax) QuantizeI8(float[] x)

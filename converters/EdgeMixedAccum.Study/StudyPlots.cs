@@ -13,12 +13,15 @@ public static class StudyPlots
 
     const int Width = 900, Height = 540;
 
-    /// <summary>The two file names written for a format: error vs cost, then accuracy vs cost.</summary>
+    /// <summary>The file names written for a series: error and agreement vs cost, then error and top-1 vs the share of multiply-adds recomputed.</summary>
     public static IReadOnlyList<string> FileNames(string format)
     {
         var f = SafeName(format);
-        return [f + "-error-vs-cost.png", f + "-accuracy-vs-cost.png"];
+        return [f + "-error-vs-cost.png", f + "-accuracy-vs-cost.png", f + "-error-vs-share.png", f + "-accuracy-vs-share.png"];
     }
+
+    /// <summary>The file names of the plot of every series' mixed curves together (written when there are several series).</summary>
+    public static readonly IReadOnlyList<string> LadderFileNames = ["ladders-error-vs-cost.png", "ladders-accuracy-vs-cost.png"];
 
     /// <summary>
     /// Writes, per format in order of first appearance, <c>&lt;format&gt;-error-vs-cost.png</c> (mean relative error,
@@ -35,20 +38,64 @@ public static class StudyPlots
             var fr = rows.Where(r => r.Series == format).ToList();
             var names = FileNames(format);
 
-            using (var plot = ErrorPlot(format, fr)) Save(plot, Path.Combine(dir, names[0]));
-            written.Add(names[0]);
-            using (var plot = AccuracyPlot(format, fr)) Save(plot, Path.Combine(dir, names[1]));
-            written.Add(names[1]);
+            bool labels = fr.Any(r => !double.IsNaN(r.Top1));
+            var share = (Func<StudyRow, double>)(r => r.RecomputeFraction * 100);
+            const string shareLabel = "multiply-adds recomputed (%)";
+            var plots = new[]
+            {
+                ErrorPlot($"{format}: mean relative error vs cost", Cost, CostLabel, Curves(fr)),
+                AccuracyPlot($"{format}: top-1 agreement with fp32 vs cost", Cost, CostLabel, Curves(fr), r => r.Agreement, "top-1 agreement with fp32 (%)"),
+                ErrorPlot($"{format}: mean relative error vs share recomputed", share, shareLabel, Curves(fr)),
+                labels ? AccuracyPlot($"{format}: top-1 accuracy vs share recomputed", share, shareLabel, Curves(fr), r => r.Top1, "top-1 accuracy (%)")
+                       : AccuracyPlot($"{format}: top-1 agreement with fp32 vs share recomputed", share, shareLabel, Curves(fr), r => r.Agreement, "top-1 agreement with fp32 (%)"),
+            };
+            for (int i = 0; i < plots.Length; i++)
+            {
+                using (plots[i]) Save(plots[i], Path.Combine(dir, names[i]));
+                written.Add(names[i]);
+            }
+        }
+        var series = StudyReport.FormatsInOrder(rows);
+        if (series.Count > 1)
+        {
+            // Every series' mixed curves (and its uniform-low point) on one plot: ladders and estimators compared at equal cost.
+            var curves = new List<(string Label, List<StudyRow> Rows, bool Uniform)>();
+            foreach (var f in series)
+            {
+                var fr = rows.Where(r => r.Series == f).ToList();
+                foreach (var c in fr.Where(r => r.Method == StudyMethod.Mixed).Select(r => r.Criterion).Distinct())
+                    curves.Add(($"{f} mixed{(c.Length > 0 ? $" ({c})" : "")}", fr.Where(r => r.Method == StudyMethod.Mixed && r.Criterion == c).ToList(), false));
+                curves.Add(($"{f} uniform low", fr.Where(r => r.Method == StudyMethod.UniformLow).ToList(), true));
+            }
+            using (var plot = ErrorPlot("every series: mean relative error vs cost", Cost, CostLabel, curves)) Save(plot, Path.Combine(dir, LadderFileNames[0]));
+            using (var plot = AccuracyPlot("every series: top-1 agreement with fp32 vs cost", Cost, CostLabel, curves, r => r.Agreement, "top-1 agreement with fp32 (%)"))
+                Save(plot, Path.Combine(dir, LadderFileNames[1]));
+            written.AddRange(LadderFileNames);
         }
         return written;
     }
 
-    static Plot ErrorPlot(string format, List<StudyRow> rows)
+    const string CostLabel = "modelled cost (uniform fp32 = 1)";
+    static double Cost(StudyRow r) => r.Cost;
+
+    /// <summary>One curve per method and criterion (the criterion named only when the series has several).</summary>
+    static List<(string Label, List<StudyRow> Rows, bool Uniform)> Curves(List<StudyRow> rows)
+    {
+        bool several = rows.Select(r => r.Criterion).Where(c => c.Length > 0).Distinct().Count() > 1;
+        var curves = new List<(string, List<StudyRow>, bool)>();
+        foreach (var method in Enum.GetValues<StudyMethod>())
+            foreach (var c in rows.Where(r => r.Method == method).Select(r => r.Criterion).Distinct())
+                curves.Add((StudyRow.MethodName(method) + (several && c.Length > 0 ? $" ({c})" : ""),
+                    rows.Where(r => r.Method == method && r.Criterion == c).ToList(), method is StudyMethod.UniformLow or StudyMethod.UniformHigh));
+        return curves;
+    }
+
+    static Plot ErrorPlot(string title, Func<StudyRow, double> x, string xLabel, List<(string Label, List<StudyRow> Rows, bool Uniform)> curves)
     {
         var plot = new Plot();
         // ScottPlot 5 has no logarithmic axis: plot log10(error) and label the ticks as powers of ten.
         // Non-positive errors are clamped to ErrorFloor first so log10 stays finite.
-        AddSeries(plot, rows, r => r.MeanRelError, e => Math.Log10(Math.Max(e, ErrorFloor)));
+        AddCurves(plot, curves, x, r => Math.Log10(Math.Max(r.MeanRelError, ErrorFloor)));
         var ticks = new ScottPlot.TickGenerators.NumericAutomatic
         {
             MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
@@ -58,43 +105,41 @@ public static class StudyPlots
         plot.Axes.Left.TickGenerator = ticks;
         plot.Grid.MinorLineColor = Colors.Black.WithOpacity(.05);
         plot.Grid.MinorLineWidth = 1;
-        plot.Title($"{format}: mean relative error vs cost");
-        plot.XLabel("modelled cost (uniform fp32 = 1)");
+        plot.Title(title);
+        plot.XLabel(xLabel);
         plot.YLabel("mean relative error (log scale)");
         plot.ShowLegend(Edge.Right);
         return plot;
     }
 
-    static Plot AccuracyPlot(string format, List<StudyRow> rows)
+    static Plot AccuracyPlot(string title, Func<StudyRow, double> x, string xLabel, List<(string Label, List<StudyRow> Rows, bool Uniform)> curves,
+        Func<StudyRow, double> value, string yLabel)
     {
         var plot = new Plot();
-        AddSeries(plot, rows, r => r.Agreement, a => a * 100);
-        plot.Title($"{format}: top-1 agreement with fp32 vs cost");
-        plot.XLabel("modelled cost (uniform fp32 = 1)");
-        plot.YLabel("top-1 agreement with fp32 (%)");
+        AddCurves(plot, curves, x, r => value(r) * 100);
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
         plot.ShowLegend(Edge.Right);
         return plot;
     }
 
-    // One line+markers per selective method sorted by cost; uniform_low/uniform_high as single large markers.
-    // Rows whose x or y is NaN/infinite are left out.
-    static void AddSeries(Plot plot, List<StudyRow> rows, Func<StudyRow, double> value, Func<double, double> toY)
+    // One line+markers per curve sorted by x; uniform rows as single large markers. Points whose x or y is NaN/infinite are left out.
+    static void AddCurves(Plot plot, List<(string Label, List<StudyRow> Rows, bool Uniform)> curves, Func<StudyRow, double> x, Func<StudyRow, double> y)
     {
-        foreach (var method in Enum.GetValues<StudyMethod>())
+        foreach (var (label, rows, uniform) in curves)
         {
-            var pts = rows.Where(r => r.Method == method)
-                .Select(r => (X: r.Cost, Y: toY(value(r))))
+            var pts = rows.Select(r => (X: x(r), Y: y(r)))
                 .Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y))
                 .OrderBy(p => p.X).ToArray();
             if (pts.Length == 0) continue;
             var sp = plot.Add.Scatter(pts.Select(p => p.X).ToArray(), pts.Select(p => p.Y).ToArray());
-            sp.LegendText = StudyRow.MethodName(method);
-            bool uniform = method is StudyMethod.UniformLow or StudyMethod.UniformHigh;
+            sp.LegendText = label;
             if (uniform)
             {
                 sp.LineWidth = 0;
                 sp.MarkerSize = 12;
-                sp.MarkerShape = method == StudyMethod.UniformLow ? MarkerShape.FilledSquare : MarkerShape.FilledDiamond;
+                sp.MarkerShape = label.EndsWith("uniform_high", StringComparison.Ordinal) ? MarkerShape.FilledDiamond : MarkerShape.FilledSquare;
             }
             else
             {
@@ -110,7 +155,7 @@ public static class StudyPlots
 
     static string SafeName(string format)
     {
-        var bad = Path.GetInvalidFileNameChars();
+        var bad = Path.GetInvalidFileNameChars().Append(':').ToArray(); // ladders name series "low:high"; keep file names portable
         var chars = format.Select(c => bad.Contains(c) || char.IsWhiteSpace(c) ? '_' : c).ToArray();
         var s = new string(chars);
         return s.Length == 0 ? "_" : s;

@@ -24,7 +24,8 @@ public static class StudyReport
 
     /// <summary>The fixed leading columns of results.csv; one <c>layer_fraction:&lt;name&gt;</c> column per layer follows.</summary>
     public static readonly IReadOnlyList<string> CsvColumns =
-        ["format", "estimator", "method", "tau", "recompute_fraction", "cost", "top1", "agreement", "mean_rel_error", "max_rel_error"];
+        ["format", "ladder", "estimator", "criterion", "method", "tau", "recompute_fraction", "component_fraction", "mid_fraction",
+         "cost", "top1", "agreement", "mean_rel_error", "max_rel_error"];
 
     /// <summary>
     /// Writes one line per row: invariant culture, round-trip ("R") numbers, NaN as an empty field, fields with a
@@ -47,10 +48,14 @@ public static class StudyReport
                     $"layer fractions but there are {layerNames.Count} layer names", nameof(rows));
             fields.Clear();
             fields.Add(r.Format);
+            fields.Add(r.Ladder.Length == 0 ? r.Format + ":fp32" : r.Ladder);
             fields.Add(r.Estimator);
+            fields.Add(r.Criterion);
             fields.Add(StudyRow.MethodName(r.Method));
             fields.Add(CsvNumber(r.Tau));
             fields.Add(CsvNumber(r.RecomputeFraction));
+            fields.Add(CsvNumber(r.ComponentFraction));
+            fields.Add(CsvNumber(r.MidFraction));
             fields.Add(CsvNumber(r.Cost));
             fields.Add(CsvNumber(r.Top1));
             fields.Add(CsvNumber(r.Agreement));
@@ -84,11 +89,9 @@ public static class StudyReport
         sb.Append("\nReproduce with:\n\n```\n").Append(header.Command).Append("\n```\n\n");
 
         var formats = FormatsInOrder(rows);
-        sb.Append("## Cost ratios\n\n| format | c_high / c_low |\n|---|---:|\n");
-        var ratioFormats = formats.Concat(header.CostRatios.Keys.Where(k => !formats.Contains(k)).Order(StringComparer.Ordinal));
-        foreach (var f in ratioFormats)
-            sb.Append("| ").Append(Cell(f)).Append(" | ")
-              .Append(header.CostRatios.TryGetValue(f.Split('+')[0], out var c) ? Num(c, "0.###") : "n/a").Append(" |\n");
+        sb.Append("## Cost per multiply-add\n\nCost of an fp32 multiply-add over the format's (docs/study.md):\n\n| format | c_fp32 / c_format |\n|---|---:|\n");
+        foreach (var (f, c) in header.CostRatios)
+            sb.Append("| ").Append(Cell(f)).Append(" | ").Append(Num(c, "0.###")).Append(" |\n");
         sb.Append('\n');
         if (header.Measured.Count > 0)
         {
@@ -97,35 +100,47 @@ public static class StudyReport
             sb.Append('\n');
         }
 
+        var fp32 = rows.FirstOrDefault(r => r.Ladder == "fp32");
+        if (fp32 is not null)
+            sb.Append("fp32 reference (every component in fp32): top-1 ").Append(Pct(fp32.Top1)).Append(", mean rel. error ")
+              .Append(Num(fp32.MeanRelError, "0.000e+00")).Append(" against fp64.\n\n");
+
         foreach (var f in formats)
         {
-            var fr = rows.Where(r => r.Series == f).OrderBy(r => (int)r.Method).ThenBy(r => r.Tau, TauOrder).ToList();
+            var fr = rows.Where(r => r.Series == f).OrderBy(r => (int)r.Method).ThenBy(r => r.Criterion, StringComparer.Ordinal).ThenBy(r => r.Tau, TauOrder).ToList();
+            bool mid = fr.Any(r => r.MidFraction > 0);
             sb.Append("## ").Append(Cell(f)).Append("\n\n");
-            sb.Append("| method | tau | recomputed MACs % | cost | top-1 | agreement | mean rel. error | max rel. error |\n");
-            sb.Append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+            sb.Append("| method | criterion | tau | recomputed MACs % | components % |").Append(mid ? " of which middle level % |" : "")
+              .Append(" cost | top-1 | agreement | mean rel. error | max rel. error |\n");
+            sb.Append("|---|---|---:|---:|---:|").Append(mid ? "---:|" : "").Append("---:|---:|---:|---:|---:|\n");
             foreach (var r in fr)
+            {
                 sb.Append("| ").Append(StudyRow.MethodName(r.Method))
+                  .Append(" | ").Append(Cell(r.Criterion))
                   .Append(" | ").Append(Num(r.Tau, "G6"))
                   .Append(" | ").Append(Num(r.RecomputeFraction * 100, "0.00"))
-                  .Append(" | ").Append(Num(r.Cost, "0.0000"))
+                  .Append(" | ").Append(Num(r.ComponentFraction * 100, "0.00"));
+                if (mid) sb.Append(" | ").Append(Num(r.MidFraction * 100, "0.00"));
+                sb.Append(" | ").Append(Num(r.Cost, "0.0000"))
                   .Append(" | ").Append(Pct(r.Top1))
                   .Append(" | ").Append(Pct(r.Agreement))
                   .Append(" | ").Append(Num(r.MeanRelError, "0.000e+00"))
                   .Append(" | ").Append(Num(r.MaxRelError, "0.000e+00"))
                   .Append(" |\n");
+            }
             sb.Append('\n');
 
             var mixed = fr.Where(r => r.Method == StudyMethod.Mixed).ToList();
             if (header.LayerNames.Count > 0 && mixed.Count > 0)
             {
-                sb.Append("Recomputed share per layer (mixed), %:\n\n| tau |");
+                sb.Append("Recomputed share per layer (mixed), %:\n\n| criterion | tau |");
                 foreach (var n in header.LayerNames) sb.Append(' ').Append(Cell(n)).Append(" |");
-                sb.Append("\n|---:|");
+                sb.Append("\n|---|---:|");
                 foreach (var _ in header.LayerNames) sb.Append("---:|");
                 sb.Append('\n');
                 foreach (var r in mixed)
                 {
-                    sb.Append("| ").Append(Num(r.Tau, "G6")).Append(" |");
+                    sb.Append("| ").Append(Cell(r.Criterion)).Append(" | ").Append(Num(r.Tau, "G6")).Append(" |");
                     for (int i = 0; i < header.LayerNames.Count; i++)
                         sb.Append(' ').Append(i < r.LayerFractions.Count ? Num(r.LayerFractions[i] * 100, "0.00") : "n/a").Append(" |");
                     sb.Append('\n');
@@ -133,7 +148,11 @@ public static class StudyReport
                 sb.Append('\n');
             }
 
-            sb.Append(BestMixedVsRandomLine(fr)).Append("\n\n");
+            var criteria = mixed.Select(r => r.Criterion).Distinct().ToList();
+            foreach (var c in criteria.DefaultIfEmpty(""))
+                sb.Append(criteria.Count > 1 ? $"[{c}] " : "").Append(BestMixedVsRandomLine(fr.Where(r => r.Criterion == c || r.Method is StudyMethod.UniformLow or StudyMethod.UniformHigh).ToList())).Append("\n\n");
+            AppendAuthorsTable(sb, fr, fp32);
+            if (criteria.Count > 1) AppendEqualShare(sb, mixed, criteria);
 
             var pngs = plotFiles is null
                 ? StudyPlots.FileNames(f)
@@ -147,7 +166,84 @@ public static class StudyReport
                 sb.Append('\n');
             }
         }
+        if (formats.Count > 1 && (plotFiles is null || StudyPlots.LadderFileNames.All(n => plotFiles.Any(p => Path.GetFileName(p) == n))))
+        {
+            sb.Append("## Every series together\n\n");
+            foreach (var n in StudyPlots.LadderFileNames)
+                sb.Append("- ![").Append(Path.GetFileNameWithoutExtension(n)).Append("](").Append(Uri.EscapeDataString(n)).Append(")\n");
+            sb.Append('\n');
+        }
         WriteAtomic(path, sb.ToString());
+    }
+
+    /// <summary>The authors' table (tau, top-1 of uniform low, uniform high, fp32 and mixed, share recomputed), one per criterion.</summary>
+    static void AppendAuthorsTable(StringBuilder sb, List<StudyRow> fr, StudyRow? fp32)
+    {
+        var low = fr.FirstOrDefault(r => r.Method == StudyMethod.UniformLow);
+        var high = fr.FirstOrDefault(r => r.Method == StudyMethod.UniformHigh);
+        var mixed = fr.Where(r => r.Method == StudyMethod.Mixed).ToList();
+        if (low is null || high is null || mixed.Count == 0) return;
+        var levels = (low.Ladder.Length == 0 ? low.Format + ":fp32" : low.Ladder).Split(':');
+        sb.Append("In the authors' format (top-1 accuracy; shares of inner products recomputed, unweighted, and of multiply-adds):\n\n");
+        sb.Append("| criterion | tau | ").Append(Cell(levels[0])).Append(" | ").Append(Cell(levels[^1])).Append(" | fp32 | mixed | inner products recomputed % | MACs recomputed % | mixed mean rel. error | random mean rel. error |\n");
+        sb.Append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        foreach (var m in mixed.OrderBy(r => r.Criterion, StringComparer.Ordinal).ThenByDescending(r => r.Tau))
+        {
+            var rnd = fr.FirstOrDefault(r => r.Method == StudyMethod.Random && r.Criterion == m.Criterion && TauEqual(r.Tau, m.Tau));
+            sb.Append("| ").Append(Cell(m.Criterion)).Append(" | ").Append(Num(m.Tau, "G6"))
+              .Append(" | ").Append(Pct(low.Top1)).Append(" | ").Append(Pct(high.Top1)).Append(" | ").Append(Pct(fp32?.Top1 ?? double.NaN))
+              .Append(" | ").Append(Pct(m.Top1)).Append(" | ").Append(Num(m.ComponentFraction * 100, "0.00")).Append(" | ").Append(Num(m.RecomputeFraction * 100, "0.00"))
+              .Append(" | ").Append(Num(m.MeanRelError, "0.000e+00")).Append(" | ").Append(Num(rnd?.MeanRelError ?? double.NaN, "0.000e+00")).Append(" |\n");
+        }
+        sb.Append('\n');
+    }
+
+    /// <summary>Each criterion's mixed rows against the others' curves at the same share of multiply-adds recomputed.</summary>
+    static void AppendEqualShare(StringBuilder sb, List<StudyRow> mixed, List<string> criteria)
+    {
+        sb.Append("Criteria at equal share of multiply-adds recomputed (the other criteria's mean rel. error and top-1 interpolated on their curves, log-linear in the error; – outside their range):\n\n");
+        sb.Append("| criterion | tau | MACs recomputed % | mean rel. error | top-1 |");
+        foreach (var c in criteria) sb.Append(' ').Append(Cell(c)).Append(" error | ").Append(Cell(c)).Append(" top-1 |");
+        sb.Append("\n|---|---:|---:|---:|---:|");
+        foreach (var _ in criteria) sb.Append("---:|---:|");
+        sb.Append('\n');
+        foreach (var m in mixed.OrderBy(r => r.RecomputeFraction))
+        {
+            sb.Append("| ").Append(Cell(m.Criterion)).Append(" | ").Append(Num(m.Tau, "G6")).Append(" | ").Append(Num(m.RecomputeFraction * 100, "0.00"))
+              .Append(" | ").Append(Num(m.MeanRelError, "0.000e+00")).Append(" | ").Append(Pct(m.Top1)).Append(" |");
+            foreach (var c in criteria)
+            {
+                var at = c == m.Criterion ? null : AtShare(mixed.Where(r => r.Criterion == c), m.RecomputeFraction);
+                sb.Append(' ').Append(at is null ? "–" : Num(at.Value.Error, "0.000e+00")).Append(" | ").Append(at is null ? "–" : Pct(at.Value.Top1)).Append(" |");
+            }
+            sb.Append('\n');
+        }
+        sb.Append('\n');
+    }
+
+    /// <summary>
+    /// A curve's mean relative error and top-1 at a share of multiply-adds recomputed: linear interpolation between the
+    /// two rows around it (the error in log scale when both are positive); null outside the curve's range.
+    /// </summary>
+    public static (double Error, double Top1)? AtShare(IEnumerable<StudyRow> curve, double share)
+    {
+        var pts = curve.Where(r => double.IsFinite(r.MeanRelError)).OrderBy(r => r.RecomputeFraction).ToList();
+        for (int i = 0; i < pts.Count; i++)
+        {
+            var a = pts[i];
+            if (a.RecomputeFraction == share) return (a.MeanRelError, a.Top1);
+            if (i + 1 >= pts.Count) break;
+            var b = pts[i + 1];
+            if (a.RecomputeFraction < share && share < b.RecomputeFraction)
+            {
+                double t = (share - a.RecomputeFraction) / (b.RecomputeFraction - a.RecomputeFraction);
+                double err = a.MeanRelError > 0 && b.MeanRelError > 0
+                    ? Math.Exp(Math.Log(a.MeanRelError) + t * (Math.Log(b.MeanRelError) - Math.Log(a.MeanRelError)))
+                    : a.MeanRelError + t * (b.MeanRelError - a.MeanRelError);
+                return (err, a.Top1 + t * (b.Top1 - a.Top1));
+            }
+        }
+        return null;
     }
 
     /// <summary>
@@ -162,7 +258,7 @@ public static class StudyReport
         (double, double, StudyRow, StudyRow)? best = null;
         foreach (var m in list.Where(r => r.Method == StudyMethod.Mixed))
         {
-            var rnd = list.FirstOrDefault(r => r.Method == StudyMethod.Random && r.Series == m.Series && TauEqual(r.Tau, m.Tau));
+            var rnd = list.FirstOrDefault(r => r.Method == StudyMethod.Random && r.Series == m.Series && r.Criterion == m.Criterion && TauEqual(r.Tau, m.Tau));
             if (rnd is null) continue;
             double a = rnd.MeanRelError, b = m.MeanRelError;
             if (!double.IsFinite(a) || !double.IsFinite(b) || a < 0 || b < 0 || (a == 0 && b == 0)) continue;
@@ -198,7 +294,7 @@ public static class StudyReport
     internal static List<string> FormatsInOrder(IEnumerable<StudyRow> rows)
     {
         var seen = new List<string>();
-        foreach (var r in rows) if (!seen.Contains(r.Series)) seen.Add(r.Series);
+        foreach (var r in rows) if (r.Ladder != "fp32" && !seen.Contains(r.Series)) seen.Add(r.Series);
         return seen;
     }
 

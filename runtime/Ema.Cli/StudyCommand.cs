@@ -22,7 +22,13 @@ internal static class StudyCommand
         var model = new Argument<FileInfo>("model") { Description = "an ONNX export (studied with its fp32 weights) or an .ema file" };
         var input = new Option<FileInfo>("--input", "-i") { Description = "inputs as .npy", Required = true };
         var labels = new Option<FileInfo?>("--labels") { Description = "integer class labels as .npy" };
-        var formats = new Option<string>("--formats") { Description = "low formats: fp16,bf16,fp8-e4m3,fp8-e5m2,i8", DefaultValueFactory = _ => "fp16,bf16,fp8-e4m3,fp8-e5m2,i8" };
+        var formats = new Option<string?>("--formats") { Description = "low formats, each with fp32 recompute: fp16,bf16,fp8-e4m3,fp8-e4m3-ieee,fp8-e5m2,i8 (default: fp16,bf16,fp8-e4m3,fp8-e5m2,i8, or none when --ladder is given)" };
+        var ladders = new Option<string?>("--ladder") { Description = "precision ladders low:high[:higher], comma-separated, e.g. fp8-e4m3:fp16 (the authors'), i8:fp16:fp32 (three levels)" };
+        var criteria = new Option<string>("--criterion") { Description = "flag criteria, comma-separated: full (PAPER.md), full+sign (full plus the first-order sign guard; the runtime's), authors (kappa_phi/|v| <= tau); random and oracle come with each", DefaultValueFactory = _ => "full+sign" };
+        var weightsFormat = new Option<string?>("--weights-format") { Description = "round every Dense/Conv weight and bias to this format first (e.g. fp8-e4m3, as the authors did); applies to every method and the fp64 reference" };
+        var inputs = new Option<string>("--inputs") { Description = "round each layer's inputs to the accumulation format (low) or keep them fp32 (fp32, as the authors' code does)", DefaultValueFactory = _ => "low" };
+        var block = new Option<int>("--block") { Description = "accumulation block size: 1 is recursive summation; b > 1 sums blocks of b terms, then the block sums", DefaultValueFactory = _ => 1 };
+        var head = new Option<string>("--head") { Description = "the output layer under mixed/random/oracle: top (the ladder's highest level, as the converter plans fp32) or mixed (tested like the others)", DefaultValueFactory = _ => "top" };
         var taus = new Option<string>("--taus") { Description = "tolerances: a comma list, or a:b:k for k values log-spaced from a to b", DefaultValueFactory = _ => "1:0.001:7" };
         var estimator = new Option<string>("--estimators") { Description = "fused (exact |W||x| in the pass) and/or rownorm (||w_i||_1 max|x|), comma-separated: one series each", DefaultValueFactory = _ => "fused" };
         var normalize = new Option<string?>("--normalize") { Description = "ONNX input: normalisation 'mean,std' as for ema convert" };
@@ -30,7 +36,7 @@ internal static class StudyCommand
         var outDir = new Option<DirectoryInfo>("--out", "-o") { Description = "output directory", Required = true };
         var cmd = new Command("study", "Cost-accuracy study of mixed-precision accumulation: mixed vs uniform, random and oracle selection");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { input, labels, formats, taus, estimator, normalize, limit, outDir }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { input, labels, formats, ladders, criteria, weightsFormat, inputs, block, head, taus, estimator, normalize, limit, outDir }) cmd.Options.Add(o);
         cmd.SetAction(p =>
         {
             var file = p.GetValue(model)!;
@@ -45,11 +51,17 @@ internal static class StudyCommand
             var data = Dataset.Load(m, p.GetValue(input)!, p.GetValue(labels), p.GetValue(limit));
             var options = new StudyOptions
             {
-                Formats = p.GetValue(formats)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                Formats = List(p.GetValue(formats) ?? (p.GetValue(ladders) is null ? "fp16,bf16,fp8-e4m3,fp8-e5m2,i8" : ""))
                     .Select(f => StudyOptions.Resolve(f).Name).ToArray(),
+                Ladders = List(p.GetValue(ladders)).Select(l => StudyLadder.Parse(l).Name).ToArray(),
+                Criteria = List(p.GetValue(criteria)).Select(StudyCriterion.Parse).Distinct().ToArray(),
+                WeightsFormat = p.GetValue(weightsFormat) is { } wf ? StudyOptions.Resolve(wf).Name : null,
+                RoundInputs = p.GetValue(inputs) switch { "low" => true, "fp32" => false, var v => throw new EmaException($"--inputs '{v}': expected low or fp32") },
+                BlockSize = p.GetValue(block) is >= 1 and var b ? b : throw new EmaException($"--block {p.GetValue(block)}: must be >= 1"),
+                HeadHigh = p.GetValue(head) switch { "top" => true, "mixed" => false, var v => throw new EmaException($"--head '{v}': expected top or mixed") },
                 Taus = ParseTaus(p.GetValue(taus)!),
                 Estimators = p.GetValue(estimator)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                    .Select(e => e is "fused" or "rownorm" ? e : throw new EmaException($"--estimators: unknown estimator '{e}' (fused, rownorm)")).Distinct().ToArray(),
+                    .Select(e => e is "fused" or "rownorm" or "running" ? e : throw new EmaException($"--estimators: unknown estimator '{e}' (fused, rownorm, running)")).Distinct().ToArray(),
             };
             return Execute(m, data, options, p.GetValue(outDir)!, string.Join(' ', ["ema", .. p.Tokens.Select(t => t.Value)]), stdout);
         });
@@ -75,14 +87,14 @@ internal static class StudyCommand
         var names = engine.LayerNames;
         StudyReport.WriteCsv(rows, names, Path.Combine(outDir.FullName, "results.csv"));
         var plots = StudyPlots.Write(rows, outDir.FullName);
-        var ratios = options.Formats.ToDictionary(f => f, f => StudyOptions.Resolve(f).CostRatio);
+        var ratios = options.AllLadders().SelectMany(l => l.Levels).Distinct().ToDictionary(f => f, f => StudyOptions.Resolve(f).CostRatio);
         var measured = MeasureWallClock(m, data);
         StudyReport.WriteMarkdown(rows, new StudyHeader(m.Metadata.ModelName, data.Source, data.Batch, command, ratios, names) { Measured = measured },
             Path.Combine(outDir.FullName, "results.md"));
         var inv = CultureInfo.InvariantCulture;
-        o.WriteLine($"{"format",-9} {"method",-12} {"tau",8} {"fp32 MACs",10} {"cost",6} {"agree",7} {"mean err",10}");
+        o.WriteLine($"{"series",-16} {"criterion",-10} {"method",-12} {"tau",8} {"up MACs",8} {"cost",6} {"top-1",7} {"agree",7} {"mean err",10}");
         foreach (var r in rows)
-            o.WriteLine($"{r.Format,-9} {StudyRow.MethodName(r.Method),-12} {(double.IsNaN(r.Tau) ? "" : r.Tau.ToString("G3", inv)),8} {r.RecomputeFraction.ToString("P1", inv),10} {r.Cost.ToString("F3", inv),6} {r.Agreement.ToString("P1", inv),7} {r.MeanRelError.ToString("E2", inv),10}");
+            o.WriteLine($"{r.Series,-16} {r.Criterion,-10} {StudyRow.MethodName(r.Method),-12} {(double.IsNaN(r.Tau) ? "" : r.Tau.ToString("G3", inv)),8} {r.RecomputeFraction.ToString("P1", inv),8} {r.Cost.ToString("F3", inv),6} {(double.IsNaN(r.Top1) ? "" : r.Top1.ToString("P1", inv)),7} {r.Agreement.ToString("P1", inv),7} {r.MeanRelError.ToString("E2", inv),10}");
         foreach (var (label, value) in measured) o.WriteLine($"{label}: {value}");
         o.WriteLine($"wrote {Path.Combine(outDir.FullName, "results.csv")}, results.md and {plots.Count} plots");
         return 0;
@@ -131,6 +143,8 @@ internal static class StudyCommand
         result.Add(("f16acc per sample", $"{f16.ToString("F1", inv)} us ({k16}{(k16.Contains("emulated", StringComparison.Ordinal) ? ", emulated: not a cost figure" : "")}): f32 / f16acc = {(f32 / f16).ToString("F2", inv)}"));
         return result;
     }
+
+    static string[] List(string? text) => (text ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
     internal static double[] ParseTaus(string text)
     {

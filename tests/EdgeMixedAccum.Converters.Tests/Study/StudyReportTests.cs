@@ -78,12 +78,12 @@ public sealed class StudyReportTests : IDisposable
         StudyReport.WriteCsv(Crafted(), Layers, path);
         var text = File.ReadAllText(path);
         Assert.StartsWith(
-            "format,estimator,method,tau,recompute_fraction,cost,top1,agreement,mean_rel_error,max_rel_error," +
+            "format,ladder,estimator,criterion,method,tau,recompute_fraction,component_fraction,mid_fraction,cost,top1,agreement,mean_rel_error,max_rel_error," +
             "layer_fraction:conv1,\"layer_fraction:fc,1\"\r\n", text);
         var recs = ParseCsv(text);
         Assert.Equal(1 + Crafted().Count, recs.Count);
-        Assert.All(recs, r => Assert.Equal(12, r.Count));
-        Assert.Equal("layer_fraction:fc,1", recs[0][11]);
+        Assert.All(recs, r => Assert.Equal(16, r.Count));
+        Assert.Equal("layer_fraction:fc,1", recs[0][15]);
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp", SearchOption.AllDirectories).Concat(Directory.GetFiles(_dir, ".*")));
     }
 
@@ -92,7 +92,8 @@ public sealed class StudyReportTests : IDisposable
     {
         // Values whose shortest decimal form needs all 17 digits, a subnormal and a NaN top-1.
         var row = new StudyRow("fp8,e4m3", StudyMethod.Mixed, 0.1 + 0.2, 1.0 / 3, Math.PI / 7, double.NaN,
-            0.9876543210123457, 1.2345678901234567e-7, double.Epsilon, [2.0 / 3, 1e-300]);
+            0.9876543210123457, 1.2345678901234567e-7, double.Epsilon, [2.0 / 3, 1e-300])
+        { Ladder = "fp8,e4m3:fp16", Criterion = "full+sign", ComponentFraction = 0.1 + 0.7, MidFraction = 1e-17 };
         var uniform = new StudyRow("fp16", StudyMethod.UniformLow, double.NaN, 0, 0.5, 0.9, 0.95, 1e-3, 1e-2, [0, 0]);
         var path = Path.Combine(_dir, "sub", "results.csv");
         StudyReport.WriteCsv([row, uniform], Layers, path);
@@ -100,16 +101,20 @@ public sealed class StudyReportTests : IDisposable
         Assert.Equal(3, recs.Count);
         var f = recs[1];
         Assert.Equal("fp8,e4m3", f[0]);
-        Assert.Equal("fused", f[1]);
-        Assert.Equal("mixed", f[2]);
-        double[] expected = [row.Tau, row.RecomputeFraction, row.Cost, row.Top1, row.Agreement, row.MeanRelError,
-            row.MaxRelError, row.LayerFractions[0], row.LayerFractions[1]];
+        Assert.Equal("fp8,e4m3:fp16", f[1]);
+        Assert.Equal("fused", f[2]);
+        Assert.Equal("full+sign", f[3]);
+        Assert.Equal("mixed", f[4]);
+        double[] expected = [row.Tau, row.RecomputeFraction, row.ComponentFraction, row.MidFraction, row.Cost, row.Top1, row.Agreement,
+            row.MeanRelError, row.MaxRelError, row.LayerFractions[0], row.LayerFractions[1]];
         for (int i = 0; i < expected.Length; i++)
-            Assert.Equal(BitConverter.DoubleToInt64Bits(expected[i]), BitConverter.DoubleToInt64Bits(ParseNum(f[i + 3])));
-        Assert.Equal("", f[6]); // top1 NaN
-        Assert.Equal("uniform_low", recs[2][2]);
-        Assert.Equal("", recs[2][3]); // tau NaN
-        Assert.Contains("\"fp8,e4m3\",fused,mixed,", File.ReadAllText(path));
+            Assert.Equal(BitConverter.DoubleToInt64Bits(expected[i]), BitConverter.DoubleToInt64Bits(ParseNum(f[i + 5])));
+        Assert.Equal("", f[10]); // top1 NaN
+        Assert.Equal("fp16:fp32", recs[2][1]); // a row without a ladder is its format's two-level one
+        Assert.Equal("", recs[2][3]);
+        Assert.Equal("uniform_low", recs[2][4]);
+        Assert.Equal("", recs[2][5]); // tau NaN
+        Assert.Contains("\"fp8,e4m3\",\"fp8,e4m3:fp16\",fused,full+sign,mixed,", File.ReadAllText(path));
     }
 
     [Fact]
@@ -140,7 +145,7 @@ public sealed class StudyReportTests : IDisposable
         Assert.Contains("| fp16 | 2 |", md);
         Assert.Contains("| bf16 | 2.5 |", md);
 
-        const string tableHead = "| method | tau | recomputed MACs % | cost | top-1 | agreement | mean rel. error | max rel. error |";
+        const string tableHead = "| method | criterion | tau | recomputed MACs % | components % | cost | top-1 | agreement | mean rel. error | max rel. error |";
         int fp16 = md.IndexOf("## fp16\n", StringComparison.Ordinal), bf16 = md.IndexOf("## bf16\n", StringComparison.Ordinal);
         Assert.True(fp16 > 0 && bf16 > fp16);
         var fp16Section = md[fp16..bf16];
@@ -149,12 +154,12 @@ public sealed class StudyReportTests : IDisposable
         Assert.Contains(tableHead, bf16Section);
 
         // fp16 rows sorted by method (enum order) then tau.
-        var methodTau = fp16Section.Split('\n').Where(l => l.StartsWith("| ", StringComparison.Ordinal) && !l.StartsWith("| method", StringComparison.Ordinal))
-            .Select(l => l.Split('|', StringSplitOptions.TrimEntries)).Where(c => c.Length == 10)
-            .Select(c => c[1] + "@" + c[2]).ToList();
+        var methodTau = fp16Section[..fp16Section.IndexOf("Recomputed share", StringComparison.Ordinal)].Split('\n').Where(l => l.StartsWith("| ", StringComparison.Ordinal) && !l.StartsWith("| method", StringComparison.Ordinal))
+            .Select(l => l.Split('|', StringSplitOptions.TrimEntries)).Where(c => c.Length == 12)
+            .Select(c => c[1] + "@" + c[3]).ToList();
         Assert.Equal(["uniform_low@–", "uniform_high@–", "mixed@0.025", "mixed@0.05", "random@0.025", "random@0.05",
             "oracle@0.025", "oracle@0.05"], methodTau);
-        Assert.Contains("| mixed | 0.025 | 40.00 | 0.7000 | 97.00% | 99.90% | 1.000e-04 | 1.000e-03 |", fp16Section);
+        Assert.Contains("| mixed |  | 0.025 | 40.00 | 0.00 | 0.7000 | 97.00% | 99.90% | 1.000e-04 | 1.000e-03 |", fp16Section);
 
         var best16 = StudyReport.BestMixedVsRandom(rows.Where(r => r.Format == "fp16"))!.Value;
         Assert.Equal(4e-3 / 5e-4, best16.Ratio, 12);
@@ -168,8 +173,38 @@ public sealed class StudyReportTests : IDisposable
         Assert.Contains("![bf16-error-vs-cost](bf16-error-vs-cost.png)", bf16Section);
         Assert.DoesNotContain("fp16-error", bf16Section);
         // Per-layer shares of the mixed rows; the comma in the layer name is harmless in markdown.
-        Assert.Contains("| tau | conv1 | fc,1 |", fp16Section);
-        Assert.Contains("| 0.025 | 30.00 | 50.00 |", fp16Section);
+        Assert.Contains("| criterion | tau | conv1 | fc,1 |", fp16Section);
+        Assert.Contains("|  | 0.025 | 30.00 | 50.00 |", fp16Section);
+        // The authors' table: top-1 of the ladder's two ends (no fp32 reference row here) and of mixed.
+        Assert.Contains("| criterion | tau | fp16 | fp32 | fp32 | mixed | inner products recomputed % |", fp16Section);
+        Assert.Contains("|  | 0.05 | 97.00% | 97.00% | – | 97.00% | 0.00 | 20.00 | 5.000e-04 | 4.000e-03 |", fp16Section);
+    }
+
+    [Fact]
+    public void Criteria_are_compared_at_equal_share_by_interpolating_each_curve()
+    {
+        StudyRow M(string c, double tau, double share, double err, double top1) =>
+            new("fp8-e4m3", StudyMethod.Mixed, tau, share, 0.5 + share, top1, 1, err, err, []) { Ladder = "fp8-e4m3:fp16", Criterion = c };
+        var full = new[] { M("full", 1, 0.1, 1e-1, 0.8), M("full", 0.1, 0.3, 1e-3, 0.9) };
+        // Halfway in share between 1e-1 and 1e-3 is 1e-2 in log scale; top-1 halfway between 80% and 90%.
+        var at = StudyReport.AtShare(full, 0.2)!.Value;
+        Assert.Equal(1e-2, at.Error, 12);
+        Assert.Equal(0.85, at.Top1, 12);
+        Assert.Equal(1e-3, StudyReport.AtShare(full, 0.3)!.Value.Error);
+        Assert.Null(StudyReport.AtShare(full, 0.05));
+        Assert.Null(StudyReport.AtShare(full, 0.31));
+
+        var rows = new List<StudyRow>(full) { M("authors", 0.5, 0.2, 5e-2, 0.82) };
+        rows.Add(new StudyRow("fp8-e4m3", StudyMethod.UniformLow, double.NaN, 0, 0.25, 0.7, 0.8, 0.3, 0.5, []) { Ladder = "fp8-e4m3:fp16" });
+        rows.Add(new StudyRow("fp8-e4m3", StudyMethod.UniformHigh, double.NaN, 1, 0.5, 0.9, 1, 1e-3, 1e-3, []) { Ladder = "fp8-e4m3:fp16" });
+        var path = Path.Combine(_dir, "share.md");
+        StudyReport.WriteMarkdown(rows, Header() with { LayerNames = [] }, path);
+        var md = File.ReadAllText(path);
+        Assert.Contains("## fp8-e4m3:fp16\n", md);
+        Assert.Contains("Criteria at equal share", md);
+        // The authors' row at 20% against full's curve there: 1e-2 and 85%.
+        Assert.Contains("| authors | 0.5 | 20.00 | 5.000e-02 | 82.00% | – | – | 1.000e-02 | 85.00% |", md);
+        Assert.Contains("| criterion | tau | fp8-e4m3 | fp16 | fp32 | mixed |", md);
     }
 
     [Fact]
@@ -188,7 +223,8 @@ public sealed class StudyReportTests : IDisposable
         rows.Add(Row("fp16", StudyMethod.Oracle, 0.1, 0.1, 0.55, double.NaN, double.NaN, 0, 0));
         var dir = Path.Combine(_dir, "plots");
         var files = StudyPlots.Write(rows, dir);
-        Assert.Equal(["fp16-error-vs-cost.png", "fp16-accuracy-vs-cost.png", "bf16-error-vs-cost.png", "bf16-accuracy-vs-cost.png"], files);
+        Assert.Equal([.. StudyPlots.FileNames("fp16"), .. StudyPlots.FileNames("bf16"), .. StudyPlots.LadderFileNames], files);
+        Assert.Equal(10, files.Count);
         foreach (var f in files)
         {
             var bytes = File.ReadAllBytes(Path.Combine(dir, f));
