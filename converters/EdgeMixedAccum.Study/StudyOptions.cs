@@ -75,7 +75,7 @@ public static class StudyCriterion
     /// </summary>
     public static bool Rejects(string criterion, in Activation act, double s, double kappa, double bound, double tau, double tauNegative, double scale) => criterion switch
     {
-        Authors => kappa != 0 && !(kappa / Math.Abs(s) <= tau),
+        Authors => FlagTest.FlagsAuthors(s, kappa, tau),
         Full => FlagTest.Flags(act, s, kappa, bound, tau, double.PositiveInfinity, out _),
         FullSign => FlagTest.Flags(act, s, kappa, bound, tau, tauNegative, out _),
         Normwise => !(bound * SlopeBound(act, s, bound) <= tau * scale),

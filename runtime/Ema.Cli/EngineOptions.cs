@@ -15,6 +15,7 @@ internal sealed class EngineOptions
     private readonly Option<string?> _layerTau = new("--layer-tau") { Description = "adaptive: per-layer tau, 'name=tau,name=tau' (after --tau)" };
     private readonly Option<string?> _estimator = new("--estimator") { Description = "fused | rownorm | blocked (default: the model's plan)" };
     private readonly Option<string> _bound = new("--flag-bound") { Description = "probabilistic (sqrt(n) u) or rigorous (gamma_n) constant in the flag test", DefaultValueFactory = _ => "probabilistic" };
+    private readonly Option<string> _criterion = new("--criterion") { Description = "adaptive: flag test, full (PAPER.md, with the sign guard) or authors (kappa_phi/|s| > tau, no bound: cheaper, blind to uncertain signs)", DefaultValueFactory = _ => "full" };
     private readonly Option<string> _kernels = new("--kernels") { Description = "auto, or generic to force the scalar reference kernels", DefaultValueFactory = _ => "auto" };
 
     /// <param name="allowF64">`ema run` also accepts --mode f64: the fp64 reference executor (no session).</param>
@@ -31,7 +32,8 @@ internal sealed class EngineOptions
         e._estimator.AcceptOnlyFromAmong("fused", "rownorm", "blocked");
         e._bound.AcceptOnlyFromAmong("probabilistic", "rigorous");
         e._kernels.AcceptOnlyFromAmong("auto", "generic");
-        foreach (var o in new Option[] { e._mode, e._low, e._tau, e._layerTau, e._estimator, e._bound, e._kernels }) cmd.Options.Add(o);
+        e._criterion.AcceptOnlyFromAmong("full", "authors");
+        foreach (var o in new Option[] { e._mode, e._low, e._tau, e._layerTau, e._estimator, e._bound, e._criterion, e._kernels }) cmd.Options.Add(o);
         return e;
     }
 
@@ -48,6 +50,7 @@ internal sealed class EngineOptions
         LayerTau = ParseLayerTau(p.GetValue(_layerTau)),
         Estimator = p.GetValue(_estimator) switch { "fused" => EstimatorKind.Fused, "rownorm" => EstimatorKind.RowNorm, "blocked" => EstimatorKind.Blocked, _ => null },
         FlagBound = p.GetValue(_bound) == "rigorous" ? FlagBound.Rigorous : FlagBound.Probabilistic,
+        Criterion = p.GetValue(_criterion) == "authors" ? FlagCriterion.Authors : FlagCriterion.Full,
         Kernels = p.GetValue(_kernels) == "generic" ? new() { ForceGeneric = true } : Runtime.Kernels.KernelOptions.Default,
     };
 

@@ -22,6 +22,13 @@ public static class FlagTest
         return flag;
     }
 
+    /// <summary>
+    /// The authors' test (their MPTorch code): flagged where kappa_phi(s) / |s| &gt; tau; for ReLU, exactly the
+    /// components with 0 &lt; s &lt; 1/tau. No bound, no guard: negative ReLU results are never recomputed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool FlagsAuthors(double s, double kappa, double tau) => kappa != 0 && !(kappa / Math.Abs(s) <= tau);
+
     /// <summary>Distance from s to where phi changes behaviour: Clip's nearest kink, else zero (ReLU's kink, the sign).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double GuardDistance(in Activation act, double s) => act.Kind == ActivationKind.Clip

@@ -19,6 +19,7 @@ internal sealed class LayerStep
     private readonly Precision _prec;
     private readonly bool _adaptive;
     private readonly float _tau, _tauNeg, _staticScale;
+    private readonly bool _authors;
     private readonly EstimatorKind _est;
     private readonly FlagBound _flagBound;
 
@@ -72,6 +73,7 @@ internal sealed class LayerStep
             : o.LayerTau is { } lt && lt.TryGetValue(node.Name, out var t) ? t
             : o.Tau ?? (_prec == plan.Precision ? plan.Tau : LayerPlan.DefaultTau(_prec)); // a plan's tau is for its own precision
         _tauNeg = _adaptive ? o.TauNegative ?? plan.TauNegative : float.PositiveInfinity;
+        _authors = _adaptive && o.Criterion == FlagCriterion.Authors;
         _est = o.Estimator ?? plan.Estimator;
         _flagBound = o.FlagBound;
         _staticScale = plan.Precision == Precision.I8 ? plan.InputScale : 0f;
@@ -346,6 +348,7 @@ internal sealed class LayerStep
             else
             {
                 flag = FlagTest.Flags(_act, sh, _kappa[i], _bFlag[i], _tau, _tauNeg, out double pred);
+                if (_authors) flag = FlagTest.FlagsAuthors(sh, _kappa[i], _tau); // pred still reports the bound-based estimate
                 if (!flag && pred > maxPred) maxPred = pred;
             }
             if (flag) _rows[n++] = i;

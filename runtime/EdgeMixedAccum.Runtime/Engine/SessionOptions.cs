@@ -28,6 +28,16 @@ public enum FlagBound
     Rigorous,
 }
 
+/// <summary>The flag test of adaptive mode (docs/engine.md, docs/study-authors.md).</summary>
+public enum FlagCriterion
+{
+    /// <summary>PAPER.md: kappa_phi(s_hat) * bound / |s_hat| &gt; tau, plus the first-order guard (bound &gt; tau_negative * distance to a kink or zero).</summary>
+    Full,
+    /// <summary>The authors' code: kappa_phi(s_hat) / |s_hat| &gt; tau, with no bound and no guard. Cheaper (needs no |W||x|)
+    /// but blind to the accumulation's actual error and to uncertain ReLU signs; tau is in units of the output, not a relative error.</summary>
+    Authors,
+}
+
 /// <summary>Options of a <see cref="Session"/>, fixed at creation.</summary>
 public sealed record SessionOptions
 {
@@ -45,6 +55,8 @@ public sealed record SessionOptions
     /// <summary>Block length when <see cref="Estimator"/> forces <see cref="EstimatorKind.Blocked"/>.</summary>
     public int BlockSize { get; init; } = 64;
     public FlagBound FlagBound { get; init; } = FlagBound.Probabilistic;
+    /// <summary>Adaptive only: the flag test.</summary>
+    public FlagCriterion Criterion { get; init; } = FlagCriterion.Full;
     /// <summary>Kernel selection (force the generic path, restrict ISAs).</summary>
     public KernelOptions Kernels { get; init; } = KernelOptions.Default;
     /// <summary>Batch the buffers are sized for at creation; a larger batch grows them once, on first use.</summary>
