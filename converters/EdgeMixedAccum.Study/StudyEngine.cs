@@ -66,16 +66,18 @@ public sealed class StudyEngine
     public List<StudyRow> Run(IProgress<(int Done, int Total, string What)>? progress = null)
     {
         var ladders = _o.AllLadders();
+        // The authors' criterion has no unit roundoff, so it cannot tell which of three levels suffices: three-level
+        // ladders get the other criteria only (and a run asking for nothing else is refused).
         foreach (var l in ladders)
-            if (l.Levels.Count > 2 && _o.Criteria.Contains(StudyCriterion.Authors))
-                throw new EmaException($"ladder '{l.Name}': the authors' criterion has no unit roundoff, so it cannot tell which of three levels suffices; use full or full+sign");
+            if (l.Levels.Count > 2 && _o.Criteria.All(c => c == StudyCriterion.Authors))
+                throw new EmaException($"ladder '{l.Name}': the authors' criterion cannot choose between three levels; add full or full+sign");
         var runs = new List<(StudyLadder L, StudyMethod Method, double Tau, string Est, string Crit)>();
         foreach (var l in ladders)
         {
             runs.Add((l, StudyMethod.UniformLow, double.NaN, "fused", ""));
             if (l.Levels[^1] != "fp32") runs.Add((l, StudyMethod.UniformHigh, double.NaN, "fused", ""));
             foreach (var est in _o.Estimators)
-                foreach (var c in _o.Criteria.Where(c => c != StudyCriterion.Authors || est == _o.Estimators[0])) // authors' test uses no estimate
+                foreach (var c in _o.Criteria.Where(c => c != StudyCriterion.Authors || (est == _o.Estimators[0] && l.Levels.Count == 2))) // authors' test uses no estimate
                     foreach (var t in _o.Taus)
                         foreach (var m in new[] { StudyMethod.Mixed, StudyMethod.Random, StudyMethod.Oracle }) runs.Add((l, m, t, est, c));
         }
@@ -275,7 +277,7 @@ public sealed class StudyEngine
         {
             int g = Gather(node, geo, xf, patch, unit, k);
             if (l0.F is null) Gather(node, geo, xq!, patchLow, unit, k);
-            else RoundInput(l0, patch, patchLow);
+            else if (!l0.IsFp32) RoundInput(l0, patch, patchLow);
             for (int ii = 0; ii < mg; ii++)
             {
                 int r = g * mg + ii;

@@ -222,16 +222,20 @@ public static class StudyReport
     }
 
     /// <summary>
-    /// A curve's mean relative error and top-1 at a share of multiply-adds recomputed: linear interpolation between the
-    /// two rows around it (the error in log scale when both are positive); null outside the curve's range.
+    /// A curve's mean relative error and top-1 at a share of multiply-adds recomputed: a row within 0.1 percentage point,
+    /// else linear interpolation between the two rows around it (the error in log scale when both are positive); null
+    /// outside the curve's range.
     /// </summary>
     public static (double Error, double Top1)? AtShare(IEnumerable<StudyRow> curve, double share)
     {
         var pts = curve.Where(r => double.IsFinite(r.MeanRelError)).OrderBy(r => r.RecomputeFraction).ToList();
+        // Shares within 0.1 percentage point count as equal (a curve that saturates repeats one share): the closest, then the lowest error.
+        var near = pts.Where(r => Math.Abs(r.RecomputeFraction - share) <= 1e-3)
+            .OrderBy(r => Math.Abs(r.RecomputeFraction - share)).ThenBy(r => r.MeanRelError).FirstOrDefault();
+        if (near is not null) return (near.MeanRelError, near.Top1);
         for (int i = 0; i < pts.Count; i++)
         {
             var a = pts[i];
-            if (a.RecomputeFraction == share) return (a.MeanRelError, a.Top1);
             if (i + 1 >= pts.Count) break;
             var b = pts[i + 1];
             if (a.RecomputeFraction < share && share < b.RecomputeFraction)

@@ -28,6 +28,7 @@ internal static class StudyCommand
         var weightsFormat = new Option<string?>("--weights-format") { Description = "round every Dense/Conv weight and bias to this format first (e.g. fp8-e4m3, as the authors did); applies to every method and the fp64 reference" };
         var inputs = new Option<string>("--inputs") { Description = "round each layer's inputs to the accumulation format (low) or keep them fp32 (fp32, as the authors' code does)", DefaultValueFactory = _ => "low" };
         var block = new Option<int>("--block") { Description = "accumulation block size: 1 is recursive summation; b > 1 sums blocks of b terms, then the block sums", DefaultValueFactory = _ => 1 };
+        var tauNeg = new Option<double>("--tau-negative") { Description = "full+sign: the guard flags where bound > this * distance to zero (or a Clip kink); 1 as the runtime. The paper's 'kappa_v u >= 1' is about sqrt(n) + 2 here (the bound carries that constant)", DefaultValueFactory = _ => 1 };
         var head = new Option<string>("--head") { Description = "the output layer under mixed/random/oracle: top (the ladder's highest level, as the converter plans fp32) or mixed (tested like the others)", DefaultValueFactory = _ => "top" };
         var taus = new Option<string>("--taus") { Description = "tolerances: a comma list, or a:b:k for k values log-spaced from a to b", DefaultValueFactory = _ => "1:0.001:7" };
         var estimator = new Option<string>("--estimators") { Description = "fused (exact |W||x| in the pass) and/or rownorm (||w_i||_1 max|x|), comma-separated: one series each", DefaultValueFactory = _ => "fused" };
@@ -36,7 +37,7 @@ internal static class StudyCommand
         var outDir = new Option<DirectoryInfo>("--out", "-o") { Description = "output directory", Required = true };
         var cmd = new Command("study", "Cost-accuracy study of mixed-precision accumulation: mixed vs uniform, random and oracle selection");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { input, labels, formats, ladders, criteria, weightsFormat, inputs, block, head, taus, estimator, normalize, limit, outDir }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { input, labels, formats, ladders, criteria, tauNeg, weightsFormat, inputs, block, head, taus, estimator, normalize, limit, outDir }) cmd.Options.Add(o);
         cmd.SetAction(p =>
         {
             var file = p.GetValue(model)!;
@@ -58,6 +59,7 @@ internal static class StudyCommand
                 WeightsFormat = p.GetValue(weightsFormat) is { } wf ? StudyOptions.Resolve(wf).Name : null,
                 RoundInputs = p.GetValue(inputs) switch { "low" => true, "fp32" => false, var v => throw new EmaException($"--inputs '{v}': expected low or fp32") },
                 BlockSize = p.GetValue(block) is >= 1 and var b ? b : throw new EmaException($"--block {p.GetValue(block)}: must be >= 1"),
+                TauNegative = p.GetValue(tauNeg) is >= 0 and var tn ? tn : throw new EmaException($"--tau-negative {p.GetValue(tauNeg)}: must be >= 0"),
                 HeadHigh = p.GetValue(head) switch { "top" => true, "mixed" => false, var v => throw new EmaException($"--head '{v}': expected top or mixed") },
                 Taus = ParseTaus(p.GetValue(taus)!),
                 Estimators = p.GetValue(estimator)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)

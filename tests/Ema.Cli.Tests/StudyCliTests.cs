@@ -58,6 +58,7 @@ public sealed class StudyCliTests : IDisposable
     [InlineData("--inputs", "fp64")]
     [InlineData("--block", "0")]
     [InlineData("--head", "fp64")]
+    [InlineData("--tau-negative", "-1")]
     [InlineData("--taus", "0.1:0:3")]
     [InlineData("--formats", "fp4")]
     [InlineData("--estimators", "exact")]

@@ -192,7 +192,8 @@ public sealed class StudyReportTests : IDisposable
         Assert.Equal(0.85, at.Top1, 12);
         Assert.Equal(1e-3, StudyReport.AtShare(full, 0.3)!.Value.Error);
         Assert.Null(StudyReport.AtShare(full, 0.05));
-        Assert.Null(StudyReport.AtShare(full, 0.31));
+        Assert.Null(StudyReport.AtShare(full, 0.302));
+        Assert.Equal(1e-3, StudyReport.AtShare(full, 0.3005)!.Value.Error); // within 0.1 point: that row
 
         var rows = new List<StudyRow>(full) { M("authors", 0.5, 0.2, 5e-2, 0.82) };
         rows.Add(new StudyRow("fp8-e4m3", StudyMethod.UniformLow, double.NaN, 0, 0.25, 0.7, 0.8, 0.3, 0.5, []) { Ladder = "fp8-e4m3:fp16" });
