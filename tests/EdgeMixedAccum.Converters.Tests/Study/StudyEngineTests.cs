@@ -192,6 +192,21 @@ public class StudyEngineTests
     }
 
     [Fact]
+    public void ARunGivesTheAuthorsCriterionToTwoLevelLaddersOnly()
+    {
+        var e = Engine(4, new StudyOptions { Formats = ["fp16"], Ladders = ["fp8-e4m3:fp16:fp32"], Taus = [0.1],
+            Criteria = [StudyCriterion.Authors, StudyCriterion.FullSign] });
+        var rows = e.Run();
+        Assert.Equal(3, rows.Count(r => r.Ladder == "fp16:fp32" && r.Criterion == StudyCriterion.Authors));
+        Assert.DoesNotContain(rows, r => r.Ladder == "fp8-e4m3:fp16:fp32" && r.Criterion == StudyCriterion.Authors);
+        Assert.Equal(3, rows.Count(r => r.Ladder == "fp8-e4m3:fp16:fp32" && r.Criterion == StudyCriterion.FullSign));
+        // Its top is fp32: its uniform_high is the fp32 reference (cost 1), which also closes the list.
+        Assert.Equal(1, rows.Single(r => r.Ladder == "fp8-e4m3:fp16:fp32" && r.Method == StudyMethod.UniformHigh).Cost, 12);
+        Assert.Equal("fp32", rows[^1].Ladder);
+        Assert.Throws<EmaException>(() => Engine(1, new StudyOptions { Formats = [], Ladders = ["i8:fp16:fp32"], Criteria = [StudyCriterion.Authors] }).Run());
+    }
+
+    [Fact]
     public void BlockedAccumulationHasSmallerErrorsAndRunsAreReproducible()
     {
         var rec = Engine(20, new StudyOptions { Formats = ["fp16"] });
