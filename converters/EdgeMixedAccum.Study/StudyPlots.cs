@@ -59,13 +59,13 @@ public static class StudyPlots
         if (series.Count > 1)
         {
             // Every series' mixed curves (and its uniform-low point) on one plot: ladders and estimators compared at equal cost.
-            var curves = new List<(string Label, List<StudyRow> Rows, bool Uniform)>();
+            var curves = new List<(string Label, List<StudyRow> Rows, bool Uniform, string Group)>();
             foreach (var f in series)
             {
                 var fr = rows.Where(r => r.Series == f).ToList();
                 foreach (var c in fr.Where(r => r.Method == StudyMethod.Mixed).Select(r => r.Criterion).Distinct())
-                    curves.Add(($"{f} mixed{(c.Length > 0 ? $" ({c})" : "")}", fr.Where(r => r.Method == StudyMethod.Mixed && r.Criterion == c).ToList(), false));
-                curves.Add(($"{f} uniform low", fr.Where(r => r.Method == StudyMethod.UniformLow).ToList(), true));
+                    curves.Add(($"{f} mixed{(c.Length > 0 ? $" ({c})" : "")}", fr.Where(r => r.Method == StudyMethod.Mixed && r.Criterion == c).ToList(), false, f));
+                curves.Add(($"{f} uniform low", fr.Where(r => r.Method == StudyMethod.UniformLow).ToList(), true, f));
             }
             using (var plot = ErrorPlot("every series: mean relative error vs cost", Cost, CostLabel, curves)) Save(plot, Path.Combine(dir, LadderFileNames[0]));
             using (var plot = AccuracyPlot("every series: top-1 agreement with fp32 vs cost", Cost, CostLabel, curves, r => r.Agreement, "top-1 agreement with fp32 (%)"))
@@ -79,18 +79,20 @@ public static class StudyPlots
     static double Cost(StudyRow r) => r.Cost;
 
     /// <summary>One curve per method and criterion (the criterion named only when the series has several).</summary>
-    static List<(string Label, List<StudyRow> Rows, bool Uniform)> Curves(List<StudyRow> rows)
+    static List<(string Label, List<StudyRow> Rows, bool Uniform, string Group)> Curves(List<StudyRow> rows)
     {
         bool several = rows.Select(r => r.Criterion).Where(c => c.Length > 0).Distinct().Count() > 1;
-        var curves = new List<(string, List<StudyRow>, bool)>();
+        var curves = new List<(string, List<StudyRow>, bool, string)>();
         foreach (var method in Enum.GetValues<StudyMethod>())
             foreach (var c in rows.Where(r => r.Method == method).Select(r => r.Criterion).Distinct())
-                curves.Add((StudyRow.MethodName(method) + (several && c.Length > 0 ? $" ({c})" : ""),
-                    rows.Where(r => r.Method == method && r.Criterion == c).ToList(), method is StudyMethod.UniformLow or StudyMethod.UniformHigh));
+            {
+                string label = StudyRow.MethodName(method) + (several && c.Length > 0 ? $" ({c})" : "");
+                curves.Add((label, rows.Where(r => r.Method == method && r.Criterion == c).ToList(), method is StudyMethod.UniformLow or StudyMethod.UniformHigh, label));
+            }
         return curves;
     }
 
-    static Plot ErrorPlot(string title, Func<StudyRow, double> x, string xLabel, List<(string Label, List<StudyRow> Rows, bool Uniform)> curves)
+    static Plot ErrorPlot(string title, Func<StudyRow, double> x, string xLabel, List<(string Label, List<StudyRow> Rows, bool Uniform, string Group)> curves)
     {
         var plot = new Plot();
         // ScottPlot 5 has no logarithmic axis: plot log10(error) and label the ticks as powers of ten.
@@ -112,7 +114,7 @@ public static class StudyPlots
         return plot;
     }
 
-    static Plot AccuracyPlot(string title, Func<StudyRow, double> x, string xLabel, List<(string Label, List<StudyRow> Rows, bool Uniform)> curves,
+    static Plot AccuracyPlot(string title, Func<StudyRow, double> x, string xLabel, List<(string Label, List<StudyRow> Rows, bool Uniform, string Group)> curves,
         Func<StudyRow, double> value, string yLabel)
     {
         var plot = new Plot();
@@ -125,15 +127,19 @@ public static class StudyPlots
     }
 
     // One line+markers per curve sorted by x; uniform rows as single large markers. Points whose x or y is NaN/infinite are left out.
-    static void AddCurves(Plot plot, List<(string Label, List<StudyRow> Rows, bool Uniform)> curves, Func<StudyRow, double> x, Func<StudyRow, double> y)
+    // One colour per group: on the every-series plot a series' mixed curve and its uniform-low marker share one.
+    static void AddCurves(Plot plot, List<(string Label, List<StudyRow> Rows, bool Uniform, string Group)> curves, Func<StudyRow, double> x, Func<StudyRow, double> y)
     {
-        foreach (var (label, rows, uniform) in curves)
+        var palette = new ScottPlot.Palettes.Category10();
+        var groups = new List<string>();
+        foreach (var (label, rows, uniform, group) in curves)
         {
+            if (!groups.Contains(group)) groups.Add(group);
             var pts = rows.Select(r => (X: x(r), Y: y(r)))
                 .Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y))
                 .OrderBy(p => p.X).ToArray();
             if (pts.Length == 0) continue;
-            var sp = plot.Add.Scatter(pts.Select(p => p.X).ToArray(), pts.Select(p => p.Y).ToArray());
+            var sp = plot.Add.Scatter(pts.Select(p => p.X).ToArray(), pts.Select(p => p.Y).ToArray(), palette.GetColor(groups.IndexOf(group)));
             sp.LegendText = label;
             if (uniform)
             {
