@@ -36,6 +36,9 @@ public sealed record ConvertOptions
     public bool ChooseLow { get; init; }
     /// <summary>Estimator the tau calibration runs with and stores (null: the plan's).</summary>
     public EstimatorKind? CalibrationEstimator { get; init; }
+    /// <summary>The board the model is for (`--board`): its default tau and estimator go into the plans (unless tau is
+    /// calibrated), and the CPU features the plan relies on into the TARGET section. The weights format is the caller's.</summary>
+    public EdgeMixedAccum.Runtime.Boards.BoardProfile? Board { get; init; }
 }
 
 /// <summary>One candidate of <see cref="ConvertOptions.ChooseLow"/>: its weights, estimator, and modelled cost
@@ -136,6 +139,15 @@ public static class Converter
             tau = TauCalibrator.Calibrate(model, data, tauTarget, new SyncProgress(progress, "calibrate tau"), options.CalibrationEstimator);
             TauCalibrator.Apply(g, tau);
             g.Validate();
+        }
+        if (options.Board is { } board)
+        {
+            if (tau is null)
+                foreach (var l in g.Nodes.OfType<LayerNode>().Where(l => l.Plan.Precision != Precision.F32))
+                    l.Plan = l.Plan with { Tau = board.Tau ?? l.Plan.Tau, Estimator = board.Estimator };
+            var low = g.Nodes.OfType<LayerNode>().Select(l => l.Plan.Precision).Where(p => p != Precision.F32).DefaultIfEmpty(Precision.F32)
+                .GroupBy(p => p).OrderByDescending(x => x.Count()).First().Key;
+            meta.Target = EdgeMixedAccum.Runtime.Boards.BoardPolicy.Target(board, low);
         }
         return (model, new ConversionReport(import, layers, ranges, normalization, onnx.LongLength, OutputBytes: 0, tau));
     }

@@ -29,9 +29,11 @@ internal static class ConvertCommand
         var agreement = new Option<double?>("--target-agreement") { Description = "calibrate tau per layer so adaptive mode's top-1 agrees with fp32 on at least this share of the --calib inputs (e.g. 0.999)" };
         var error = new Option<double?>("--target-error") { Description = "calibrate tau per layer so adaptive mode's mean relative output error vs fp32 on the --calib inputs is at most this (e.g. 1e-3)" };
         var chooseLow = new Option<bool>("--choose-low") { Description = "with a target: also choose the low mode (int8 weights + i8, or fp16 weights + f16acc with the fused or row-norm estimator) with the lowest modelled cost" };
+        var board = new Option<string?>("--board") { Description = "the board the model is for (boards/NAME/board.json: rpi4, rpi5, jetson-nano, jetson-orin, linux-x64): its plan, unless --weights says otherwise, and the CPU features the runtime checks at load" };
+        var boardsDir = new Option<DirectoryInfo?>("--boards-dir") { Description = "where the board profiles are (default: the nearest boards/ from here or from the ema binary)" };
         var cmd = new Command("convert", "Convert an ONNX model into a quantised .ema file");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { output, weights, calib, method, percentile, normalize, names, name, agreement, error, chooseLow }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { output, weights, calib, method, percentile, normalize, names, name, agreement, error, chooseLow, board, boardsDir }) cmd.Options.Add(o);
         cmd.SetAction(p =>
         {
             var options = new ConvertOptions
@@ -54,6 +56,16 @@ internal static class ConvertCommand
             if (p.GetValue(chooseLow) && targetAgreement is null && targetError is null)
                 throw new EmaException("--choose-low needs a target: add --target-agreement A or --target-error E (and --calib X.npy)");
             options = options with { TargetAgreement = targetAgreement, TargetError = targetError, ChooseLow = p.GetValue(chooseLow) };
+            if (p.GetValue(board) is { } boardName)
+            {
+                var profile = Runtime.Boards.BoardProfile.Find(boardName, Runtime.Boards.BoardProfile.FindDirectory(p.GetValue(boardsDir)?.FullName));
+                bool weightsGiven = p.GetResult(weights) is { Implicit: false };
+                options = options with
+                {
+                    Board = profile,
+                    Weights = weightsGiven ? options.Weights : profile.Low == Precision.F16Acc ? WeightFormat.Fp16 : WeightFormat.Int8,
+                };
+            }
             var source = p.GetValue(model)!;
             var target = p.GetValue(output)!;
             if (p.GetValue(calib) is { } c)
@@ -97,6 +109,8 @@ internal static class ConvertCommand
             report = Converter.ConvertFile(source.FullName, target.FullName, options, progress);
         });
         Summarise(console, report, source, target);
+        if (options.Board is { } b && EmaReader.Read(target.FullName).Metadata.Target is { } t)
+            console.WriteLine($"board {b.Name} ({b.Title}, {b.Core}): the runtime checks for {(t.Features.Count == 0 ? "no special CPU features" : string.Join(", ", t.Features))} at load; publish with -p:PublishProfile={b.PublishProfile}");
         return 0;
     }
 

@@ -35,6 +35,12 @@ internal static class InfoCommand
         if (md.Normalization is { } n)
             o.WriteLine($"normalise  mean [{string.Join(", ", n.Mean.Select(x => x.ToString(inv)))}] std [{string.Join(", ", n.Std.Select(x => x.ToString(inv)))}]");
         if (md.Labels.Count > 0) o.WriteLine($"labels     {string.Join(", ", md.Labels)}");
+        if (md.Target is { } t)
+        {
+            var missing = Runtime.Boards.BoardPolicy.Missing(t, Runtime.Boards.CpuInfo.Features);
+            o.WriteLine($"board      {t.Board} (needs {(t.Features.Count == 0 ? "no special features" : string.Join(", ", t.Features))}; " +
+                $"{(missing.Count == 0 ? "this CPU has them" : "this CPU lacks " + string.Join(", ", missing))})");
+        }
         var g = m.Graph;
         long bytes = g.Tensors.Sum(t => t.Data.Length);
         o.WriteLine($"tensors    {g.Tensors.Count} ({bytes} bytes of weights)");

@@ -59,6 +59,7 @@ internal static class RunCommand
         else
         {
             using var s = new Session(m, options with { MaxBatch = Math.Max(1, Math.Min(Chunk, data.Batch)) });
+            foreach (var w in s.Warnings) o.WriteLine($"warning: {w}");
             var acc = RunReport.Totals(s.LastReport);
             if (s.AnyBatch)
             {

@@ -39,6 +39,36 @@ public sealed class ConvertCliTests : IDisposable
     }
 
     [Fact]
+    public void ABoardChoosesThePlanAndTheFeaturesTheRuntimeChecks()
+    {
+        string pi5 = Path.Combine(_tmp, "pi5.ema"), pi5f16 = Path.Combine(_tmp, "pi5f16.ema"), pi4 = Path.Combine(_tmp, "pi4.ema");
+        var boards = Path.Combine(TestPaths.Root, "boards");
+        var (code, o, err) = CliRunner.Ema("convert", Fixture("fmnist-mlp-tanh.onnx"), "-o", pi5, "--board", "rpi5", "--boards-dir", boards);
+        Assert.True(code == 0, err);
+        Assert.Contains("board rpi5", o);
+        var m = EdgeMixedAccum.Format.EmaReader.Read(pi5);
+        Assert.Equal("rpi5", m.Metadata.Target!.Board);
+        Assert.Equal(["asimddp"], m.Metadata.Target.Features); // int8 on SDOT
+        Assert.Contains(m.Graph.Nodes.OfType<EdgeMixedAccum.Graph.LayerNode>(), l => l.Plan.Precision == EdgeMixedAccum.Graph.Precision.I8);
+        (code, o, err) = CliRunner.Ema("info", pi5);
+        Assert.True(code == 0, err);
+        Assert.Contains("board      rpi5 (needs asimddp;", o);
+        // --weights overrides the board's plan; the target then names what that plan needs.
+        Assert.Equal(0, CliRunner.Ema("convert", Fixture("fmnist-mlp-tanh.onnx"), "-o", pi5f16, "--board", "rpi5", "--weights", "fp16", "--boards-dir", boards).Code);
+        Assert.Equal(["asimdhp"], EdgeMixedAccum.Format.EmaReader.Read(pi5f16).Metadata.Target!.Features);
+        Assert.Equal(0, CliRunner.Ema("convert", Fixture("fmnist-mlp-tanh.onnx"), "-o", pi4, "--board", "rpi4", "--boards-dir", boards).Code);
+        Assert.Empty(EdgeMixedAccum.Format.EmaReader.Read(pi4).Metadata.Target!.Features);
+        // On this x64 machine the fp16 model falls back to int8 and says so.
+        (code, o, err) = CliRunner.Ema("run", pi5f16, "--input", Fixture("fmnist-x.npy"), "--show", "1");
+        Assert.True(code == 0, err);
+        Assert.Contains("warning: model was converted for 'rpi5'", o);
+        var (bad, _, why) = CliRunner.Ema("convert", Fixture("fmnist-mlp-tanh.onnx"), "-o", Path.Combine(_tmp, "x.ema"), "--board", "rpi9", "--boards-dir", boards);
+        Assert.Equal(2, bad);
+        Assert.Contains("rpi4, rpi5", why);
+        Assert.False(File.Exists(Path.Combine(_tmp, "x.ema")));
+    }
+
+    [Fact]
     public void CalibrationAndNormalisationReachTheFile()
     {
         string output = Path.Combine(_tmp, "m.ema");

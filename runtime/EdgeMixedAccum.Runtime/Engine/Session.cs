@@ -50,6 +50,11 @@ public sealed class Session : IDisposable
         Options = options ?? SessionOptions.Default;
         Options.Validate();
         var g = model.Graph;
+        // A model converted for a board whose features this CPU lacks: warn and fall back (boards/README.md).
+        bool plansF16 = Options.Low is null && g.Nodes.OfType<LayerNode>().Any(l => l.Plan.Precision == Precision.F16Acc);
+        var (warning, fallbackLow) = Boards.BoardPolicy.Fallback(model.Metadata.Target, Options.CpuFeatures ?? Boards.CpuInfo.Features, plansF16);
+        if (warning is not null) Warnings = [warning];
+        if (fallbackLow is { } low && Options.Mode == RunMode.Adaptive) Options = Options with { Low = low };
         if (g.Inputs.Count != 1) throw new EmaException($"the runtime runs models with one input; this one has {g.Inputs.Count}");
         if (g.Outputs.Count < 1) throw new EmaException("the model has no output");
         Kernels = new KernelSet(Options.Kernels);
@@ -135,6 +140,9 @@ public sealed class Session : IDisposable
     /// <summary>The model this session runs.</summary>
     public EmaModel Model { get; }
     public SessionOptions Options { get; }
+
+    /// <summary>What the session noticed at load and worked around (a model built for a board this CPU does not match); print them.</summary>
+    public IReadOnlyList<string> Warnings { get; } = [];
     /// <summary>The kernel variants this session chose (family -> variant).</summary>
     public KernelSet Kernels { get; }
     /// <summary>Per-layer accounting of the last run (the same object every run).</summary>

@@ -55,6 +55,8 @@ public sealed record SessionOptions
     /// <summary>Block length when <see cref="Estimator"/> forces <see cref="EstimatorKind.Blocked"/>.</summary>
     public int BlockSize { get; init; } = 64;
     public FlagBound FlagBound { get; init; } = FlagBound.Probabilistic;
+    /// <summary>The CPU features to check a model's board target against (null: this CPU's, <see cref="Boards.CpuInfo"/>); for tests.</summary>
+    public IReadOnlySet<string>? CpuFeatures { get; init; }
     /// <summary>Adaptive only: the flag test.</summary>
     public FlagCriterion Criterion { get; init; } = FlagCriterion.Full;
     /// <summary>Kernel selection (force the generic path, restrict ISAs).</summary>

@@ -116,6 +116,7 @@ public static class EmaReader
         var tensors = ReadTensors(file, found[SectionKind.Tensors], data, name);
         var graph = ReadGraph(f, found[SectionKind.Graph], tensors, name);
         var meta = ReadMeta(f, found[SectionKind.Meta], graph, name);
+        if (found.TryGetValue(SectionKind.Target, out var targetSec)) meta.Target = ReadTarget(f, targetSec, name);
         ushort minor = BinaryPrimitives.ReadUInt16LittleEndian(f[10..]);
         return new EmaModel(meta, graph) { FormatVersion = $"{major}.{minor}", FileBytes = f.Length };
     }
@@ -289,6 +290,20 @@ public static class EmaReader
         CheckIo(ref r, g, g.Outputs, "output");
         r.ExpectEnd();
         return m;
+    }
+
+    private static ModelTarget ReadTarget(ReadOnlySpan<byte> f, (int Offset, int Length) sec, string? name)
+    {
+        var r = new SectionReader(f.Slice(sec.Offset, sec.Length), sec.Offset, "TARGET", name);
+        long at = r.Offset;
+        string board = r.Str("board name");
+        if (board.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(board) > ModelTarget.MaxNameBytes)
+            throw r.ErrorAt(at, $"board name must be 1 to {ModelTarget.MaxNameBytes} bytes");
+        int count = r.Count("feature count", 4, ModelTarget.MaxFeatures);
+        var features = new string[count];
+        for (int i = 0; i < count; i++) features[i] = r.Str($"feature {i}");
+        r.ExpectEnd();
+        return new ModelTarget(board, features);
     }
 
     /// <summary>Labels name the first output's last dim: there are none or exactly that many.</summary>

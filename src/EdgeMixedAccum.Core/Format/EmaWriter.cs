@@ -1,3 +1,4 @@
+using System.Text;
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using EdgeMixedAccum.Graph;
@@ -14,7 +15,7 @@ public static class EmaWriter
     internal const int TableEntrySize = 32;
     internal static ReadOnlySpan<byte> Magic => [0x89, (byte)'E', (byte)'M', (byte)'A', 0x0D, 0x0A, 0x1A, 0x0A];
 
-    internal enum SectionKind : uint { Meta = 1, Graph = 2, Tensors = 3, Data = 4 }
+    internal enum SectionKind : uint { Meta = 1, Graph = 2, Tensors = 3, Data = 4, Target = 5 }
 
     /// <summary>
     /// Writes <paramref name="model"/> to <paramref name="path"/> atomically: the bytes go to a temporary
@@ -110,28 +111,40 @@ public static class EmaWriter
         graph.U32((uint)g.Nodes.Count);
         foreach (var n in g.Nodes) NodeCodec.Write(graph, n);
 
-        var sections = new (SectionKind Kind, SectionWriter W)[]
+        var sections = new List<(SectionKind Kind, SectionWriter W)>
         {
             (SectionKind.Meta, meta), (SectionKind.Graph, graph), (SectionKind.Tensors, tensors), (SectionKind.Data, data),
         };
-        long tableEnd = HeaderSize + (long)sections.Length * TableEntrySize;
+        if (m.Target is { } target)
+        {
+            // Optional (flag bit 0): a reader that does not know it skips it, so files without a board stay byte-identical.
+            if (target.Board.Length == 0 || Encoding.UTF8.GetByteCount(target.Board) > ModelTarget.MaxNameBytes)
+                throw new EmaException($"target board name '{target.Board}' must be 1 to {ModelTarget.MaxNameBytes} bytes");
+            if (target.Features.Count > ModelTarget.MaxFeatures) throw new EmaException($"target has {target.Features.Count} features, more than {ModelTarget.MaxFeatures}");
+            var t = new SectionWriter();
+            t.Str(target.Board);
+            t.U32((uint)target.Features.Count);
+            foreach (var feature in target.Features) t.Str(feature);
+            sections.Add((SectionKind.Target, t));
+        }
+        long tableEnd = HeaderSize + (long)sections.Count * TableEntrySize;
         long pos = AlignUp(tableEnd);
-        var offsets = new long[sections.Length];
-        for (int i = 0; i < sections.Length; i++)
+        var offsets = new long[sections.Count];
+        for (int i = 0; i < sections.Count; i++)
         {
             offsets[i] = pos;
             pos = AlignUp(pos + sections[i].W.Length);
         }
         if (pos > EmaReader.MaxFileBytes) throw new EmaException($"model needs {pos} bytes, more than the format limit {EmaReader.MaxFileBytes}");
         var file = new byte[pos];
-        var table = file.AsSpan(HeaderSize, sections.Length * TableEntrySize);
-        for (int i = 0; i < sections.Length; i++)
+        var table = file.AsSpan(HeaderSize, sections.Count * TableEntrySize);
+        for (int i = 0; i < sections.Count; i++)
         {
             var body = sections[i].W.Written;
             body.CopyTo(file.AsSpan((int)offsets[i]));
             var e = table.Slice(i * TableEntrySize, TableEntrySize);
             BinaryPrimitives.WriteUInt32LittleEndian(e, (uint)sections[i].Kind);
-            BinaryPrimitives.WriteUInt32LittleEndian(e[4..], 0);
+            BinaryPrimitives.WriteUInt32LittleEndian(e[4..], sections[i].Kind == SectionKind.Target ? 1u : 0u);
             BinaryPrimitives.WriteUInt64LittleEndian(e[8..], (ulong)offsets[i]);
             BinaryPrimitives.WriteUInt64LittleEndian(e[16..], (ulong)body.Length);
             BinaryPrimitives.WriteUInt32LittleEndian(e[24..], Crc32.HashToUInt32(body));
@@ -140,7 +153,7 @@ public static class EmaWriter
         Magic.CopyTo(h);
         BinaryPrimitives.WriteUInt16LittleEndian(h[8..], MajorVersion);
         BinaryPrimitives.WriteUInt16LittleEndian(h[10..], MinorVersion);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[12..], (uint)sections.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[12..], (uint)sections.Count);
         BinaryPrimitives.WriteUInt64LittleEndian(h[16..], HeaderSize);
         BinaryPrimitives.WriteUInt64LittleEndian(h[24..], (ulong)file.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(h[32..], Crc32.HashToUInt32(table));

@@ -37,6 +37,16 @@ public sealed class ModelMetadata
     public InputNormalization? Normalization { get; set; }
     /// <summary>Class labels of the first output's last dim (empty when not a classifier).</summary>
     public List<string> Labels { get; set; } = [];
+    /// <summary>The board the plan was chosen for (`ema convert --board`), stored in the optional TARGET section; null for none.</summary>
+    public ModelTarget? Target { get; set; }
+}
+
+/// <summary>The board a model was converted for and the CPU features its plan relies on (boards/NAME/board.json).</summary>
+/// <param name="Board">Board name, e.g. "rpi5".</param>
+/// <param name="Features">Linux /proc/cpuinfo feature names the plan needs, e.g. "asimdhp" for fp16 accumulation.</param>
+public sealed record ModelTarget(string Board, IReadOnlyList<string> Features)
+{
+    public const int MaxFeatures = 64, MaxNameBytes = 64;
 }
 
 /// <summary>A model as stored in a .ema file: metadata plus graph (which owns the tensors).</summary>
