@@ -27,10 +27,10 @@ public sealed class SystemLoopClock : ILoopClock
             long remaining = deadline - Stopwatch.GetTimestamp();
             if (remaining <= 0) return true;
             double ms = remaining * 1000.0 / Stopwatch.Frequency;
-            // Sleep the coarse part in short slices (cancellation stays responsive), spin the last
-            // millisecond because the scheduler's sleep granularity is about that.
-            if (ms > 2) Thread.Sleep((int)Math.Min(ms - 1, 20));
-            else Thread.SpinWait(64);
+            // Sleep the coarse part in short slices (cancellation stays responsive); the last ~1.2 ms is below
+            // the scheduler's sleep granularity, so yield-spin it (yielding leaves the other core's work alone).
+            if (ms > 1.2) Thread.Sleep(Math.Max(1, (int)Math.Min(ms - 1.2, 20)));
+            else Thread.Yield();
         }
     }
 }
