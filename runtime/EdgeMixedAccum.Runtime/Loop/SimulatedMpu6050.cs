@@ -79,9 +79,17 @@ public sealed class SimulatedMpu6050 : I2cDevice
         _regs[Mpu6050.RegWhoAmI] = Mpu6050.ExpectedWhoAmI;
     }
 
+    /// <summary>Every this many transfers one fails with a NACK (0: never): a flaky bus for end-to-end runs (`sim:mpu6050?nack-every=N`).</summary>
+    public int NackEvery { get; set; }
+
     private void BeginTransfer()
     {
         Transfers++;
+        if (NackEvery > 0 && Transfers % NackEvery == 0)
+        {
+            FaultsInjected++;
+            throw new IOException("Error 121 performing I2C data transfer.");
+        }
         if (_timeoutRemaining > 0)
         {
             _timeoutRemaining--;

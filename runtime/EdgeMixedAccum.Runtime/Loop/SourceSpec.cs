@@ -10,10 +10,10 @@ public enum SourceKind { I2cMpu6050, SimMpu6050, Replay, Stdin }
 /// <c>sim:mpu6050</c> (same parameters, simulated device), <c>replay:FILE.csv</c> or <c>stdin</c>.
 /// </summary>
 public sealed record SourceSpec(SourceKind Kind, string? Path = null, int Bus = 1, int Address = Mpu6050.DefaultAddress,
-    AccelRange AccelRange = AccelRange.G2, GyroRange GyroRange = GyroRange.Dps250)
+    AccelRange AccelRange = AccelRange.G2, GyroRange GyroRange = GyroRange.Dps250, int NackEvery = 0)
 {
     public const string Usage =
-        "i2c:mpu6050[?bus=N&addr=0x68|0x69&accel=2|4|8|16&gyro=250|500|1000|2000], sim:mpu6050[?same], replay:FILE.csv, stdin";
+        "i2c:mpu6050[?bus=N&addr=0x68|0x69&accel=2|4|8|16&gyro=250|500|1000|2000], sim:mpu6050[?same&nack-every=N], replay:FILE.csv, stdin";
 
     public static SourceSpec Parse(string text)
     {
@@ -53,7 +53,8 @@ public sealed record SourceSpec(SourceKind Kind, string? Path = null, int Bus = 
                 "addr" => spec with { Address = ParseAddress(text, value) },
                 "accel" => spec with { AccelRange = ParseAccel(text, value) },
                 "gyro" => spec with { GyroRange = ParseGyro(text, value) },
-                _ => throw Bad(text, $"unknown parameter '{key}' (known: bus, addr, accel, gyro)"),
+                "nack-every" when kind == SourceKind.SimMpu6050 => spec with { NackEvery = ParseInt(text, key, value, 2, 1_000_000) },
+                _ => throw Bad(text, $"unknown parameter '{key}' (known: bus, addr, accel, gyro{(kind == SourceKind.SimMpu6050 ? ", nack-every" : "")})"),
             };
         }
         return spec;
@@ -68,7 +69,7 @@ public sealed record SourceSpec(SourceKind Kind, string? Path = null, int Bus = 
         SourceKind.Replay => new ReplaySource(Path!),
         SourceKind.Stdin => new StdinSource(stdin ?? Console.In),
         SourceKind.I2cMpu6050 => OpenDevice(I2cDevice.Create(new I2cConnectionSettings(Bus, Address)), clock, retry),
-        SourceKind.SimMpu6050 => OpenDevice(new SimulatedMpu6050(Bus, Address), clock, retry),
+        SourceKind.SimMpu6050 => OpenDevice(new SimulatedMpu6050(Bus, Address) { NackEvery = NackEvery }, clock, retry),
         _ => throw new InvalidOperationException($"unhandled source kind {Kind}"),
     };
 
