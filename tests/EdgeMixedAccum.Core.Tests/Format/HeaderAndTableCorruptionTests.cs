@@ -269,19 +269,20 @@ public class HeaderAndTableCorruptionTests
     [Fact]
     public void UnknownSectionKind_RejectedUnlessOptional()
     {
+        // Kind 9 is unknown (5 is TARGET, ema-format.md).
         var raw = RawFile.From(Small());
-        raw.Extra.Add((5, 0, [1, 2, 3]));
-        AssertCorrupt(raw.Encode().Bytes, "TABLE", 64 + 32 * 4, "unknown section kind 5");
-        raw.Extra[0] = (5, 1, [1, 2, 3]);
+        raw.Extra.Add((9, 0, [1, 2, 3]));
+        AssertCorrupt(raw.Encode().Bytes, "TABLE", 64 + 32 * 4, "unknown section kind 9");
+        raw.Extra[0] = (9, 1, [1, 2, 3]);
         ModelAssert.Equivalent(Small(), EmaReader.Read(raw.Encode().Bytes));
         raw.Extra[0] = (0, 0, []);
         AssertCorrupt(raw.Encode().Bytes, "TABLE", 64 + 32 * 4, "unknown section kind 0");
         // An unknown optional section is still CRC-checked and bounds-checked.
-        raw.Extra[0] = (5, 1, [1, 2, 3]);
+        raw.Extra[0] = (9, 1, [1, 2, 3]);
         var enc = raw.Encode();
         var f = enc.Bytes;
         f[enc["EXTRA0"]] ^= 1;
-        AssertCorrupt(f, "#5", enc["EXTRA0"], "CRC-32 mismatch");
+        AssertCorrupt(f, "#9", enc["EXTRA0"], "CRC-32 mismatch");
     }
 
     [Fact]
