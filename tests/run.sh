@@ -38,5 +38,18 @@ else
   if [ "$qstatus" -ne 0 ] && { [ -z "$line" ] || [ "$(awk '{print $5}' <<<"$line")" -eq 0 ]; }; then failed=$((failed + 1)); fi
 fi
 
+# The C ABI from C (x64, and arm64 under qemu unless EMA_SKIP_ARM64=1): its own 'c-abi checks' line.
+clog=$(mktemp)
+tests/native/run-c-example.sh 2>&1 | tee "$clog"
+cstatus=${PIPESTATUS[0]}
+c=$(grep -E '^c-abi checks: [0-9]+ passed, [0-9]+ failed$' "$clog" | tail -1)
+read -r _ _ cp _ cf _ <<<"${c:-c-abi checks: 0 passed, 1 failed}"
+passed=$((passed + cp)); failed=$((failed + cf))
+if [ "$cstatus" -ne 0 ] && [ "$cf" -eq 0 ]; then failed=$((failed + 1)); fi
+rm -f "$clog"
+
+# The NuGet package as a user consumes it: pack, restore by version, run, NativeAOT publish, run.
+if tests/nuget/run-sample.sh; then passed=$((passed + 1)); nstatus=0; else failed=$((failed + 1)); nstatus=1; fi
+
 echo "tests: $passed passed, $failed failed, $skipped skipped"
-[ "$dstatus" -eq 0 ] && [ "$qstatus" -eq 0 ]
+[ "$dstatus" -eq 0 ] && [ "$qstatus" -eq 0 ] && [ "$cstatus" -eq 0 ] && [ "$nstatus" -eq 0 ]
