@@ -156,6 +156,9 @@ public static class Converter
     private static (EmaModel Model, ConversionReport Report) ChooseLow(byte[] onnx, string name, ConvertOptions options, IProgress<(string Step, double Fraction)>? progress)
     {
         (WeightFormat W, EstimatorKind? E)[] candidates = [(WeightFormat.Int8, null), (WeightFormat.Fp16, EstimatorKind.Fused), (WeightFormat.Fp16, EstimatorKind.RowNorm)];
+        // A board that only emulates fp16 accumulation (no FEAT_FP16: Pi 4, Jetson Nano, x64) never gets an fp16 plan.
+        if (options.Board is { } board && !(board.CostRatios.TryGetValue(Precision.F16Acc, out var r16) && r16 is not null))
+            candidates = [.. candidates.Where(c => c.W != WeightFormat.Fp16)];
         var tried = new List<LowModeCandidate>();
         (EmaModel Model, ConversionReport Report)? best = null;
         foreach (var (w, e) in candidates)

@@ -231,6 +231,24 @@ public sealed class TauCalibratorTests : IDisposable
     }
 
     [Fact]
+    public void OnABoardWithoutFp16ArithmeticChooseLowOnlyTriesInt8AndTheTargetNamesNoFp16()
+    {
+        var boards = Path.Combine(TestPaths.Root, "boards");
+        var (model, report) = Converter.Convert(Path.Combine(TestPaths.Fixtures, "fmnist-mlp-tanh.onnx"), new ConvertOptions
+        {
+            Normalize = FmnistNorm,
+            Calibration = (Calibration[..(100 * Pixels)], [100, 1, 28, 28]),
+            TargetError = 1e-3,
+            ChooseLow = true,
+            Board = EdgeMixedAccum.Runtime.Boards.BoardProfile.Find("rpi4", boards),
+        });
+        Assert.Equal(WeightFormat.Int8, Assert.Single(report.Candidates).Weights);
+        Assert.Equal("rpi4", model.Metadata.Target!.Board);
+        Assert.Empty(model.Metadata.Target.Features); // int8 on SMLAL needs nothing beyond ARMv8
+        Assert.All(model.Graph.Nodes.OfType<LayerNode>(), l => Assert.NotEqual(Precision.F16Acc, l.Plan.Precision));
+    }
+
+    [Fact]
     public void TheCalibrationEstimatorIsStoredInThePlans()
     {
         var (model, report) = Converter.Convert(Path.Combine(TestPaths.Fixtures, "fmnist-mlp-tanh.onnx"), new ConvertOptions
