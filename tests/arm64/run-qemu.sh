@@ -73,12 +73,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 2
 fi
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-pass() { passed=$((passed + 1)); echo "PASS $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL $*"; }
-t0=$SECONDS
+source tests/harness.sh  # we are at the repository root (cd above)
 ev=$tmp/eval eval_secs=0 # eval JSON files; seconds spent on the eval checks
 mkdir -p "$ev"
 

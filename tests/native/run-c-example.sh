@@ -29,12 +29,7 @@ sysroot=/usr/aarch64-linux-gnu
 cores=(cortex-a72 cortex-a76 cortex-a57 neoverse-n1)
 symbols=(ema_load ema_input_size ema_output_size ema_run ema_last_report ema_last_error ema_free)
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-pass() { passed=$((passed + 1)); echo "PASS $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL $*"; }
-t0=$SECONDS
+source tests/harness.sh  # we are at the repository root (cd above)
 
 # The first sample of fmnist-x.npy as raw float32 ($tmp/x0.f32) and as a one-sample .npy ($tmp/x0.npy).
 python3 - "$xs" "$tmp" <<'EOF' || { echo "FAIL cannot extract the first sample of $xs"; echo "c-abi checks: 0 passed, 1 failed"; exit 1; }
