@@ -122,19 +122,9 @@ public static unsafe class Exports
         try
         {
             if (Get(model, "ema_last_report") is not { } s) return EArg;
-            // RunReport.RecomputeFraction, summed by index: its foreach over IReadOnlyList boxes an enumerator
-            // (96 bytes a call), and a report read after every run should not allocate either.
-            var layers = s.LastReport.Layers;
-            long macs = 0, f32Macs = 0;
-            double bound = 0;
-            for (int i = 0; i < layers.Count; i++)
-            {
-                var l = layers[i];
-                macs += l.Macs; f32Macs += l.F32Macs;
-                bound = Math.Max(bound, l.MaxPredictedRelError);
-            }
-            if (recomputeFraction is not null) *recomputeFraction = macs == 0 ? 0 : (double)f32Macs / macs;
-            if (maxBound is not null) *maxBound = bound;
+            var report = s.LastReport; // its sums index an array: reading them allocates nothing
+            if (recomputeFraction is not null) *recomputeFraction = report.RecomputeFraction;
+            if (maxBound is not null) *maxBound = report.MaxPredictedRelError;
             return Ok;
         }
         catch (Exception e) { return Fail(e); }

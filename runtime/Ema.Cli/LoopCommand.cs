@@ -93,24 +93,4 @@ internal static class LoopCommand
         }
         return 0;
     }
-
-    /// <summary>The engine behind the loop: top class and its softmax probability, the recompute share and the
-    /// largest predicted relative error kept at low precision. Allocation-free per call.</summary>
-    private sealed class SessionInference(Session session) : IWindowInference
-    {
-        private readonly float[] _y = new float[session.OutputLength];
-
-        public InferenceOutcome Infer(ReadOnlySpan<float> window)
-        {
-            session.Run(window, _y);
-            int best = 0;
-            for (int i = 1; i < _y.Length; i++) if (_y[i] > _y[best]) best = i;
-            double sum = 0;
-            foreach (var v in _y) sum += Math.Exp(v - _y[best]);
-            var report = session.LastReport;
-            double bound = 0;
-            foreach (var l in report.Layers) bound = Math.Max(bound, l.MaxPredictedRelError);
-            return new InferenceOutcome(best, (float)(1 / sum), report.RecomputeFraction, bound);
-        }
-    }
 }

@@ -48,7 +48,11 @@ public sealed class LayerReport
 /// <summary>The last run's per-layer accounting (the object is reused: copy what you keep).</summary>
 public sealed class RunReport
 {
-    internal RunReport(LayerReport[] layers) { Layers = layers; }
+    internal RunReport(LayerReport[] layers) { _layers = layers; }
+
+    // The array itself, so the sums below index it: a foreach over the IReadOnlyList would box an enumerator on
+    // every call, and callers read these after every run on the hot path (the sensor loop, the C ABI).
+    private readonly LayerReport[] _layers;
 
     /// <summary>An empty report with the layers of <paramref name="shape"/>, to sum many runs into with <see cref="Add"/>
     /// (a session reuses its own report object, so callers that run a dataset in pieces add each run here).</summary>
@@ -63,14 +67,16 @@ public sealed class RunReport
         Batch += r.Batch;
     }
 
-    public IReadOnlyList<LayerReport> Layers { get; }
+    public IReadOnlyList<LayerReport> Layers => _layers;
     /// <summary>Samples in the last run.</summary>
     public int Batch { get; internal set; }
 
-    public long Macs { get { long s = 0; foreach (var l in Layers) s += l.Macs; return s; } }
-    public long F32Macs { get { long s = 0; foreach (var l in Layers) s += l.F32Macs; return s; } }
-    public long Components { get { long s = 0; foreach (var l in Layers) s += l.Components; return s; } }
-    public long F32Components { get { long s = 0; foreach (var l in Layers) s += l.F32Components; return s; } }
+    public long Macs { get { long s = 0; foreach (var l in _layers) s += l.Macs; return s; } }
+    public long F32Macs { get { long s = 0; foreach (var l in _layers) s += l.F32Macs; return s; } }
+    public long Components { get { long s = 0; foreach (var l in _layers) s += l.Components; return s; } }
+    public long F32Components { get { long s = 0; foreach (var l in _layers) s += l.F32Components; return s; } }
+    /// <summary>Largest predicted relative error kept at low precision over the layers.</summary>
+    public double MaxPredictedRelError { get { double m = 0; foreach (var l in _layers) m = Math.Max(m, l.MaxPredictedRelError); return m; } }
     /// <summary>Share of multiply-adds done in fp32 (recomputed components weighted by their length, plus fp32 layers).</summary>
     public double RecomputeFraction => Macs == 0 ? 0 : (double)F32Macs / Macs;
     /// <summary>Share of components done in fp32 (unweighted).</summary>

@@ -13,19 +13,12 @@ var source = SourceSpec.Parse(args.Length > 1 ? args[1] : "sim:mpu6050").Open();
 int count = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5;
 using var session = Session.Load(args[0], new SessionOptions { Mode = RunMode.Adaptive });
 int window = session.InputLength / source.Channels;
-var y = new float[session.OutputLength];
 using var cts = new CancellationTokenSource();
 int seen = 0;
-var runner = new LoopRunner(source, window, window / 4, 0, new DelegateInference(w =>
-{
-    session.Run(w, y);
-    int best = 0;
-    for (int i = 1; i < y.Length; i++) if (y[i] > y[best]) best = i;
-    return new InferenceOutcome(best, y[best], session.LastReport.RecomputeFraction, 0);
-}));
+var runner = new LoopRunner(source, window, window / 4, 0, new SessionInference(session));
 var summary = runner.Run(r =>
 {
-    Console.WriteLine($"sample {r.SampleIndex}: class {r.ClassIndex}, recomputed {r.RecomputeFraction:P1}");
+    Console.WriteLine($"sample {r.SampleIndex}: class {r.ClassIndex} (p = {r.Score:F3}), recomputed {r.RecomputeFraction:P1}, error bound {r.MaxErrorBound:E1}");
     if (++seen >= count) cts.Cancel();
 }, cts.Token);
 Console.WriteLine($"{summary.Inferences} inferences, {summary.FaultsRecovered}/{summary.Faults} faults recovered");

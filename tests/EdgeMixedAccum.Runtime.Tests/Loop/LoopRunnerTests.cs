@@ -109,6 +109,28 @@ public class LoopRunnerTests
     }
 
     [Fact]
+    public void Steady_state_loop_with_the_engine_allocates_nothing()
+    {
+        // The whole path ema loop runs: simulated I2C read, ring, schedule, Session.Run in adaptive mode, the report
+        // read (recompute share, bound), the JSON line.
+        var model = EdgeMixedAccum.Runtime.Tests.Engine.SessionTests.Conv1d(4, EdgeMixedAccum.Graph.Precision.I8, EdgeMixedAccum.Graph.TensorDType.Int8);
+        using var session = new EdgeMixedAccum.Runtime.Engine.Session(model);
+        var clock = new ManualLoopClock();
+        using var src = new I2cMpu6050Source(new Mpu6050(new SimulatedMpu6050()), clock);
+        var json = new LoopJsonWriter(new StreamWriter(Stream.Null));
+        long records = 0;
+        Action<LoopRecord> onRecord = r => { records++; json.Write(r); };
+        var runner = new LoopRunner(src, 24, 4, 100, new SessionInference(session), clock);
+        for (int i = 0; i < 200; i++) runner.Tick(onRecord);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 2000; i++) runner.Tick(onRecord);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.True(records > 500, $"{records} inferences");
+        Assert.InRange(session.LastReport.RecomputeFraction, 0, 1);
+    }
+
+    [Fact]
     public void Steady_state_tick_allocates_nothing()
     {
         var clock = new ManualLoopClock();
