@@ -1,0 +1,52 @@
+using System.Text.Json;
+using EdgeMixedAccum.Tests;
+
+namespace EdgeMixedAccum.Cli.Tests;
+
+/// <summary>`ema bench`: the numbers it promises and its refusals (timings themselves are never asserted).</summary>
+public class BenchCliTests
+{
+    private static string Fixture(string f) => Path.Combine(TestPaths.Fixtures, f);
+
+    [Fact]
+    public void JsonHasMedianP90AndPerSampleOverTheRequestedRuns()
+    {
+        var (code, o, err) = CliRunner.Ema("bench", Fixture("fmnist-mlp-tanh.ema"), "--batch", "4", "--runs", "7", "--json",
+            "--input", Fixture("fmnist-x.npy"));
+        Assert.True(code == 0, err);
+        var j = JsonDocument.Parse(o.Trim()).RootElement;
+        Assert.Equal(7, j.GetProperty("runs").GetInt32());
+        Assert.Equal(4, j.GetProperty("batch").GetInt32());
+        Assert.Equal("adaptive", j.GetProperty("mode").GetString());
+        Assert.Equal("file", j.GetProperty("inputs").GetString());
+        double median = j.GetProperty("median_us").GetDouble(), p90 = j.GetProperty("p90_us").GetDouble();
+        Assert.True(median > 0 && p90 >= median, $"median {median}, p90 {p90}");
+        Assert.Equal(median / 4, j.GetProperty("per_sample_us").GetDouble(), 2);
+        // Real inputs: adaptive mode recomputes part of the multiply-adds (the bundled model's plan), not none and not all.
+        Assert.InRange(j.GetProperty("recompute_fraction").GetDouble(), 0.01, 0.99);
+    }
+
+    [Fact]
+    public void UniformModesRecomputeNothingAndTheTextReportNamesTheInputs()
+    {
+        var (code, o, err) = CliRunner.Ema("bench", Fixture("fmnist-mlp-tanh.ema"), "--mode", "i8", "--runs", "3");
+        Assert.True(code == 0, err);
+        Assert.Contains("mode i8, batch 1, 3 runs on uniform [-1, 1] inputs", o);
+        Assert.Contains("recomputed in fp32: 0.00 %", o);
+    }
+
+    [Theory]
+    [InlineData("--batch", "0")]
+    [InlineData("--threads", "2")]
+    [InlineData("--runs", "0")]
+    [InlineData("--input", "imu-x.npy")]
+    public void BadArgumentsExitWithCodeTwo(string option, string value)
+    {
+        var args = new List<string> { "bench", Fixture("fmnist-mlp-tanh.ema") };
+        if (option != "--runs") args.AddRange(["--runs", "2"]);
+        args.AddRange([option, option == "--input" ? Fixture(value) : value]);
+        var (code, _, err) = CliRunner.Ema([.. args]);
+        Assert.Equal(2, code);
+        Assert.Contains("error:", err);
+    }
+}
