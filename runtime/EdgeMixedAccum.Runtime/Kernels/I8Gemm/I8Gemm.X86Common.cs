@@ -1,0 +1,38 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EdgeMixedAccum.Runtime.Kernels;
+
+/// <summary>
+/// Shared by the x86 i8-gemm kernels: the end-of-k horizontal reduction of four row accumulators of one
+/// vector into the four consecutive outputs dot[s*rows + i .. i+3] (two VPHADDD levels and one 128-bit add
+/// instead of four separate sums), and the scalar column tails of a 4-row block. Wrapping int32 adds throughout.
+/// </summary>
+internal static class I8GemmX86
+{
+    /// <summary>[sum a0, sum a1, sum a2, sum a3].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Reduce4(Vector256<int> a0, Vector256<int> a1, Vector256<int> a2, Vector256<int> a3)
+    {
+        // Per 128-bit lane: hadd(a0, a1) = [a0 pairs, a1 pairs]; hadd again = [a0, a1, a2, a3] lane sums.
+        var q = Avx2.HorizontalAdd(Avx2.HorizontalAdd(a0, a1), Avx2.HorizontalAdd(a2, a3));
+        return q.GetLower() + q.GetUpper();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Reduce4(Vector512<int> a0, Vector512<int> a1, Vector512<int> a2, Vector512<int> a3) =>
+        Reduce4(a0.GetLower() + a0.GetUpper(), a1.GetLower() + a1.GetUpper(), a2.GetLower() + a2.GetUpper(), a3.GetLower() + a3.GetUpper());
+
+    /// <summary>The scalar sums over columns [kv, k) of rows r0..r3 (k apart) against one vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Tails4(ref sbyte r0, ref sbyte v, int kv, int k)
+    {
+        if (kv == k) return Vector128<int>.Zero;
+        return Vector128.Create(
+            I8GemmScalar.Tail(ref r0, ref v, kv, k),
+            I8GemmScalar.Tail(ref Unsafe.Add(ref r0, k), ref v, kv, k),
+            I8GemmScalar.Tail(ref Unsafe.Add(ref r0, 2 * k), ref v, kv, k),
+            I8GemmScalar.Tail(ref Unsafe.Add(ref r0, 3 * k), ref v, kv, k));
+    }
+}
