@@ -9,6 +9,8 @@ public sealed class KernelSet
     internal I8GemvFn I8 { get; }
     internal F16GemvFn F16 { get; }
     internal F32GemvRowsFn F32Rows { get; }
+    internal I8GemmFn I8Gemm { get; }
+    internal F32GemmFn F32Gemm { get; }
 
     /// <summary>Family name to the chosen variant's name (e.g. "i8-gemv" -> "i8-gemv-4x16-dp").</summary>
     public IReadOnlyDictionary<string, string> Chosen { get; }
@@ -18,12 +20,16 @@ public sealed class KernelSet
         var i8 = KernelSelect.Best(I8GemvFamily.Variants, options);
         var f16 = KernelSelect.Best(F16Gemv.Variants, options);
         var f32 = KernelSelect.Best(F32GemvRowsFamily.Variants, options);
-        I8 = i8.Fn; F16 = f16.Fn; F32Rows = f32.Fn;
+        var i8m = KernelSelect.Best(I8GemmFamily.Variants, options);
+        var f32m = KernelSelect.Best(F32GemmFamily.Variants, options);
+        I8 = i8.Fn; F16 = f16.Fn; F32Rows = f32.Fn; I8Gemm = i8m.Fn; F32Gemm = f32m.Fn;
         Chosen = new Dictionary<string, string>
         {
             [I8GemvFamily.Instance.Name] = i8.Name,
             [F16GemvFamily.Instance.Name] = f16.Name,
             [F32GemvRowsFamily.Instance.Name] = f32.Name,
+            [I8GemmFamily.Instance.Name] = i8m.Name,
+            [F32GemmFamily.Instance.Name] = f32m.Name,
         };
     }
 }

@@ -32,9 +32,22 @@ internal sealed class LayerStep
     private readonly I8GemvFn _i8;
     private readonly F16GemvFn _f16;
     private readonly F32GemvRowsFn _f32;
+    private readonly I8GemmFn _i8Gemm;
+    private readonly F32GemmFn _f32Gemm;
+
+    // Blocked path (i8 and fp32 low passes): up to _nb units (Dense rows of any sample, or Conv positions of one
+    // sample and group) go through one GEMM call, so each weight load serves several inputs. Scratch grows with
+    // the batch on the first larger run, never in steady state.
+    private readonly int _nb;
+    private InputStats[] _stats = [];
+    private int[] _dotBlock = [];
+    private sbyte[] _blockQ = [];
+    private float[] _block32 = [], _yBlock = [];
+    private bool _blockReady;
 
     // Scratch (per sample / per unit).
-    private readonly sbyte[] _xq = [], _patchQ = [];
+    private sbyte[] _xq = [];
+    private readonly sbyte[] _patchQ = [];
     private readonly Half[] _x16 = [], _patch16 = [], _y16 = [];
     private readonly float[] _patch32 = [], _s, _kappa, _absDot = [], _yRec, _blockMax = [];
     private readonly double[] _bFlag, _bRig;
@@ -78,6 +91,7 @@ internal sealed class LayerStep
         _flagBound = o.FlagBound;
         _staticScale = plan.Precision == Precision.I8 ? plan.InputScale : 0f;
         _i8 = kernels.I8; _f16 = kernels.F16; _f32 = kernels.F32Rows;
+        _i8Gemm = kernels.I8Gemm; _f32Gemm = kernels.F32Gemm;
 
         _m = w.M; _k = w.K;
         _conv = node is ConvNode;
@@ -100,6 +114,8 @@ internal sealed class LayerStep
             _outSample = _units * _m;
         }
 
+        // About 64 KiB of gathered inputs per block, 4 to 64 units.
+        _nb = Math.Clamp(65536 / Math.Max(1, _k * (_prec == Precision.F32 ? 4 : 1)), 4, 64);
         _s = new float[_mg]; _kappa = new float[_mg]; _yRec = new float[_mg];
         _bFlag = new double[_mg]; _bRig = new double[_mg];
         _rows = new int[_mg]; _all = new int[_mg];
@@ -143,12 +159,126 @@ internal sealed class LayerStep
     {
         if (x.Length < (long)samples * _inSample || y.Length < (long)samples * _outSample)
             throw new ArgumentException($"{_node}: {samples} samples need {(long)samples * _inSample} inputs and {(long)samples * _outSample} outputs; got {x.Length} and {y.Length}");
+        // fp32 stays on the row kernel: f32-gemm sums in another order, and fp32 mode must equal both a batch of one
+        // and adaptive mode's recompute bit for bit (SessionTests). int8 sums are exact on every path.
+        if (_prec != Precision.I8)
+        {
+            for (int n = 0; n < samples; n++)
+                RunSample(x.Slice(n * _inSample, _inSample), y.Slice(n * _outSample, _outSample), n);
+        }
+        else RunBlocked(x, y, samples);
+        var ya = y[..(samples * _outSample)];
+        ActivationMath.Apply(_act, ya, ya);
+    }
+
+    /// <summary>The i8 path: low input for every sample first, then blocks of units through one GEMM call
+    /// each, then per unit the same bound, flag, recompute and scatter as the per-sample path.</summary>
+    private void RunBlocked(ReadOnlySpan<float> x, Span<float> y, int samples)
+    {
+        EnsureBlocked(samples);
+        if (_prec == Precision.I8)
+            for (int n = 0; n < samples; n++)
+                _stats[n] = QuantizeI8(x.Slice(n * _inSample, _inSample), _xq.AsSpan(n * _inSample, _inSample));
+        if (!_conv)
+        {
+            // Dense: the units of all samples are consecutive rows of K in the (quantised) input.
+            int total = samples * _units;
+            for (int f0 = 0; f0 < total; f0 += _nb)
+            {
+                int count = Math.Min(_nb, total - f0);
+                Block(_prec == Precision.I8 ? _xq.AsSpan(f0 * _k, count * _k) : default, x.Slice(f0 * _k, count * _k), 0, count);
+                for (int t = 0; t < count; t++)
+                {
+                    int n = (f0 + t) / _units, u = (f0 + t) % _units;
+                    Finish(x.Slice(n * _inSample, _inSample), y.Slice(n * _outSample, _outSample), n, u, 0, 0, t);
+                }
+            }
+            return;
+        }
+        int positions = _g.Positions;
         for (int n = 0; n < samples; n++)
         {
             var xs = x.Slice(n * _inSample, _inSample);
+            var xq = _prec == Precision.I8 ? _xq.AsSpan(n * _inSample, _inSample) : default;
             var ys = y.Slice(n * _outSample, _outSample);
-            RunSample(xs, ys, n);
-            ActivationMath.Apply(_act, ys, ys);
+            for (int g = 0; g < _g.Groups; g++)
+                for (int p0 = 0; p0 < positions; p0 += _nb)
+                {
+                    int count = Math.Min(_nb, positions - p0);
+                    for (int t = 0; t < count; t++)
+                    {
+                        int p = p0 + t;
+                        if (_prec == Precision.I8) _g.Gather<sbyte>(xq, _blockQ.AsSpan(t * _k, _k), g, p / _g.OW, p % _g.OW);
+                        else _g.Gather<float>(xs, _block32.AsSpan(t * _k, _k), g, p / _g.OW, p % _g.OW);
+                    }
+                    Block(_blockQ.AsSpan(0, _prec == Precision.I8 ? count * _k : 0), _block32.AsSpan(0, _prec == Precision.I8 ? 0 : count * _k), g, count);
+                    for (int t = 0; t < count; t++)
+                        Finish(xs, ys, n, g * positions + p0 + t, g, p0 + t, t);
+                }
+        }
+    }
+
+    /// <summary>The low pass (or the fp32 pass) of <paramref name="count"/> units of group g: one GEMM, or the GEMV
+    /// kernel for a single unit (batch 1 of a Dense layer).</summary>
+    private void Block(ReadOnlySpan<sbyte> xq, ReadOnlySpan<float> x32, int g, int count)
+    {
+        int r0 = g * _mg;
+        if (_prec == Precision.I8)
+        {
+            var wq = _w.Q.Slice(r0 * _k, _mg * _k);
+            if (count == 1) _i8(wq, xq, _dotBlock, default, _mg, _k);
+            else _i8Gemm(wq, xq, _dotBlock, _mg, _k, count);
+        }
+        else
+        {
+            var w32 = _w.W32.AsSpan(r0 * _k, _mg * _k);
+            if (count == 1) _f32(w32, x32, _all, _yBlock, _k);
+            else _f32Gemm(w32, x32, _yBlock, _mg, _k, count);
+        }
+    }
+
+    /// <summary>One unit after its block's pass: s and bounds from its slice of the block's results, flag,
+    /// recompute, count, scatter (as <see cref="RunSample"/> does per unit).</summary>
+    private void Finish(ReadOnlySpan<float> xs, Span<float> ys, int sample, int u, int g, int p, int t)
+    {
+        int r0 = g * _mg;
+        var s = _s.AsSpan(0, _mg);
+        int flagged = 0;
+        if (_prec == Precision.F32)
+        {
+            var yb = _yBlock.AsSpan(t * _mg, _mg);
+            var bias = _w.Bias;
+            for (int i = 0; i < _mg; i++) s[i] = yb[i] + bias[r0 + i];
+        }
+        else
+        {
+            ref readonly var st = ref _stats[sample];
+            PostI8(_dotBlock.AsSpan(t * _mg, _mg), r0, in st);
+            flagged = Flag(in st);
+            if (_traceS is not null) Trace(sample, u, g, p, flagged);
+            if (flagged > 0) Recompute(xs, u, g, p, _rows.AsSpan(0, flagged));
+        }
+        Report.Components += _mg;
+        Report.Flagged += flagged;
+        if (_conv)
+            for (int i = 0; i < _mg; i++) ys[(r0 + i) * _g.Positions + p] = s[i];
+        else
+            s.CopyTo(ys.Slice(u * _m, _m));
+    }
+
+    /// <summary>Grows the blocked path's scratch to <paramref name="samples"/> (a larger batch than before only).</summary>
+    private void EnsureBlocked(int samples)
+    {
+        if (!_blockReady)
+        {
+            if (_prec == Precision.I8) { _dotBlock = new int[_nb * _mg]; if (_conv) _blockQ = new sbyte[_nb * _k]; }
+            else { _yBlock = new float[_nb * _mg]; if (_conv) _block32 = new float[_nb * _k]; }
+            _blockReady = true;
+        }
+        if (_prec == Precision.I8 && _stats.Length < samples)
+        {
+            _stats = new InputStats[samples];
+            if (_xq.Length < (long)samples * _inSample) _xq = new sbyte[(long)samples * _inSample];
         }
     }
 
@@ -156,7 +286,7 @@ internal sealed class LayerStep
     {
         // Low-format input for the whole sample, with the input statistics the bounds need.
         InputStats st = default;
-        if (_prec == Precision.I8) st = QuantizeI8(x);
+        if (_prec == Precision.I8) st = QuantizeI8(x, _xq.AsSpan(0, x.Length));
         else if (_prec == Precision.F16Acc) st = ToF16(x);
 
         for (int u = 0; u < _units; u++)
@@ -199,14 +329,12 @@ internal sealed class LayerStep
         public float MaxAbs;     // fp16: max |x16_j|
     }
 
-    private InputStats QuantizeI8(ReadOnlySpan<float> x)
+    private InputStats QuantizeI8(ReadOnlySpan<float> x, Span<sbyte> q)
     {
         InputStats st = default;
-        float max = 0;
-        bool finite = true;
-        foreach (float v in x) { float a = MathF.Abs(v); finite &= float.IsFinite(v); max = MathF.Max(max, a); }
+        float max = I8Quantizer.MaxAbs(x, out bool finite);
         st.Finite = finite;
-        var q = _xq.AsSpan(0, x.Length);
+        q = q[..x.Length];
         if (!finite) { q.Clear(); return st; }
         float sx = _staticScale > 0 ? _staticScale : max / 127f;
         st.Scale = sx;
@@ -216,19 +344,7 @@ internal sealed class LayerStep
             q.Clear();
             foreach (float v in x) { double a = Math.Abs(v); emax = Math.Max(emax, a); l1 += a; }
         }
-        else
-        {
-            float inv = 1f / sx;
-            for (int j = 0; j < x.Length; j++)
-            {
-                float v = x[j];
-                int qi = (int)MathF.Round(v * inv, MidpointRounding.ToEven);
-                qi = Math.Clamp(qi, -127, 127);
-                q[j] = (sbyte)qi;
-                emax = Math.Max(emax, Math.Abs(v - qi * (double)sx));
-                l1 += Math.Abs(v);
-            }
-        }
+        else I8Quantizer.Vector(x, q, sx, out emax, out l1);
         st.EMax = emax * (1 + 4.5e-16);
         st.L1 = l1 * (1 + (x.Length + 2) * 1.2e-16);
         return st;
@@ -262,12 +378,18 @@ internal sealed class LayerStep
         if (_conv) { _g.Gather<sbyte>(_xq, _patchQ, g, p / _g.OW, p % _g.OW); patch = _patchQ; }
         else patch = _xq.AsSpan(u * _k, _k);
         _i8(_w.Q.Slice(r0 * _k, _mg * _k), patch, _dot, default, _mg, _k);
+        PostI8(_dot, r0, in st);
+    }
+
+    /// <summary>s_hat and the bounds of one unit from its exact int32 dot products.</summary>
+    private void PostI8(ReadOnlySpan<int> dot, int r0, in InputStats st)
+    {
         double sx = st.Scale;
         var bias = _w.Bias;
         for (int i = 0; i < _mg; i++)
         {
             int r = r0 + i;
-            double prod = _dot[i] * (_w.QScale[r] * sx);
+            double prod = dot[i] * (_w.QScale[r] * sx);
             float sh = (float)(prod + bias[r]);
             _s[i] = sh;
             // Rounding of the fp64 scale-and-add and of the final fp32 conversion.

@@ -25,5 +25,7 @@ public static class KernelFamilies
         I8GemvFamily.Instance,
         F32GemvRowsFamily.Instance,
         F16GemvFamily.Instance,
+        I8GemmFamily.Instance,
+        F32GemmFamily.Instance,
     ];
 }
