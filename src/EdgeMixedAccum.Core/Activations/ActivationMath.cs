@@ -28,6 +28,7 @@ public static class ActivationMath
         where TOp : struct, IActivationOp
     {
         CheckSpans(s, y);
+        if (TOp.PhiSpan(s, y, in p)) return;
         ref float src = ref MemoryMarshal.GetReference(s);
         ref float dst = ref MemoryMarshal.GetReference(y);
         nuint n = (nuint)s.Length;
@@ -52,6 +53,7 @@ public static class ActivationMath
         where TOp : struct, IActivationOp
     {
         CheckSpans(s, kappa);
+        if (TOp.KappaSpan(s, kappa, in p)) return;
         ref float src = ref MemoryMarshal.GetReference(s);
         ref float dst = ref MemoryMarshal.GetReference(kappa);
         nuint n = (nuint)s.Length;

@@ -114,6 +114,19 @@ public readonly struct TanhOp : IActivationOp
         double e = Math.Exp(-2.0 * a); // NaN -> NaN
         return 4.0 * (a * e) / ((1.0 - e) * (1.0 + e)); // a * e first: 4a overflows for a near MaxValue
     }
+
+    /// <summary>Vectorised tanh over a float span, in double lanes (<see cref="TanhVector"/>).</summary>
+    public static bool PhiSpan(ReadOnlySpan<float> s, Span<float> y, in ActivationParams p)
+    {
+        TanhVector.Tanh(s, y);
+        return true;
+    }
+
+    public static bool KappaSpan(ReadOnlySpan<float> s, Span<float> kappa, in ActivationParams p)
+    {
+        TanhVector.Kappa(s, kappa);
+        return true;
+    }
 }
 
 /// <summary>phi = sigma(t) = 1/(1 + e^-t); phi' = sigma(t) sigma(-t); kappa = |t| sigma(-t) (0 at t = 0 and +inf, ~|t| for t -&gt; -inf).</summary>

@@ -31,4 +31,11 @@ public interface IActivationOp
 
     /// <summary>The componentwise condition number kappa_phi(t) = |t phi'(t) / phi(t)| in double, guarded.</summary>
     static abstract double Kappa(double t, in ActivationParams p);
+
+    /// <summary>Optional vectorised span form of the float Phi (the engine's hot path): writes y[0, s.Length) and
+    /// returns true, or returns false to let the generic element loop run. Same contract as the element form.</summary>
+    static virtual bool PhiSpan(ReadOnlySpan<float> s, Span<float> y, in ActivationParams p) => false;
+
+    /// <summary>Optional vectorised span form of Kappa into float (evaluated in double, rounded), or false.</summary>
+    static virtual bool KappaSpan(ReadOnlySpan<float> s, Span<float> kappa, in ActivationParams p) => false;
 }
