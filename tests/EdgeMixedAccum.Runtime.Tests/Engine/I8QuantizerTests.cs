@@ -1,0 +1,58 @@
+using EdgeMixedAccum.Runtime.Engine;
+
+namespace EdgeMixedAccum.Runtime.Tests.Engine;
+
+/// <summary>The vectorised int8 quantiser against its scalar reference: the same q and e_max bit for bit, ||x||_1
+/// within the summation-order budget the engine inflates by, and the same max|x| and finiteness.</summary>
+public class I8QuantizerTests
+{
+    public static TheoryData<int> Lengths() => [0, 1, 3, 4, 5, 7, 8, 15, 16, 17, 31, 64, 65, 784, 1001];
+
+    [Theory, MemberData(nameof(Lengths))]
+    public void VectorEqualsScalar(int n)
+    {
+        var rng = new Random(n + 17);
+        foreach (float scale in new[] { 1f, 1e-3f, 37f })
+        {
+            var x = new float[n];
+            for (int j = 0; j < n; j++) x[j] = (float)((rng.NextDouble() * 2 - 1) * scale);
+            if (n > 3) { x[0] = 0; x[1] = -0f; x[2] = scale * 2; } // one beyond the static range: clipped
+            float s = scale / 127f; // a static-like scale, so x[2] clips to 127
+            var qs = new sbyte[n + 8]; var qv = new sbyte[n + 8];
+            Array.Fill(qs, (sbyte)99); Array.Fill(qv, (sbyte)99);
+            I8Quantizer.Scalar(x, qs, s, out double es, out double ls);
+            I8Quantizer.Vector(x, qv, s, out double ev, out double lv);
+            Assert.Equal(qs, qv); // including the untouched tail past n
+            Assert.Equal(es, ev);
+            Assert.True(Math.Abs(ls - lv) <= (n + 2) * 1.2e-16 * ls, $"n={n}: l1 {lv} vs {ls}");
+            float m = I8Quantizer.MaxAbs(x, out bool finite);
+            Assert.True(finite);
+            Assert.Equal(n == 0 ? 0f : x.Max(MathF.Abs), m);
+        }
+    }
+
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NegativeInfinity)]
+    public void MaxAbsReportsNonFiniteAnywhere(float bad)
+    {
+        for (int n = 1; n <= 13; n++)
+            for (int at = 0; at < n; at++)
+            {
+                var x = Enumerable.Range(0, n).Select(i => (float)i - 3).ToArray();
+                x[at] = bad;
+                I8Quantizer.MaxAbs(x, out bool finite);
+                Assert.False(finite, $"n={n} at={at}");
+            }
+    }
+
+    [Fact]
+    public void RoundsHalfToEvenLikeTheReference()
+    {
+        float[] x = [0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 126.5f, -126.5f];
+        var q = new sbyte[x.Length];
+        I8Quantizer.Vector(x, q, 1f, out _, out _);
+        Assert.Equal(new sbyte[] { 0, 2, 2, 0, -2, -2, 126, -126 }, q);
+    }
+}
