@@ -82,6 +82,28 @@ public class F32GemmTests(ITestOutputHelper output)
     }
 
     [Theory, MemberData(nameof(VariantNames))]
+    public void SameBitsWhereverAnOutputSitsInATile(string name)
+    {
+        // The stated order belongs to the output, not to its tile: each output computed alone (rows = n = 1)
+        // has the bits it has inside a full, clamped or edge tile.
+        if (Supported(name) is not { } v) return;
+        foreach (var (rows, k, n) in new[] { (9, 65, 7), (5, 300, 17), (4, 16, 4), (3, 1, 2) })
+        {
+            var c = F32GemmGolden.Make(F32GemmGolden.Pattern.WideRange, rows, k, n);
+            var y = new float[n * rows];
+            v.Fn(c.W, c.X, y, rows, k, n);
+            var one = new float[1];
+            for (int s = 0; s < n; s++)
+                for (int i = 0; i < rows; i++)
+                {
+                    v.Fn(c.W.AsSpan(i * k, k), c.X.AsSpan(s * k, k), one, 1, k, 1);
+                    Assert.True(BitConverter.SingleToInt32Bits(one[0]) == BitConverter.SingleToInt32Bits(y[s * rows + i]),
+                        $"rows={rows} k={k} n={n} s={s} i={i}: alone {one[0]:R}, in a tile {y[s * rows + i]:R}");
+                }
+        }
+    }
+
+    [Theory, MemberData(nameof(VariantNames))]
     public void RejectsBadShapesAndShortSpans(string name)
     {
         if (Supported(name) is not { } v) return;

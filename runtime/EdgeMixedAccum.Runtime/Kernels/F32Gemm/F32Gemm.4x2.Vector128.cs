@@ -50,33 +50,42 @@ internal static class F32Gemm4x2Vector128
         ref float a3 = ref Unsafe.Add(ref w0, (nint)Math.Min(i + 3, last) * k);
         ref float b0 = ref Unsafe.Add(ref x0, (nint)s * k);
         ref float b1 = ref Unsafe.Add(ref x0, (nint)Math.Min(s + 1, n - 1) * k);
-        Vector128<float> c00 = default, c10 = default, c20 = default, c30 = default;
-        Vector128<float> c01 = default, c11 = default, c21 = default, c31 = default;
         int kt = k % V, end = k - kt;
-        for (int pass = 0; ; pass++)
+        // The k tail first (a call, so no accumulator is live across it): the last kt columns of each row
+        // and input vector into zero-padded V-wide buffers.
+        if (kt > 0)
         {
-            for (int j = 0; j < end; j += V)
-            {
-                var w_0 = Vector128.LoadUnsafe(ref a0, (nuint)j);
-                var w_1 = Vector128.LoadUnsafe(ref a1, (nuint)j);
-                var w_2 = Vector128.LoadUnsafe(ref a2, (nuint)j);
-                var w_3 = Vector128.LoadUnsafe(ref a3, (nuint)j);
-                var xv = Vector128.LoadUnsafe(ref b0, (nuint)j);
-                c00 = MAD(c00, w_0, xv); c10 = MAD(c10, w_1, xv); c20 = MAD(c20, w_2, xv); c30 = MAD(c30, w_3, xv);
-                xv = Vector128.LoadUnsafe(ref b1, (nuint)j);
-                c01 = MAD(c01, w_0, xv); c11 = MAD(c11, w_1, xv); c21 = MAD(c21, w_2, xv); c31 = MAD(c31, w_3, xv);
-            }
-            if (pass == 1 || kt == 0) break;
-            // The k tail: the last kt columns of each row and input vector into zero-padded V-wide buffers.
             Copy(ref Unsafe.Add(ref a0, end), ref pad, kt);
             Copy(ref Unsafe.Add(ref a1, end), ref Unsafe.Add(ref pad, V), kt);
             Copy(ref Unsafe.Add(ref a2, end), ref Unsafe.Add(ref pad, 2 * V), kt);
             Copy(ref Unsafe.Add(ref a3, end), ref Unsafe.Add(ref pad, 3 * V), kt);
             Copy(ref Unsafe.Add(ref b0, end), ref Unsafe.Add(ref pad, 4 * V), kt);
             Copy(ref Unsafe.Add(ref b1, end), ref Unsafe.Add(ref pad, 5 * V), kt);
-            a0 = ref pad; a1 = ref Unsafe.Add(ref pad, V); a2 = ref Unsafe.Add(ref pad, 2 * V); a3 = ref Unsafe.Add(ref pad, 3 * V);
-            b0 = ref Unsafe.Add(ref pad, 4 * V); b1 = ref Unsafe.Add(ref pad, 5 * V);
-            end = V;
+        }
+        Vector128<float> c00 = default, c10 = default, c20 = default, c30 = default;
+        Vector128<float> c01 = default, c11 = default, c21 = default, c31 = default;
+        for (int j = 0; j < end; j += V)
+        {
+            var w_0 = Vector128.LoadUnsafe(ref a0, (nuint)j);
+            var w_1 = Vector128.LoadUnsafe(ref a1, (nuint)j);
+            var w_2 = Vector128.LoadUnsafe(ref a2, (nuint)j);
+            var w_3 = Vector128.LoadUnsafe(ref a3, (nuint)j);
+            var xv = Vector128.LoadUnsafe(ref b0, (nuint)j);
+            c00 = MAD(c00, w_0, xv); c10 = MAD(c10, w_1, xv); c20 = MAD(c20, w_2, xv); c30 = MAD(c30, w_3, xv);
+            xv = Vector128.LoadUnsafe(ref b1, (nuint)j);
+            c01 = MAD(c01, w_0, xv); c11 = MAD(c11, w_1, xv); c21 = MAD(c21, w_2, xv); c31 = MAD(c31, w_3, xv);
+        }
+        if (kt > 0)
+        {
+            // One more step over the zero-padded tail buffers.
+            var w_0 = Vector128.LoadUnsafe(ref pad);
+            var w_1 = Vector128.LoadUnsafe(ref pad, V);
+            var w_2 = Vector128.LoadUnsafe(ref pad, 2 * V);
+            var w_3 = Vector128.LoadUnsafe(ref pad, 3 * V);
+            var xv = Vector128.LoadUnsafe(ref pad, 4 * V);
+            c00 = MAD(c00, w_0, xv); c10 = MAD(c10, w_1, xv); c20 = MAD(c20, w_2, xv); c30 = MAD(c30, w_3, xv);
+            xv = Vector128.LoadUnsafe(ref pad, 5 * V);
+            c01 = MAD(c01, w_0, xv); c11 = MAD(c11, w_1, xv); c21 = MAD(c21, w_2, xv); c31 = MAD(c31, w_3, xv);
         }
         int mr = Math.Min(MR, rows - i);
         ref float d = ref Unsafe.Add(ref y0, (nint)s * rows + i);

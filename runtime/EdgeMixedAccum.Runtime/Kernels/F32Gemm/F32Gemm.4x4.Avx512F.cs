@@ -54,30 +54,11 @@ internal static class F32Gemm4x4Avx512F
         ref float b1 = ref Unsafe.Add(ref x0, (nint)Math.Min(s + 1, lastS) * k);
         ref float b2 = ref Unsafe.Add(ref x0, (nint)Math.Min(s + 2, lastS) * k);
         ref float b3 = ref Unsafe.Add(ref x0, (nint)Math.Min(s + 3, lastS) * k);
-        Vector512<float> c00 = default, c10 = default, c20 = default, c30 = default;
-        Vector512<float> c01 = default, c11 = default, c21 = default, c31 = default;
-        Vector512<float> c02 = default, c12 = default, c22 = default, c32 = default;
-        Vector512<float> c03 = default, c13 = default, c23 = default, c33 = default;
         int kt = k % V, end = k - kt;
-        for (int pass = 0; ; pass++)
+        // The k tail first (a call, so no accumulator is live across it): the last kt columns of each row
+        // and input vector into zero-padded V-wide buffers.
+        if (kt > 0)
         {
-            for (int j = 0; j < end; j += V)
-            {
-                var w_0 = Vector512.LoadUnsafe(ref a0, (nuint)j);
-                var w_1 = Vector512.LoadUnsafe(ref a1, (nuint)j);
-                var w_2 = Vector512.LoadUnsafe(ref a2, (nuint)j);
-                var w_3 = Vector512.LoadUnsafe(ref a3, (nuint)j);
-                var xv = Vector512.LoadUnsafe(ref b0, (nuint)j);
-                c00 = MAD(c00, w_0, xv); c10 = MAD(c10, w_1, xv); c20 = MAD(c20, w_2, xv); c30 = MAD(c30, w_3, xv);
-                xv = Vector512.LoadUnsafe(ref b1, (nuint)j);
-                c01 = MAD(c01, w_0, xv); c11 = MAD(c11, w_1, xv); c21 = MAD(c21, w_2, xv); c31 = MAD(c31, w_3, xv);
-                xv = Vector512.LoadUnsafe(ref b2, (nuint)j);
-                c02 = MAD(c02, w_0, xv); c12 = MAD(c12, w_1, xv); c22 = MAD(c22, w_2, xv); c32 = MAD(c32, w_3, xv);
-                xv = Vector512.LoadUnsafe(ref b3, (nuint)j);
-                c03 = MAD(c03, w_0, xv); c13 = MAD(c13, w_1, xv); c23 = MAD(c23, w_2, xv); c33 = MAD(c33, w_3, xv);
-            }
-            if (pass == 1 || kt == 0) break;
-            // The k tail: the last kt columns of each row and input vector into zero-padded V-wide buffers.
             Copy(ref Unsafe.Add(ref a0, end), ref pad, kt);
             Copy(ref Unsafe.Add(ref a1, end), ref Unsafe.Add(ref pad, V), kt);
             Copy(ref Unsafe.Add(ref a2, end), ref Unsafe.Add(ref pad, 2 * V), kt);
@@ -86,9 +67,41 @@ internal static class F32Gemm4x4Avx512F
             Copy(ref Unsafe.Add(ref b1, end), ref Unsafe.Add(ref pad, 5 * V), kt);
             Copy(ref Unsafe.Add(ref b2, end), ref Unsafe.Add(ref pad, 6 * V), kt);
             Copy(ref Unsafe.Add(ref b3, end), ref Unsafe.Add(ref pad, 7 * V), kt);
-            a0 = ref pad; a1 = ref Unsafe.Add(ref pad, V); a2 = ref Unsafe.Add(ref pad, 2 * V); a3 = ref Unsafe.Add(ref pad, 3 * V);
-            b0 = ref Unsafe.Add(ref pad, 4 * V); b1 = ref Unsafe.Add(ref pad, 5 * V); b2 = ref Unsafe.Add(ref pad, 6 * V); b3 = ref Unsafe.Add(ref pad, 7 * V);
-            end = V;
+        }
+        Vector512<float> c00 = default, c10 = default, c20 = default, c30 = default;
+        Vector512<float> c01 = default, c11 = default, c21 = default, c31 = default;
+        Vector512<float> c02 = default, c12 = default, c22 = default, c32 = default;
+        Vector512<float> c03 = default, c13 = default, c23 = default, c33 = default;
+        for (int j = 0; j < end; j += V)
+        {
+            var w_0 = Vector512.LoadUnsafe(ref a0, (nuint)j);
+            var w_1 = Vector512.LoadUnsafe(ref a1, (nuint)j);
+            var w_2 = Vector512.LoadUnsafe(ref a2, (nuint)j);
+            var w_3 = Vector512.LoadUnsafe(ref a3, (nuint)j);
+            var xv = Vector512.LoadUnsafe(ref b0, (nuint)j);
+            c00 = MAD(c00, w_0, xv); c10 = MAD(c10, w_1, xv); c20 = MAD(c20, w_2, xv); c30 = MAD(c30, w_3, xv);
+            xv = Vector512.LoadUnsafe(ref b1, (nuint)j);
+            c01 = MAD(c01, w_0, xv); c11 = MAD(c11, w_1, xv); c21 = MAD(c21, w_2, xv); c31 = MAD(c31, w_3, xv);
+            xv = Vector512.LoadUnsafe(ref b2, (nuint)j);
+            c02 = MAD(c02, w_0, xv); c12 = MAD(c12, w_1, xv); c22 = MAD(c22, w_2, xv); c32 = MAD(c32, w_3, xv);
+            xv = Vector512.LoadUnsafe(ref b3, (nuint)j);
+            c03 = MAD(c03, w_0, xv); c13 = MAD(c13, w_1, xv); c23 = MAD(c23, w_2, xv); c33 = MAD(c33, w_3, xv);
+        }
+        if (kt > 0)
+        {
+            // One more step over the zero-padded tail buffers.
+            var w_0 = Vector512.LoadUnsafe(ref pad);
+            var w_1 = Vector512.LoadUnsafe(ref pad, V);
+            var w_2 = Vector512.LoadUnsafe(ref pad, 2 * V);
+            var w_3 = Vector512.LoadUnsafe(ref pad, 3 * V);
+            var xv = Vector512.LoadUnsafe(ref pad, 4 * V);
+            c00 = MAD(c00, w_0, xv); c10 = MAD(c10, w_1, xv); c20 = MAD(c20, w_2, xv); c30 = MAD(c30, w_3, xv);
+            xv = Vector512.LoadUnsafe(ref pad, 5 * V);
+            c01 = MAD(c01, w_0, xv); c11 = MAD(c11, w_1, xv); c21 = MAD(c21, w_2, xv); c31 = MAD(c31, w_3, xv);
+            xv = Vector512.LoadUnsafe(ref pad, 6 * V);
+            c02 = MAD(c02, w_0, xv); c12 = MAD(c12, w_1, xv); c22 = MAD(c22, w_2, xv); c32 = MAD(c32, w_3, xv);
+            xv = Vector512.LoadUnsafe(ref pad, 7 * V);
+            c03 = MAD(c03, w_0, xv); c13 = MAD(c13, w_1, xv); c23 = MAD(c23, w_2, xv); c33 = MAD(c33, w_3, xv);
         }
         int mr = Math.Min(MR, rows - i), nr = Math.Min(NR, n - s);
         ref float d = ref Unsafe.Add(ref y0, (nint)s * rows + i);
