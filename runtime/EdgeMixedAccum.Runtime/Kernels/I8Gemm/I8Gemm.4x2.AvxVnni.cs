@@ -21,6 +21,7 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// [k-32, k) whose already-counted columns are zeroed by a mask in both the biased x (u = 0 adds nothing) and
 /// the rowsum's 0x01 bytes (so the bias covers each column once); k &lt; 32 goes through the scalar tail,
 /// unbiased. No load leaves its row or vector: reads stay in w[0, rows*k) and x[0, n*k), writes in dot[0, n*rows).
+/// The row sums, the 4x1 and 1x1 loops and the step are shared with <see cref="I8Gemm4x4Avx512Vnni"/>.
 /// </summary>
 internal static class I8Gemm4x2AvxVnni
 {
@@ -54,14 +55,14 @@ internal static class I8Gemm4x2AvxVnni
 
     /// <summary>x + 128 as unsigned bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> LoadBiased(ref sbyte p, nuint j) => Vector256.LoadUnsafe(ref p, j).AsByte() ^ Vector256.Create((byte)0x80);
+    internal static Vector256<byte> LoadBiased(ref sbyte p, nuint j) => Vector256.LoadUnsafe(ref p, j).AsByte() ^ Vector256.Create((byte)0x80);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> LoadBiasedMasked(ref sbyte p, nuint j, Vector256<sbyte> mask) => LoadBiased(ref p, j) & mask.AsByte();
+    internal static Vector256<byte> LoadBiasedMasked(ref sbyte p, nuint j, Vector256<sbyte> mask) => LoadBiased(ref p, j) & mask.AsByte();
 
     /// <summary>One biased x vector against four w rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step4(ref Vector256<int> a0, ref Vector256<int> a1, ref Vector256<int> a2, ref Vector256<int> a3,
+    internal static void Step4(ref Vector256<int> a0, ref Vector256<int> a1, ref Vector256<int> a2, ref Vector256<int> a3,
         Vector256<sbyte> w0, Vector256<sbyte> w1, Vector256<sbyte> w2, Vector256<sbyte> w3, Vector256<byte> u)
     {
         a0 = AvxVnni.MultiplyWideningAndAdd(a0, u, w0);
@@ -71,10 +72,10 @@ internal static class I8Gemm4x2AvxVnni
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<sbyte> Load(ref sbyte p, nuint j) => Vector256.LoadUnsafe(ref p, j);
+    internal static Vector256<sbyte> Load(ref sbyte p, nuint j) => Vector256.LoadUnsafe(ref p, j);
 
     /// <summary>rowsum(w) of four rows over exactly the columns the SIMD steps cover.</summary>
-    private static Vector128<int> RowSums4(ref sbyte r0, int k, I8GemmX86.Cols c)
+    internal static Vector128<int> RowSums4(ref sbyte r0, int k, I8GemmX86.Cols c)
     {
         ref sbyte r1 = ref Unsafe.Add(ref r0, k), r2 = ref Unsafe.Add(ref r0, 2 * k), r3 = ref Unsafe.Add(ref r0, 3 * k);
         var one = Vector256.Create((byte)1);
@@ -112,7 +113,7 @@ internal static class I8Gemm4x2AvxVnni
         (I8GemmX86.Reduce4(a01, a11, a21, a31) - bias + I8GemmX86.Tails4(ref r0, ref v1, c.Scalar, k)).StoreUnsafe(ref Unsafe.Add(ref d, rows));
     }
 
-    private static void Tile4x1(ref sbyte r0, ref sbyte v, int k, I8GemmX86.Cols c, ref int d, Vector128<int> bias)
+    internal static void Tile4x1(ref sbyte r0, ref sbyte v, int k, I8GemmX86.Cols c, ref int d, Vector128<int> bias)
     {
         ref sbyte r1 = ref Unsafe.Add(ref r0, k), r2 = ref Unsafe.Add(ref r0, 2 * k), r3 = ref Unsafe.Add(ref r0, 3 * k);
         Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -126,7 +127,7 @@ internal static class I8Gemm4x2AvxVnni
         (I8GemmX86.Reduce4(a0, a1, a2, a3) - bias + I8GemmX86.Tails4(ref r0, ref v, c.Scalar, k)).StoreUnsafe(ref d);
     }
 
-    private static int Tile1x1(ref sbyte r, ref sbyte v, int k, I8GemmX86.Cols c)
+    internal static int Tile1x1(ref sbyte r, ref sbyte v, int k, I8GemmX86.Cols c)
     {
         var one = Vector256.Create((byte)1);
         Vector256<int> a = default, b = default;
