@@ -66,7 +66,7 @@ internal static class DoctorCommand
     private static bool Relevant(Isa isa) => isa switch
     {
         Isa.Scalar or Isa.Vector128 => true,
-        Isa.Avx2 or Isa.AvxVnni or Isa.Avx512BW => RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86,
+        Isa.Avx2 or Isa.AvxVnni or Isa.Avx512BW or Isa.Avx512Vnni => RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86,
         _ => RuntimeInformation.ProcessArchitecture is Architecture.Arm64,
     };
 

@@ -17,6 +17,11 @@ public enum Isa
     /// <summary>AVX-512 (F and BW, which .NET 10 reports together) on 512-bit vectors. .NET 10 exposes no
     /// 512-bit VPDPBUSD outside AVX10.2 (AvxVnniInt8.V512), so the 512-bit int8 path is VPMADDUBSW + VPMADDWD.</summary>
     Avx512BW,
+    /// <summary>AVX-512 (F/BW/VL) with VNNI: VPDPBUSD on 32 EVEX-named vector registers. .NET 10 has no Avx512Vnni
+    /// class and exposes VPDPBUSD only through AvxVnni (128/256-bit), which the JIT EVEX-encodes (ymm16-31) on
+    /// such a CPU; detected as AvxVnni and Avx512BW both present. Tiles that need more than 16 vector registers
+    /// with VPDPBUSD use it (a 16-register AVX-VNNI-only CPU would spill them).</summary>
+    Avx512Vnni,
     /// <summary>ARMv8 NEON (every ARM64 core): SMLAL/SADALP for int8, FMLA .4S for fp32.</summary>
     AdvSimd,
     /// <summary>ARMv8.2 dot product (SDOT): Cortex-A76/A78, Neoverse-N1.</summary>
@@ -38,6 +43,7 @@ public static class CpuFeatures
         Isa.Avx2 => Avx2.IsSupported,
         Isa.AvxVnni => AvxVnni.IsSupported,
         Isa.Avx512BW => Avx512BW.IsSupported,
+        Isa.Avx512Vnni => Avx512BW.IsSupported && AvxVnni.IsSupported,
         Isa.AdvSimd => AdvSimd.Arm64.IsSupported,
         Isa.Dp => Dp.IsSupported,
         Isa.Fp16Native => HasFp16Arithmetic.Value,

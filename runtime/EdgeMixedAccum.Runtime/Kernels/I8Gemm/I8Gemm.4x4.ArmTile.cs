@@ -12,9 +12,11 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// <see cref="IStep"/>. Both ISAs multiply signed by signed, so no sign trick is needed. At the end of k, four
 /// row accumulators of one vector reduce with two ADDP .4S into the four consecutive outputs dot[s*rows + i..i+3].
 /// Contract: no alignment needed; any rows/k/n including 0. Row blocks of 4 take the 4x4 tile over vector
-/// blocks of 4 and a 4x1 loop over the remaining vectors; rows past the last multiple of 4 take a 1x1 loop;
-/// columns past the last multiple of 16 go through the scalar tail (no partial loads), so reads stay in
-/// w[0, rows*k) and x[0, n*k) and writes in dot[0, n*rows).
+/// blocks of 4 and a 4x1 loop over the remaining vectors; rows past the last multiple of 4 take a 1x1 loop.
+/// Columns: full 16-column steps, then, when k % 16 != 0 and k &gt;= 16, one more step over the last 16
+/// columns [k-16, k) with the x bytes already counted zeroed by a mask (nothing counted twice, no load outside
+/// its row or vector); k &lt; 16 goes through the scalar tail. Reads stay in w[0, rows*k) and x[0, n*k),
+/// writes in dot[0, n*rows).
 /// </summary>
 internal static class I8Gemm4x4ArmTile
 {
@@ -26,6 +28,26 @@ internal static class I8Gemm4x4ArmTile
         static abstract Vector128<int> Step(Vector128<int> acc, Vector128<sbyte> wv, Vector128<sbyte> xv);
     }
 
+    /// <summary>The column split of k: full steps over [0, Full); a masked step over [Last, k) when Masked;
+    /// the scalar tail over [Scalar, k) (empty unless k &lt; 16).</summary>
+    private readonly struct Cols
+    {
+        public readonly nuint Full, Last;
+        public readonly int Scalar;
+        public readonly bool Masked;
+        public readonly Vector128<sbyte> Mask;
+
+        public Cols(int k)
+        {
+            int rem = k % W;
+            Full = (nuint)(k - rem);
+            Masked = rem != 0 && k >= W;
+            Last = Masked ? (nuint)(k - W) : 0;
+            Scalar = k < W ? 0 : k;
+            Mask = Vector128.GreaterThanOrEqual(Vector128<sbyte>.Indices, Vector128.Create((sbyte)(W - rem)));
+        }
+    }
+
     public static void Run<TStep>(ReadOnlySpan<sbyte> w, ReadOnlySpan<sbyte> x, Span<int> dot, int rows, int k, int n)
         where TStep : struct, IStep
     {
@@ -33,22 +55,22 @@ internal static class I8Gemm4x4ArmTile
         ref sbyte w0 = ref MemoryMarshal.GetReference(w);
         ref sbyte x0 = ref MemoryMarshal.GetReference(x);
         ref int d0 = ref MemoryMarshal.GetReference(dot);
-        int kv = k - k % W;
+        var c = new Cols(k);
         int i = 0;
         for (; i + 4 <= rows; i += 4)
         {
             ref sbyte r = ref Unsafe.Add(ref w0, (nint)i * k);
             int s = 0;
             for (; s + 4 <= n; s += 4)
-                Tile4x4<TStep>(ref r, ref Unsafe.Add(ref x0, (nint)s * k), k, kv, ref Unsafe.Add(ref d0, (nint)s * rows + i), rows);
+                Tile4x4<TStep>(ref r, ref Unsafe.Add(ref x0, (nint)s * k), k, c, ref Unsafe.Add(ref d0, (nint)s * rows + i), rows);
             for (; s < n; s++)
-                Tile4x1<TStep>(ref r, ref Unsafe.Add(ref x0, (nint)s * k), k, kv, ref Unsafe.Add(ref d0, (nint)s * rows + i));
+                Tile4x1<TStep>(ref r, ref Unsafe.Add(ref x0, (nint)s * k), k, c, ref Unsafe.Add(ref d0, (nint)s * rows + i));
         }
         for (; i < rows; i++)
         {
             ref sbyte r = ref Unsafe.Add(ref w0, (nint)i * k);
             for (int s = 0; s < n; s++)
-                Unsafe.Add(ref d0, (nint)s * rows + i) = Tile1x1<TStep>(ref r, ref Unsafe.Add(ref x0, (nint)s * k), k, kv);
+                Unsafe.Add(ref d0, (nint)s * rows + i) = Tile1x1<TStep>(ref r, ref Unsafe.Add(ref x0, (nint)s * k), k, c);
         }
     }
 
@@ -60,7 +82,7 @@ internal static class I8Gemm4x4ArmTile
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<int> Tails4(ref sbyte r0, ref sbyte v, int kv, int k)
     {
-        if (kv == k) return Vector128<int>.Zero;
+        if (kv >= k) return Vector128<int>.Zero;
         return Vector128.Create(
             I8GemmScalar.Tail(ref r0, ref v, kv, k),
             I8GemmScalar.Tail(ref Unsafe.Add(ref r0, k), ref v, kv, k),
@@ -68,7 +90,22 @@ internal static class I8Gemm4x4ArmTile
             I8GemmScalar.Tail(ref Unsafe.Add(ref r0, 3 * k), ref v, kv, k));
     }
 
-    private static void Tile4x4<TStep>(ref sbyte r0, ref sbyte v0, int k, int kv, ref int d, int rows)
+    /// <summary>One x vector against four loaded w rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step4<TStep>(ref Vector128<int> a0, ref Vector128<int> a1, ref Vector128<int> a2, ref Vector128<int> a3,
+        Vector128<sbyte> w0, Vector128<sbyte> w1, Vector128<sbyte> w2, Vector128<sbyte> w3, Vector128<sbyte> xv)
+        where TStep : struct, IStep
+    {
+        a0 = TStep.Step(a0, w0, xv);
+        a1 = TStep.Step(a1, w1, xv);
+        a2 = TStep.Step(a2, w2, xv);
+        a3 = TStep.Step(a3, w3, xv);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<sbyte> Load(ref sbyte p, nuint j) => Vector128.LoadUnsafe(ref p, j);
+
+    private static void Tile4x4<TStep>(ref sbyte r0, ref sbyte v0, int k, Cols c, ref int d, int rows)
         where TStep : struct, IStep
     {
         ref sbyte r1 = ref Unsafe.Add(ref r0, k), r2 = ref Unsafe.Add(ref r0, 2 * k), r3 = ref Unsafe.Add(ref r0, 3 * k);
@@ -77,46 +114,50 @@ internal static class I8Gemm4x4ArmTile
         Vector128<int> a01 = default, a11 = default, a21 = default, a31 = default;
         Vector128<int> a02 = default, a12 = default, a22 = default, a32 = default;
         Vector128<int> a03 = default, a13 = default, a23 = default, a33 = default;
-        for (nuint j = 0; j < (nuint)kv; j += W)
+        for (nuint j = 0, full = c.Full; j < full; j += W)
         {
-            var w0 = Vector128.LoadUnsafe(ref r0, j);
-            var w1 = Vector128.LoadUnsafe(ref r1, j);
-            var w2 = Vector128.LoadUnsafe(ref r2, j);
-            var w3 = Vector128.LoadUnsafe(ref r3, j);
-            var xv = Vector128.LoadUnsafe(ref v0, j);
-            a00 = TStep.Step(a00, w0, xv); a10 = TStep.Step(a10, w1, xv); a20 = TStep.Step(a20, w2, xv); a30 = TStep.Step(a30, w3, xv);
-            xv = Vector128.LoadUnsafe(ref v1, j);
-            a01 = TStep.Step(a01, w0, xv); a11 = TStep.Step(a11, w1, xv); a21 = TStep.Step(a21, w2, xv); a31 = TStep.Step(a31, w3, xv);
-            xv = Vector128.LoadUnsafe(ref v2, j);
-            a02 = TStep.Step(a02, w0, xv); a12 = TStep.Step(a12, w1, xv); a22 = TStep.Step(a22, w2, xv); a32 = TStep.Step(a32, w3, xv);
-            xv = Vector128.LoadUnsafe(ref v3, j);
-            a03 = TStep.Step(a03, w0, xv); a13 = TStep.Step(a13, w1, xv); a23 = TStep.Step(a23, w2, xv); a33 = TStep.Step(a33, w3, xv);
+            Vector128<sbyte> w0 = Load(ref r0, j), w1 = Load(ref r1, j), w2 = Load(ref r2, j), w3 = Load(ref r3, j);
+            Step4<TStep>(ref a00, ref a10, ref a20, ref a30, w0, w1, w2, w3, Load(ref v0, j));
+            Step4<TStep>(ref a01, ref a11, ref a21, ref a31, w0, w1, w2, w3, Load(ref v1, j));
+            Step4<TStep>(ref a02, ref a12, ref a22, ref a32, w0, w1, w2, w3, Load(ref v2, j));
+            Step4<TStep>(ref a03, ref a13, ref a23, ref a33, w0, w1, w2, w3, Load(ref v3, j));
         }
-        (Reduce4(a00, a10, a20, a30) + Tails4(ref r0, ref v0, kv, k)).StoreUnsafe(ref d);
-        (Reduce4(a01, a11, a21, a31) + Tails4(ref r0, ref v1, kv, k)).StoreUnsafe(ref Unsafe.Add(ref d, rows));
-        (Reduce4(a02, a12, a22, a32) + Tails4(ref r0, ref v2, kv, k)).StoreUnsafe(ref Unsafe.Add(ref d, 2 * rows));
-        (Reduce4(a03, a13, a23, a33) + Tails4(ref r0, ref v3, kv, k)).StoreUnsafe(ref Unsafe.Add(ref d, 3 * rows));
+        if (c.Masked)
+        {
+            nuint j = c.Last;
+            Vector128<sbyte> w0 = Load(ref r0, j), w1 = Load(ref r1, j), w2 = Load(ref r2, j), w3 = Load(ref r3, j);
+            Step4<TStep>(ref a00, ref a10, ref a20, ref a30, w0, w1, w2, w3, Load(ref v0, j) & c.Mask);
+            Step4<TStep>(ref a01, ref a11, ref a21, ref a31, w0, w1, w2, w3, Load(ref v1, j) & c.Mask);
+            Step4<TStep>(ref a02, ref a12, ref a22, ref a32, w0, w1, w2, w3, Load(ref v2, j) & c.Mask);
+            Step4<TStep>(ref a03, ref a13, ref a23, ref a33, w0, w1, w2, w3, Load(ref v3, j) & c.Mask);
+        }
+        (Reduce4(a00, a10, a20, a30) + Tails4(ref r0, ref v0, c.Scalar, k)).StoreUnsafe(ref d);
+        (Reduce4(a01, a11, a21, a31) + Tails4(ref r0, ref v1, c.Scalar, k)).StoreUnsafe(ref Unsafe.Add(ref d, rows));
+        (Reduce4(a02, a12, a22, a32) + Tails4(ref r0, ref v2, c.Scalar, k)).StoreUnsafe(ref Unsafe.Add(ref d, 2 * rows));
+        (Reduce4(a03, a13, a23, a33) + Tails4(ref r0, ref v3, c.Scalar, k)).StoreUnsafe(ref Unsafe.Add(ref d, 3 * rows));
     }
 
-    private static void Tile4x1<TStep>(ref sbyte r0, ref sbyte v, int k, int kv, ref int d)
+    private static void Tile4x1<TStep>(ref sbyte r0, ref sbyte v, int k, Cols c, ref int d)
         where TStep : struct, IStep
     {
         ref sbyte r1 = ref Unsafe.Add(ref r0, k), r2 = ref Unsafe.Add(ref r0, 2 * k), r3 = ref Unsafe.Add(ref r0, 3 * k);
         Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (nuint j = 0; j < (nuint)kv; j += W)
+        for (nuint j = 0, full = c.Full; j < full; j += W)
+            Step4<TStep>(ref a0, ref a1, ref a2, ref a3, Load(ref r0, j), Load(ref r1, j), Load(ref r2, j), Load(ref r3, j), Load(ref v, j));
+        if (c.Masked)
         {
-            var xv = Vector128.LoadUnsafe(ref v, j);
-            a0 = TStep.Step(a0, Vector128.LoadUnsafe(ref r0, j), xv); a1 = TStep.Step(a1, Vector128.LoadUnsafe(ref r1, j), xv);
-            a2 = TStep.Step(a2, Vector128.LoadUnsafe(ref r2, j), xv); a3 = TStep.Step(a3, Vector128.LoadUnsafe(ref r3, j), xv);
+            nuint j = c.Last;
+            Step4<TStep>(ref a0, ref a1, ref a2, ref a3, Load(ref r0, j), Load(ref r1, j), Load(ref r2, j), Load(ref r3, j), Load(ref v, j) & c.Mask);
         }
-        (Reduce4(a0, a1, a2, a3) + Tails4(ref r0, ref v, kv, k)).StoreUnsafe(ref d);
+        (Reduce4(a0, a1, a2, a3) + Tails4(ref r0, ref v, c.Scalar, k)).StoreUnsafe(ref d);
     }
 
-    private static int Tile1x1<TStep>(ref sbyte r, ref sbyte v, int k, int kv)
+    private static int Tile1x1<TStep>(ref sbyte r, ref sbyte v, int k, Cols c)
         where TStep : struct, IStep
     {
         Vector128<int> a = default;
-        for (nuint j = 0; j < (nuint)kv; j += W) a = TStep.Step(a, Vector128.LoadUnsafe(ref r, j), Vector128.LoadUnsafe(ref v, j));
-        return Vector128.Sum(a) + I8GemmScalar.Tail(ref r, ref v, kv, k);
+        for (nuint j = 0, full = c.Full; j < full; j += W) a = TStep.Step(a, Load(ref r, j), Load(ref v, j));
+        if (c.Masked) a = TStep.Step(a, Load(ref r, c.Last), Load(ref v, c.Last) & c.Mask);
+        return Vector128.Sum(a) + I8GemmScalar.Tail(ref r, ref v, c.Scalar, k);
     }
 }

@@ -22,6 +22,7 @@ public sealed class I8GemmFamily : IKernelFamily
         new("i8-gemm-4x2-avx2", Isa.Avx2, I8Gemm4x2Avx2.Run),
         new("i8-gemm-4x2-avxvnni", Isa.AvxVnni, I8Gemm4x2AvxVnni.Run),
         new("i8-gemm-4x4-avx512bw", Isa.Avx512BW, I8Gemm4x4Avx512BW.Run),
+        new("i8-gemm-4x4-avx512vnni", Isa.Avx512Vnni, I8Gemm4x4Avx512Vnni.Run),
         new("i8-gemm-4x4-advsimd", Isa.AdvSimd, I8Gemm4x4AdvSimd.Run),
         new("i8-gemm-4x4-dp", Isa.Dp, I8Gemm4x4Dp.Run),
     ];

@@ -6,8 +6,8 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// <summary>
 /// The i8-gemm golden vectors: deterministic inputs (rows 0..9 x n 0..9 and 17 x k from 0 through every tail of
 /// the 16-, 32- and 64-column steps up to 129, plus 300 and 784: every row-block and vector-block remainder of
-/// every tile; the extreme patterns at +-127 that put VPMADDUBSW/VPMADDWD/SMLAL-type pair sums at +-2*127*127
-/// and VPDPBUSD's biased operand at 254), expected outputs from a plain long-accumulator loop written here
+/// every tile; the extreme patterns at +-127 that put VPMADDWD/SMLAL-type pair sums at +-2*127*127 and the
+/// AVX-VNNI kernels' biased x + 128 at 255 and 1), expected outputs from a plain long-accumulator loop written here
 /// independently of the scalar kernel, and a committed CRC-32 of all expected outputs so the table itself
 /// (generator and reference loop) cannot drift. Read by the xunit tests and `ema selftest`.
 /// </summary>
