@@ -116,8 +116,10 @@ internal sealed class LayerStep
 
         // About 64 KiB of gathered inputs per block, 4 to 64 units.
         _nb = Math.Clamp(65536 / Math.Max(1, _k * (_prec == Precision.F32 ? 4 : 1)), 4, 64);
-        _s = new float[_mg]; _kappa = new float[_mg]; _yRec = new float[_mg];
-        _bFlag = new double[_mg]; _bRig = new double[_mg];
+        // Per-component scratch: one unit on the per-sample path, a whole block on the blocked path.
+        int cap = _prec == Precision.F16Acc ? _mg : _nb * _mg;
+        _s = new float[cap]; _kappa = new float[cap]; _yRec = new float[_mg];
+        _bFlag = new double[cap]; _bRig = new double[cap];
         _rows = new int[_mg]; _all = new int[_mg];
         for (int i = 0; i < _mg; i++) _all[i] = i;
         if (_conv) _patch32 = new float[_k]; // Dense reads its fp32 rows in place
@@ -187,6 +189,8 @@ internal sealed class LayerStep
             {
                 int count = Math.Min(_nb, total - f0);
                 Block(_prec == Precision.I8 ? _xq.AsSpan(f0 * _k, count * _k) : default, x.Slice(f0 * _k, count * _k), 0, count);
+                for (int t = 0; t < count; t++) Post(t, (f0 + t) / _units, 0);
+                AfterPost(count);
                 for (int t = 0; t < count; t++)
                 {
                     int n = (f0 + t) / _units, u = (f0 + t) % _units;
@@ -212,6 +216,8 @@ internal sealed class LayerStep
                         else _g.Gather<float>(xs, _block32.AsSpan(t * _k, _k), g, p / _g.OW, p % _g.OW);
                     }
                     Block(_blockQ.AsSpan(0, _prec == Precision.I8 ? count * _k : 0), _block32.AsSpan(0, _prec == Precision.I8 ? 0 : count * _k), g, count);
+                    for (int t = 0; t < count; t++) Post(t, n, g);
+                    AfterPost(count);
                     for (int t = 0; t < count; t++)
                         Finish(xs, ys, n, g * positions + p0 + t, g, p0 + t, t);
                 }
@@ -237,26 +243,39 @@ internal sealed class LayerStep
         }
     }
 
-    /// <summary>One unit after its block's pass: s and bounds from its slice of the block's results, flag,
-    /// recompute, count, scatter (as <see cref="RunSample"/> does per unit).</summary>
-    private void Finish(ReadOnlySpan<float> xs, Span<float> ys, int sample, int u, int g, int p, int t)
+    /// <summary>s_hat (and for int8 the bounds) of unit t of the block from the block's results, at offset t * m.</summary>
+    private void Post(int t, int sample, int g)
     {
-        int r0 = g * _mg;
-        var s = _s.AsSpan(0, _mg);
-        int flagged = 0;
+        int r0 = g * _mg, off = t * _mg;
         if (_prec == Precision.F32)
         {
-            var yb = _yBlock.AsSpan(t * _mg, _mg);
-            var bias = _w.Bias;
-            for (int i = 0; i < _mg; i++) s[i] = yb[i] + bias[r0 + i];
+            var yb = _yBlock.AsSpan(off, _mg);
+            var sb = _s.AsSpan(off, _mg);
+            var bias = _w.Bias.AsSpan(r0, _mg);
+            for (int i = 0; i < sb.Length; i++) sb[i] = yb[i] + bias[i];
         }
-        else
+        else PostI8(_dotBlock.AsSpan(off, _mg), r0, in _stats[sample], off);
+    }
+
+    /// <summary>kappa_phi of the whole block in one vectorised call (the per-unit calls of short spans cost more
+    /// than the arithmetic on small Conv layers).</summary>
+    private void AfterPost(int count)
+    {
+        if (_prec == Precision.I8) ActivationMath.Kappa(_act, _s.AsSpan(0, count * _mg), _kappa);
+    }
+
+    /// <summary>One unit after <see cref="Post"/>: flag, recompute, count, scatter (as <see cref="RunSample"/> does).</summary>
+    private void Finish(ReadOnlySpan<float> xs, Span<float> ys, int sample, int u, int g, int p, int t)
+    {
+        int r0 = g * _mg, off = t * _mg;
+        var s = _s.AsSpan(off, _mg);
+        int flagged = 0;
+        if (_prec != Precision.F32)
         {
             ref readonly var st = ref _stats[sample];
-            PostI8(_dotBlock.AsSpan(t * _mg, _mg), r0, in st);
-            flagged = Flag(in st);
-            if (_traceS is not null) Trace(sample, u, g, p, flagged);
-            if (flagged > 0) Recompute(xs, u, g, p, _rows.AsSpan(0, flagged));
+            flagged = Flag(in st, off);
+            if (_traceS is not null) Trace(sample, u, g, p, flagged, off);
+            if (flagged > 0) Recompute(xs, u, g, p, _rows.AsSpan(0, flagged), off);
         }
         Report.Components += _mg;
         Report.Flagged += flagged;
@@ -298,16 +317,17 @@ internal sealed class LayerStep
             int flagged;
             if (_prec == Precision.F32)
             {
-                Recompute(x, u, g, p, _all);
+                Recompute(x, u, g, p, _all, 0);
                 flagged = 0;
             }
             else
             {
                 if (_prec == Precision.I8) LowI8(u, g, p, r0, in st);
                 else LowF16(u, g, p, r0, in st);
-                flagged = Flag(in st);
-                if (_traceS is not null) Trace(sample, u, g, p, flagged);
-                if (flagged > 0) Recompute(x, u, g, p, _rows.AsSpan(0, flagged));
+                ActivationMath.Kappa(_act, s, _kappa);
+                flagged = Flag(in st, 0);
+                if (_traceS is not null) Trace(sample, u, g, p, flagged, 0);
+                if (flagged > 0) Recompute(x, u, g, p, _rows.AsSpan(0, flagged), 0);
             }
             Report.Components += _mg;
             Report.Flagged += flagged;
@@ -378,27 +398,15 @@ internal sealed class LayerStep
         if (_conv) { _g.Gather<sbyte>(_xq, _patchQ, g, p / _g.OW, p % _g.OW); patch = _patchQ; }
         else patch = _xq.AsSpan(u * _k, _k);
         _i8(_w.Q.Slice(r0 * _k, _mg * _k), patch, _dot, default, _mg, _k);
-        PostI8(_dot, r0, in st);
+        PostI8(_dot, r0, in st, 0);
     }
 
-    /// <summary>s_hat and the bounds of one unit from its exact int32 dot products.</summary>
-    private void PostI8(ReadOnlySpan<int> dot, int r0, in InputStats st)
+    /// <summary>s_hat and the bounds of one unit from its exact int32 dot products, into _s/_bRig/_bFlag at off.</summary>
+    private void PostI8(ReadOnlySpan<int> dot, int r0, in InputStats st, int off)
     {
-        double sx = st.Scale;
-        var bias = _w.Bias;
-        for (int i = 0; i < _mg; i++)
-        {
-            int r = r0 + i;
-            double prod = dot[i] * (_w.QScale[r] * sx);
-            float sh = (float)(prod + bias[r]);
-            _s[i] = sh;
-            // Rounding of the fp64 scale-and-add and of the final fp32 conversion.
-            double arith = ErrorModel.U32 * 2 * Math.Abs(sh) + 2.3e-16 * (Math.Abs(prod) + Math.Abs(bias[r]));
-            double weights = _w.QDiff[r] * st.L1;
-            double rig = st.EMax * _w.QL1[r];
-            _bRig[i] = rig + weights + arith;
-            _bFlag[i] = (_flagBound == FlagBound.Rigorous ? rig : Math.Min(rig, 2 * st.EMax * _w.QL2[r])) + weights + arith;
-        }
+        var row = new I8Bounds.Row(_w.QScale.AsSpan(r0, _mg), _w.Bias.AsSpan(r0, _mg), _w.QDiff.AsSpan(r0, _mg), _w.QL1.AsSpan(r0, _mg), _w.QL2.AsSpan(r0, _mg));
+        I8Bounds.Vector(dot[.._mg], in row, st.Scale, st.EMax, st.L1, _flagBound == FlagBound.Rigorous,
+            _s.AsSpan(off, _mg), _bRig.AsSpan(off, _mg), _bFlag.AsSpan(off, _mg));
     }
 
     private void LowF16(int u, int g, int p, int r0, in InputStats st)
@@ -451,11 +459,13 @@ internal sealed class LayerStep
         return a;
     }
 
-    /// <summary>The flag test; lists flagged components in _rows and returns their count.</summary>
-    private int Flag(in InputStats st)
+    /// <summary>The flag test on the unit at <paramref name="off"/> (its kappa already in _kappa); lists its flagged
+    /// components (unit-local indices) in _rows and returns their count.</summary>
+    private int Flag(in InputStats st, int off)
     {
-        var s = _s.AsSpan(0, _mg);
-        ActivationMath.Kappa(_act, s, _kappa);
+        var s = _s.AsSpan(off, _mg);
+        var kappa = _kappa.AsSpan(off, _mg);
+        var bFlag = _bFlag.AsSpan(off, _mg);
         int n = 0;
         double maxPred = Report.MaxPredictedRelError;
         for (int i = 0; i < _mg; i++)
@@ -469,8 +479,8 @@ internal sealed class LayerStep
             }
             else
             {
-                flag = FlagTest.Flags(_act, sh, _kappa[i], _bFlag[i], _tau, _tauNeg, out double pred);
-                if (_authors) flag = FlagTest.FlagsAuthors(sh, _kappa[i], _tau); // pred still reports the bound-based estimate
+                flag = FlagTest.Flags(_act, sh, kappa[i], bFlag[i], _tau, _tauNeg, out double pred);
+                if (_authors) flag = FlagTest.FlagsAuthors(sh, kappa[i], _tau); // pred still reports the bound-based estimate
                 if (!flag && pred > maxPred) maxPred = pred;
             }
             if (flag) _rows[n++] = i;
@@ -480,7 +490,7 @@ internal sealed class LayerStep
     }
 
     /// <summary>fp32 recompute of the listed components of one unit from the layer's fp32 input.</summary>
-    private void Recompute(ReadOnlySpan<float> x, int u, int g, int p, ReadOnlySpan<int> rows)
+    private void Recompute(ReadOnlySpan<float> x, int u, int g, int p, ReadOnlySpan<int> rows, int off)
     {
         ReadOnlySpan<float> patch;
         if (_conv) { _g.Gather<float>(x, _patch32, g, p / _g.OW, p % _g.OW); patch = _patch32; }
@@ -488,18 +498,18 @@ internal sealed class LayerStep
         int r0 = g * _mg;
         _f32(_w.W32.AsSpan(r0 * _k, _mg * _k), patch, rows, _yRec, _k);
         var bias = _w.Bias;
-        for (int t = 0; t < rows.Length; t++) _s[rows[t]] = _yRec[t] + bias[r0 + rows[t]];
+        for (int t = 0; t < rows.Length; t++) _s[off + rows[t]] = _yRec[t] + bias[r0 + rows[t]];
     }
 
-    private void Trace(int sample, int u, int g, int p, int flagged)
+    private void Trace(int sample, int u, int g, int p, int flagged, int off)
     {
         int r0 = g * _mg;
         int baseIdx = sample * _outSample;
         for (int i = 0; i < _mg; i++)
         {
             int o = baseIdx + (_conv ? (r0 + i) * _g.Positions + p : u * _m + i);
-            _traceS![o] = _s[i];
-            _traceBound![o] = ErrorModel.RoundUp(_bRig[i]);
+            _traceS![o] = _s[off + i];
+            _traceBound![o] = ErrorModel.RoundUp(_bRig[off + i]);
             _traceFlag![o] = false;
         }
         for (int t = 0; t < flagged; t++)
