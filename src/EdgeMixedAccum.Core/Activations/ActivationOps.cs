@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Runtime.CompilerServices;
 using EdgeMixedAccum.Graph;
 
@@ -37,6 +38,32 @@ public readonly struct ReluOp : IActivationOp
     public static double Derivative(double t, in ActivationParams p) => t >= 0 ? 1.0 : t < 0 ? 0.0 : t;
 
     public static double Kappa(double t, in ActivationParams p) => t >= 0 ? 1.0 : t < 0 ? 0.0 : t;
+
+    /// <summary>Vector128.Max is IEEE maximum like MathF.Max (NaN propagates, +0 above -0): same bits as the element form.</summary>
+    public static bool PhiSpan(ReadOnlySpan<float> s, Span<float> y, in ActivationParams p)
+    {
+        int i = 0;
+        if (Vector128.IsHardwareAccelerated)
+            for (; i + 4 <= s.Length; i += 4)
+                Vector128.Max(Vector128.Create(s.Slice(i, 4)), Vector128<float>.Zero).CopyTo(y.Slice(i, 4));
+        for (; i < s.Length; i++) y[i] = MathF.Max(s[i], 0f);
+        return true;
+    }
+
+    public static bool KappaSpan(ReadOnlySpan<float> s, Span<float> kappa, in ActivationParams p)
+    {
+        int i = 0;
+        if (Vector128.IsHardwareAccelerated)
+            for (; i + 4 <= s.Length; i += 4)
+            {
+                var t = Vector128.Create(s.Slice(i, 4));
+                var k = Vector128.ConditionalSelect(Vector128.LessThan(t, Vector128<float>.Zero), Vector128<float>.Zero, t); // NaN stays
+                k = Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(t, Vector128<float>.Zero), Vector128<float>.One, k);
+                k.CopyTo(kappa.Slice(i, 4));
+            }
+        for (; i < s.Length; i++) kappa[i] = (float)Kappa(s[i], p);
+        return true;
+    }
 }
 
 /// <summary>

@@ -139,6 +139,21 @@ public class ActivationSpanTests
     }
 
     [Fact]
+    public void Relu_vector_span_keeps_nan_and_signed_zero_rules()
+    {
+        float[] s = [float.NaN, -0f, 0f, -1f, 2f, float.NegativeInfinity, float.PositiveInfinity, -1e-45f, 3f];
+        var y = new float[s.Length];
+        var k = new float[s.Length];
+        ActivationMath.Apply(Activation.Relu, s, y);
+        ActivationMath.Kappa(Activation.Relu, s, k);
+        for (int i = 0; i < s.Length; i++)
+        {
+            Assert.Equal(BitConverter.SingleToInt32Bits(MathF.Max(s[i], 0f)), BitConverter.SingleToInt32Bits(y[i]));
+            Assert.Equal((float)ActivationMath.Kappa(Activation.Relu, (double)s[i]), k[i]);
+        }
+    }
+
+    [Fact]
     public void Generic_loops_are_usable_directly()
     {
         float[] s = [-2f, -0.5f, 0f, 3f, 7f];
