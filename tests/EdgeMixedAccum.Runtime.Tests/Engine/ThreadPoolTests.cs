@@ -206,7 +206,9 @@ public class ThreadPoolTests
         int before = WorkerThreads();
         var s = new Session(m, new SessionOptions { Mode = RunMode.I8, Threads = 5 });
         Assert.Equal(before + 4, WorkerThreads());
-        s.Dispose();
+        s.Dispose(); // joined: the managed threads have ended; the OS may take a moment to remove their task entries
+        var sw = Stopwatch.StartNew();
+        while (WorkerThreads() != before && sw.Elapsed.TotalSeconds < 5) Thread.Sleep(10);
         Assert.Equal(before, WorkerThreads());
     }
 
