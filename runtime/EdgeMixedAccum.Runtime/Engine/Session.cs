@@ -198,7 +198,10 @@ public sealed class Session : IDisposable
 
     /// <summary>Runs <paramref name="batch"/> samples laid out back to back; writes batch * OutputLength floats.</summary>
     /// <exception cref="ArgumentException">span lengths do not match the batch.</exception>
-    /// <exception cref="EmaException">a non-finite input element (when <see cref="SessionOptions.RejectNonFiniteInput"/>).</exception>
+    /// <exception cref="EmaException">a non-finite input element (when <see cref="SessionOptions.RejectNonFiniteInput"/>). With one
+    /// thread it is raised before any buffer changes; with <see cref="SessionOptions.Threads"/> &gt; 1 every chunk checks its own
+    /// samples as it starts, so the same exception (the first bad element) follows a partial run: the report and
+    /// <see cref="Output"/> are then unspecified until the next successful run.</exception>
     public void Run(ReadOnlySpan<float> input, Span<float> output, int batch)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -212,8 +215,9 @@ public sealed class Session : IDisposable
         int chunks = Math.Min(_lanes.Length + 1, batch);
         if (chunks < 2)
         {
+            if (Options.RejectNonFiniteInput) CheckFinite(input, 0); // before any buffer changes
             Stage(input, batch);
-            Execute(batch, 0);
+            Execute(batch, 0, check: false);
         }
         else RunSplit(input, batch, chunks);
         _buffers[_bufferOf[_output]].AsSpan(0, (int)outLen).CopyTo(output);
@@ -227,18 +231,24 @@ public sealed class Session : IDisposable
         input.CopyTo(_buffers[_bufferOf[_input]]);
     }
 
+    /// <summary>Rejects a non-finite element of <paramref name="x"/>, the samples of the caller's batch from
+    /// <paramref name="first"/> on, naming the element by its index in the caller's batch.</summary>
+    private void CheckFinite(ReadOnlySpan<float> x, int first)
+    {
+        for (int i = 0; i < x.Length; i++)
+            if (!float.IsFinite(x[i]))
+            {
+                long e = (long)first * InputLength + i;
+                throw new EmaException($"input element {e} (sample {e / Math.Max(1, InputLength)}) is {x[i]}; inputs must be finite");
+            }
+    }
+
     /// <summary>Runs the staged input of <paramref name="batch"/> samples; <paramref name="first"/> is the index of its
-    /// first sample in the caller's batch (a lane's chunk), so an error names the element as a one-thread run would.</summary>
-    private void Execute(int batch, int first)
+    /// first sample in the caller's batch. A lane checks its own chunk's input (<paramref name="check"/>), in parallel.</summary>
+    private void Execute(int batch, int first, bool check)
     {
         var x = _buffers[_bufferOf[_input]].AsSpan(0, batch * InputLength);
-        if (Options.RejectNonFiniteInput)
-            for (int i = 0; i < x.Length; i++)
-                if (!float.IsFinite(x[i]))
-                {
-                    long e = (long)first * InputLength + i;
-                    throw new EmaException($"input element {e} (sample {e / Math.Max(1, InputLength)}) is {x[i]}; inputs must be finite");
-                }
+        if (check && Options.RejectNonFiniteInput) CheckFinite(x, first);
         if (_norm is not null) { _normShape[0] = _symbolic ? batch : _normShape[0]; _norm.Apply(x, _normShape); }
         foreach (var l in _layers) l.Report.Reset();
         LastReport.Batch = batch;
@@ -269,7 +279,7 @@ public sealed class Session : IDisposable
         }
         _done!.Reset(chunks - 1);
         for (int i = 1; i < chunks; i++) _lanes[i - 1].Go.Set();
-        try { Execute(c0, 0); }
+        try { Execute(c0, 0, check: true); }
         finally { _done.Wait(); } // never leave a lane running into the next call
 
         // A worker's exception surfaces here (the first chunk's first, as one thread would meet it); the lanes stay usable.
@@ -375,7 +385,7 @@ public sealed class Session : IDisposable
                 Go.Wait();
                 Go.Reset(); // the caller sets it again only after this chunk has signalled _done
                 if (_owner._stopping) return;
-                try { Session.Execute(Batch, First); }
+                try { Session.Execute(Batch, First, check: true); }
                 catch (Exception e) { Error = e; }
                 finally { _owner._done!.Signal(); }
             }
