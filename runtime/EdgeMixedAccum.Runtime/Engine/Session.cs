@@ -167,7 +167,12 @@ public sealed class Session : IDisposable
                 foreach (var lane in _lanes) lane?.Dispose();
                 throw;
             }
-            _done = new CountdownEvent(0);
+            // The slim events create their lock object the first time a Wait blocks (24 bytes, whenever that first
+            // happens): make it happen here, with a 1 ms wait that times out, so no run ever allocates.
+            _done = new CountdownEvent(1);
+            _done.Wait(1);
+            _done.Signal();
+            foreach (var lane in _lanes) lane.Go.Wait(1);
             foreach (var lane in _lanes) lane.Thread.Start();
         }
     }
@@ -275,6 +280,7 @@ public sealed class Session : IDisposable
             lane.Session.Stage(input.Slice(start * inLen, c * inLen), c); // on this thread: the input is the caller's span
             lane.Batch = c;
             lane.First = start;
+            lane.Error = null; // a previous call whose chunk 0 failed may have left one unread
             start += c;
         }
         _done!.Reset(chunks - 1);

@@ -171,6 +171,13 @@ public class ThreadPoolTests
         Assert.Equal(Assert.Throws<EmaException>(() => one.Run(x, y1, 8)).Message, Assert.Throws<EmaException>(() => s.Run(x, y, 8)).Message);
         s.Run(good, y, 8);
         Assert.Equal(8, s.LastReport.Batch);
+        // The caller's chunk and a worker's both bad: the caller's error; the worker's is dropped, not rethrown later.
+        x = (float[])good.Clone();
+        x[2 * n] = float.NaN; x[5 * n] = float.NaN;
+        Assert.Equal(Assert.Throws<EmaException>(() => one.Run(x, y1, 8)).Message, Assert.Throws<EmaException>(() => s.Run(x, y, 8)).Message);
+        s.Run(good, y, 8);
+        one.Run(good, y1, 8);
+        Assert.Equal(y1, y);
     }
 
     [Fact]
