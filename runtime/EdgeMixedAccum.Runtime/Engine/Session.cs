@@ -261,7 +261,8 @@ public sealed class Session : IDisposable
     }
 
     /// <summary>
-    /// Threads &gt; 1: contiguous chunks whose sizes differ by at most one; chunk 0 runs here, chunk i on worker lane i.
+    /// Threads &gt; 1: contiguous chunks whose sizes differ by at most one; chunk 0 runs here, chunk i on worker lane i
+    /// (or here too, after chunk 0, when worker i has not started it by then).
     /// The lanes' outputs are gathered into this session's buffers (so <see cref="Output"/> sees the whole batch) and
     /// their reports added to <see cref="LastReport"/>. Allocates nothing: the lanes, events and buffers are built once.
     /// </summary>
@@ -281,12 +282,20 @@ public sealed class Session : IDisposable
             lane.Batch = c;
             lane.First = start;
             lane.Error = null; // a previous call whose chunk 0 failed may have left one unread
+            Volatile.Write(ref lane.State, Lane.Posted);
             start += c;
         }
         _done!.Reset(chunks - 1);
         for (int i = 1; i < chunks; i++) _lanes[i - 1].Go.Set();
         try { Execute(c0, 0, check: true); }
-        finally { _done.Wait(); } // never leave a lane running into the next call
+        finally
+        {
+            // A chunk whose worker has not woken yet (a busy machine: its thread waits for a core) is run here, by
+            // the same lane, so its samples get the same code and the same bits; then wait for the claimed ones.
+            // Never leave a lane running into the next call.
+            for (int i = 1; i < chunks; i++) _lanes[i - 1].TryRun();
+            _done.Wait();
+        }
 
         // A worker's exception surfaces here (the first chunk's first, as one thread would meet it); the lanes stay usable.
         Exception? error = null;
@@ -375,7 +384,9 @@ public sealed class Session : IDisposable
         public readonly ManualResetEventSlim Go = new(false);
         public readonly Thread Thread;
         public int Batch, First;      // the chunk, set by the caller before Go
-        public Exception? Error;      // set by the worker, read and cleared by the caller after _done
+        public Exception? Error;      // set by whoever ran the chunk, read and cleared by the caller after _done
+        public int State;             // Posted by the caller; Claimed (CAS) by the worker or the caller, whichever comes first
+        public const int Posted = 1, Claimed = 2;
 
         public Lane(Session owner, Session session, int index)
         {
@@ -389,12 +400,19 @@ public sealed class Session : IDisposable
             while (true)
             {
                 Go.Wait();
-                Go.Reset(); // the caller sets it again only after this chunk has signalled _done
+                Go.Reset(); // a wake-up is a hint: the State read after the reset says whether there is a chunk
                 if (_owner._stopping) return;
-                try { Session.Execute(Batch, First, check: true); }
-                catch (Exception e) { Error = e; }
-                finally { _owner._done!.Signal(); }
+                TryRun();
             }
+        }
+
+        /// <summary>Runs the posted chunk if nobody has claimed it yet (on the worker, or on the caller done with chunk 0).</summary>
+        public void TryRun()
+        {
+            if (Interlocked.CompareExchange(ref State, Claimed, Posted) != Posted) return;
+            try { Session.Execute(Batch, First, check: true); }
+            catch (Exception e) { Error = e; }
+            finally { _owner._done!.Signal(); }
         }
 
         public void Dispose()

@@ -73,7 +73,7 @@ public sealed record SessionOptions
     /// T-1 persistent background worker threads ("ema-worker-1", ...) at construction, each with its own execution lane
     /// (an inner single-threaded session with buffers for ceil(MaxBatch / T) samples, sharing the prepared weights);
     /// a run of B &gt;= 2 samples is split into min(T, B) contiguous chunks whose sizes differ by at most one, chunk 0 on
-    /// the calling thread. Outputs are bit-identical to T = 1 (every sample is computed on its own by the same code) and
+    /// the calling thread (which, done with it, also runs any chunk whose worker has not started yet). Outputs are bit-identical to T = 1 (every sample is computed on its own by the same code) and
     /// <see cref="Session.LastReport"/> is the sum over the chunks; a run of one sample uses the calling thread only.
     /// A run allocates nothing; <see cref="Session.Dispose"/> stops the workers (dispose such a session). Not with
     /// <see cref="Trace"/>, and ignored for a model whose batch is fixed.</summary>
