@@ -7,7 +7,7 @@ using EdgeMixedAccum.Runtime.Engine;
 namespace EdgeMixedAccum.Cli;
 
 /// <summary>
-/// `ema bench MODEL.ema [--mode ..] [--batch B] [--input X.npy] [--json]`: latency of Session.Run after a warm-up,
+/// `ema bench MODEL.ema [--mode ..] [--batch B] [--threads T] [--input X.npy] [--json]`: latency of Session.Run after a warm-up,
 /// median and p90 per run and per sample. With --input the runs cycle through the rows of real inputs, so adaptive
 /// mode's timing includes the share recomputed on real data (random inputs recompute a different share).
 /// </summary>
@@ -17,18 +17,16 @@ internal static class BenchCommand
     {
         var model = new Argument<FileInfo>("model") { Description = "the .ema model" };
         var batch = new Option<int>("--batch", "-b") { Description = "samples per run", DefaultValueFactory = _ => 1 };
-        var threads = new Option<int>("--threads") { Description = "worker threads (the engine is single-threaded today: 1)", DefaultValueFactory = _ => 1 };
         var input = new Option<FileInfo?>("--input", "-i") { Description = "real inputs (.npy): the runs cycle through its rows" };
         var runs = new Option<int?>("--runs") { Description = "timed runs (default: at least 20 and about 2 s)" };
         var json = new Option<bool>("--json") { Description = "one JSON object: median_us, p90_us, per_sample_us, ..." };
         var cmd = new Command("bench", "Time the engine on a model: warm-up, then median and p90 latency per run and per sample");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { batch, threads, input, runs, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { batch, input, runs, json }) cmd.Options.Add(o);
         var engine = EngineOptions.Create(cmd);
         cmd.SetAction(p =>
         {
             var m = CliApp.LoadModel(p.GetValue(model)!);
-            if (p.GetValue(threads) != 1) throw new EmaException($"--threads {p.GetValue(threads)}: the engine runs one thread today (the worker pool is issue 7's)");
             int b = p.GetValue(batch);
             if (b < 1 || b > 4096) throw new EmaException($"--batch {b}: must be 1 to 4096");
             if (p.GetValue(runs) is < 1) throw new EmaException($"--runs {p.GetValue(runs)}: must be >= 1");
@@ -83,7 +81,7 @@ internal static class BenchCommand
         if (json)
         {
             o.WriteLine("{" + string.Join(",",
-                $"\"model\":\"{JsonEscape(m.Metadata.ModelName)}\"", $"\"mode\":\"{mode}\"", $"\"batch\":{batch}", $"\"runs\":{times.Count}",
+                $"\"model\":\"{JsonEscape(m.Metadata.ModelName)}\"", $"\"mode\":\"{mode}\"", $"\"batch\":{batch}", $"\"threads\":{options.Threads}", $"\"runs\":{times.Count}",
                 $"\"inputs\":\"{(data is null ? "uniform[-1,1]" : "file")}\"",
                 $"\"median_us\":{N(median)}", $"\"p90_us\":{N(p90)}", $"\"per_sample_us\":{N(median / batch)}",
                 $"\"samples_per_s\":{N(batch / median * 1e6)}", $"\"recompute_fraction\":{N(recompute / times.Count)}",
@@ -91,7 +89,7 @@ internal static class BenchCommand
         }
         else
         {
-            o.WriteLine($"{m.Metadata.ModelName}: mode {mode}, batch {batch}, {times.Count} runs on {(data is null ? "uniform [-1, 1] inputs" : $"{data.Batch} input rows")}");
+            o.WriteLine($"{m.Metadata.ModelName}: mode {mode}, batch {batch}, {options.Threads} thread(s), {times.Count} runs on {(data is null ? "uniform [-1, 1] inputs" : $"{data.Batch} input rows")}");
             o.WriteLine($"  median {N(median)} us, p90 {N(p90)} us per run; {N(median / batch)} us per sample ({N(batch / median * 1e6)} samples/s)");
             o.WriteLine($"  recomputed in fp32: {(recompute / times.Count).ToString("P2", inv)} of multiply-adds; kernels {kernels}");
         }

@@ -6,7 +6,7 @@ using EdgeMixedAccum.Runtime.Engine;
 
 namespace EdgeMixedAccum.Cli;
 
-/// <summary>The engine options shared by run, eval and demo: --mode, --low, --tau, --estimator, --kernels.</summary>
+/// <summary>The engine options shared by run, eval, bench and loop: --mode, --low, --tau, --estimator, --kernels, --threads.</summary>
 internal sealed class EngineOptions
 {
     private readonly Option<string> _mode = new("--mode") { Description = "f32 | i8 | f16acc (uniform low, nothing recomputed) | adaptive (Algorithm 1)", DefaultValueFactory = _ => "adaptive" };
@@ -17,6 +17,7 @@ internal sealed class EngineOptions
     private readonly Option<string> _bound = new("--flag-bound") { Description = "probabilistic (sqrt(n) u) or rigorous (gamma_n) constant in the flag test", DefaultValueFactory = _ => "probabilistic" };
     private readonly Option<string> _criterion = new("--criterion") { Description = "adaptive: flag test, full (PAPER.md, with the sign guard) or authors (kappa_phi/|s| > tau, no bound: cheaper, blind to uncertain signs)", DefaultValueFactory = _ => "full" };
     private readonly Option<string> _kernels = new("--kernels") { Description = "auto, or generic to force the scalar reference kernels", DefaultValueFactory = _ => "auto" };
+    private readonly Option<int> _threads = new("--threads") { Description = $"threads a batched run splits its samples over, 1 to {SessionOptions.MaxThreads} (a run of one sample uses one; eval runs one sample at a time, so only its fp32 baseline pass uses them)", DefaultValueFactory = _ => 1 };
 
     /// <param name="allowF64">`ema run` also accepts --mode f64: the fp64 reference executor (no session).</param>
     public static EngineOptions Create(Command cmd, bool allowF64 = false)
@@ -33,7 +34,7 @@ internal sealed class EngineOptions
         e._bound.AcceptOnlyFromAmong("probabilistic", "rigorous");
         e._kernels.AcceptOnlyFromAmong("auto", "generic");
         e._criterion.AcceptOnlyFromAmong("full", "authors");
-        foreach (var o in new Option[] { e._mode, e._low, e._tau, e._layerTau, e._estimator, e._bound, e._criterion, e._kernels }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { e._mode, e._low, e._tau, e._layerTau, e._estimator, e._bound, e._criterion, e._kernels, e._threads }) cmd.Options.Add(o);
         return e;
     }
 
@@ -52,6 +53,8 @@ internal sealed class EngineOptions
         FlagBound = p.GetValue(_bound) == "rigorous" ? FlagBound.Rigorous : FlagBound.Probabilistic,
         Criterion = p.GetValue(_criterion) == "authors" ? FlagCriterion.Authors : FlagCriterion.Full,
         Kernels = p.GetValue(_kernels) == "generic" ? new() { ForceGeneric = true } : Runtime.Kernels.KernelOptions.Default,
+        Threads = p.GetValue(_threads) is var t and >= 1 and <= SessionOptions.MaxThreads ? t
+            : throw new EmaException($"--threads {p.GetValue(_threads)}: must be 1 to {SessionOptions.MaxThreads}"),
     };
 
     private static Dictionary<string, float>? ParseLayerTau(string? text)

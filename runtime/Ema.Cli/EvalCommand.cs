@@ -48,7 +48,8 @@ internal static class EvalCommand
     {
         f64 ??= Evaluator.Reference(m, data.X, data.Batch);
         f32 ??= F32Outputs(m, options, data);
-        using var s = new Session(m, options);
+        // Sample by sample (per-sample latency, the audit's trace): one thread; --threads speeds up the fp32 pass above.
+        using var s = new Session(m, options with { Threads = 1 });
         return Evaluator.Evaluate(s, modeName, data.X, data.Batch, data.Labels, f32, f64, options.Trace);
     }
 

@@ -31,13 +31,25 @@ public class BenchCliTests
     {
         var (code, o, err) = CliRunner.Ema("bench", Fixture("fmnist-mlp-tanh.ema"), "--mode", "i8", "--runs", "3");
         Assert.True(code == 0, err);
-        Assert.Contains("mode i8, batch 1, 3 runs on uniform [-1, 1] inputs", o);
+        Assert.Contains("mode i8, batch 1, 1 thread(s), 3 runs on uniform [-1, 1] inputs", o);
         Assert.Contains("recomputed in fp32: 0.00 %", o);
+    }
+
+    [Fact]
+    public void ThreadsSplitTheBatchAndTheJsonSaysHowMany()
+    {
+        var (code, o, err) = CliRunner.Ema("bench", Fixture("fmnist-mlp-tanh.ema"), "--mode", "i8", "--batch", "5", "--threads", "2",
+            "--runs", "3", "--json");
+        Assert.True(code == 0, err);
+        var j = JsonDocument.Parse(o.Trim()).RootElement;
+        Assert.Equal(2, j.GetProperty("threads").GetInt32());
+        Assert.Equal(5, j.GetProperty("batch").GetInt32());
     }
 
     [Theory]
     [InlineData("--batch", "0")]
-    [InlineData("--threads", "2")]
+    [InlineData("--threads", "0")]
+    [InlineData("--threads", "65")]
     [InlineData("--runs", "0")]
     [InlineData("--input", "imu-x.npy")]
     public void BadArgumentsExitWithCodeTwo(string option, string value)

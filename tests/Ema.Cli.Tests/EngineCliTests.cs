@@ -44,6 +44,27 @@ public sealed class EngineCliTests : IDisposable
         Assert.Equal(ClassNames.Split(','), m.Metadata.Labels);
     }
 
+    /// <summary>--threads splits each run's batch over worker lanes: the same logits and report bytes as one thread;
+    /// eval (one sample at a time, with the audit) accepts it too.</summary>
+    [Fact]
+    public void RunWithThreadsWritesTheSameOutputsAndReport()
+    {
+        var files = new List<byte[]>();
+        foreach (var threads in new[] { "1", "3" })
+        {
+            string logits = Path.Combine(_tmp, $"y{threads}.npy"), report = Path.Combine(_tmp, $"r{threads}.json");
+            var (code, _, err) = Ema("run", Model, "--input", X, "--mode", "adaptive", "--threads", threads, "--output", logits, "--report", report);
+            Assert.True(code == 0, err);
+            files.Add(File.ReadAllBytes(logits));
+            files.Add(File.ReadAllBytes(report));
+        }
+        Assert.True(files[0].AsSpan().SequenceEqual(files[2]), "logits differ");
+        Assert.True(files[1].AsSpan().SequenceEqual(files[3]), "reports differ");
+        var (c, o, e) = Ema("eval", Model, "--input", X, "--mode", "i8", "--limit", "20", "--threads", "2", "--json");
+        Assert.True(c == 0, e);
+        Assert.Equal(0, JsonDocument.Parse(o).RootElement.GetProperty("bound_violations").GetInt64());
+    }
+
     private static JsonElement EvalJson(string mode)
     {
         var (code, stdout, err) = Ema("eval", Model, "--input", X, "--labels", Y, "--mode", mode, "--limit", "100", "--json");

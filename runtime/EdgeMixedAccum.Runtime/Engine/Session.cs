@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using EdgeMixedAccum.Format;
 using EdgeMixedAccum.Graph;
 using EdgeMixedAccum.Runtime.Engine.Ops;
@@ -7,7 +8,8 @@ namespace EdgeMixedAccum.Runtime.Engine;
 /// <summary>
 /// A loaded model ready to run: weights prepared once for the chosen precisions and kernels, every buffer
 /// allocated up front, so a steady-state <see cref="Run(ReadOnlySpan{float}, Span{float}, int)"/> allocates
-/// nothing. One session serves one thread at a time.
+/// nothing. One session serves one caller thread at a time; with <see cref="SessionOptions.Threads"/> &gt; 1 it splits
+/// a batch over its own persistent worker threads (docs/engine.md, "Threads"), which <see cref="Dispose"/> stops.
 /// </summary>
 /// <example><code>
 /// using var s = Session.Load("model.ema", new SessionOptions { Mode = RunMode.Adaptive });
@@ -29,6 +31,13 @@ public sealed class Session : IDisposable
     private readonly int _input, _output;
     private readonly int[] _normShape;
     private readonly InputNormalization? _norm;
+    private readonly int[] _outputs;             // graph outputs (an array: no enumerator on the hot path)
+
+    // Threads > 1: T-1 worker lanes (inner single-threaded sessions sharing this one's weights), each with its
+    // own persistent thread; chunk 0 of a batch runs on the caller in this session's own state.
+    private readonly Lane[] _lanes = [];
+    private readonly CountdownEvent? _done;
+    private volatile bool _stopping;
 
     /// <summary>Maps <paramref name="path"/> into memory, validates it and builds a session; the file stays
     /// mapped (int8/fp16 weights are used in place) until <see cref="Dispose"/>.</summary>
@@ -41,9 +50,13 @@ public sealed class Session : IDisposable
     }
 
     /// <summary>Builds a session on a model already in memory.</summary>
-    public Session(EmaModel model, SessionOptions? options = null) : this(model, options, null) { }
+    public Session(EmaModel model, SessionOptions? options = null) : this(model, options, null, null) { }
 
-    private Session(EmaModel model, SessionOptions? options, MappedFile? mapped)
+    private Session(EmaModel model, SessionOptions? options, MappedFile? mapped) : this(model, options, mapped, null) { }
+
+    /// <param name="shared">a worker lane's parent: its prepared <see cref="LayerWeights"/> and fp32 constants
+    /// are shared (read-only after construction), not rebuilt; the board fallback was already applied to its options.</param>
+    private Session(EmaModel model, SessionOptions? options, MappedFile? mapped, Session? shared)
     {
         _mapped = mapped;
         Model = model;
@@ -52,9 +65,12 @@ public sealed class Session : IDisposable
         var g = model.Graph;
         // A model converted for a board whose features this CPU lacks: warn and fall back (boards/README.md).
         bool plansF16 = Options.Low is null && g.Nodes.OfType<LayerNode>().Any(l => l.Plan.Precision == Precision.F16Acc);
-        var (warning, fallbackLow) = Boards.BoardPolicy.Fallback(model.Metadata.Target, Options.CpuFeatures ?? Boards.CpuInfo.Features, plansF16);
-        if (warning is not null) Warnings = [warning];
-        if (fallbackLow is { } low && Options.Mode == RunMode.Adaptive) Options = Options with { Low = low };
+        if (shared is null)
+        {
+            var (warning, fallbackLow) = Boards.BoardPolicy.Fallback(model.Metadata.Target, Options.CpuFeatures ?? Boards.CpuInfo.Features, plansF16);
+            if (warning is not null) Warnings = [warning];
+            if (fallbackLow is { } low && Options.Mode == RunMode.Adaptive) Options = Options with { Low = low };
+        }
         if (g.Inputs.Count != 1) throw new EmaException($"the runtime runs models with one input; this one has {g.Inputs.Count}");
         if (g.Outputs.Count < 1) throw new EmaException("the model has no output");
         Kernels = new KernelSet(Options.Kernels);
@@ -72,7 +88,7 @@ public sealed class Session : IDisposable
         {
             _bufferOf[v] = v;
             var info = g.Values[v];
-            if (info.IsConstant) { _constants[v] = g.Tensors[info.Constant].ToFloat32(); continue; }
+            if (info.IsConstant) { _constants[v] = shared?._constants[v] ?? g.Tensors[info.Constant].ToFloat32(); continue; }
             bool batched = info.Shape.Length > 0 && info.Shape[0] == Shapes.Batch;
             if (batched != _symbolic && v != _input && produced.Contains(v))
                 throw new EmaException($"value '{info.Name}' {Shapes.Format(info.Shape)}: the runtime needs every activation to share the input's batch dimension");
@@ -103,7 +119,8 @@ public sealed class Session : IDisposable
                     }
                     int m = wt.Shape[0];
                     int k = m == 0 ? 0 : (int)(wt.ElementCount / m);
-                    var weights = new LayerWeights(wt, bt, m, k);
+                    // A worker lane reads its parent's prepared weights (same graph, same layer order, same options).
+                    var weights = shared?._layers[layers.Count].Weights ?? new LayerWeights(wt, bt, m, k);
                     var xShape = g.Values[layer.X].Shape;
                     var yShape = g.Values[node.Output].Shape;
                     var step = new LayerStep(layer, weights, wt.Shape, SampleShape(xShape, node is ConvNode), SampleShape(yShape, node is ConvNode), Options, Kernels);
@@ -132,7 +149,32 @@ public sealed class Session : IDisposable
         OutputLength = checked((int)_perUnit[_output]);
         _norm = model.Metadata.Normalization;
         _normShape = (int[])inShape.Clone();
+        _outputs = g.Outputs.ToArray();
         Grow(Options.MaxBatch);
+
+        int threads = Options.Threads;
+        if (threads > 1 && _symbolic)
+        {
+            // Every lane gets buffers for its share of MaxBatch; the threads start last, once nothing can throw.
+            var laneOptions = Options with { Threads = 1, MaxBatch = (Options.MaxBatch + threads - 1) / threads };
+            _lanes = new Lane[threads - 1];
+            try
+            {
+                for (int i = 0; i < _lanes.Length; i++) _lanes[i] = new Lane(this, new Session(model, laneOptions, null, this), i + 1);
+            }
+            catch
+            {
+                foreach (var lane in _lanes) lane?.Dispose();
+                throw;
+            }
+            // The slim events create their lock object the first time a Wait blocks (24 bytes, whenever that first
+            // happens): make it happen here, with a 1 ms wait that times out, so no run ever allocates.
+            _done = new CountdownEvent(1);
+            _done.Wait(1);
+            _done.Signal();
+            foreach (var lane in _lanes) lane.Go.Wait(1);
+            foreach (var lane in _lanes) lane.Thread.Start();
+        }
     }
 
     private static int[] SampleShape(int[] shape, bool conv) => shape.Length >= 2 ? shape[1..] : shape;
@@ -161,7 +203,10 @@ public sealed class Session : IDisposable
 
     /// <summary>Runs <paramref name="batch"/> samples laid out back to back; writes batch * OutputLength floats.</summary>
     /// <exception cref="ArgumentException">span lengths do not match the batch.</exception>
-    /// <exception cref="EmaException">a non-finite input element (when <see cref="SessionOptions.RejectNonFiniteInput"/>).</exception>
+    /// <exception cref="EmaException">a non-finite input element (when <see cref="SessionOptions.RejectNonFiniteInput"/>). With one
+    /// thread it is raised before any buffer changes; with <see cref="SessionOptions.Threads"/> &gt; 1 every chunk checks its own
+    /// samples as it starts, so the same exception (the first bad element) follows a partial run: the report and
+    /// <see cref="Output"/> are then unspecified until the next successful run.</exception>
     public void Run(ReadOnlySpan<float> input, Span<float> output, int batch)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -172,20 +217,107 @@ public sealed class Session : IDisposable
             throw new ArgumentException($"input holds {input.Length} floats; {batch} sample(s) of {Shapes.Format(InputShape.ToArray())} need {inLen}", nameof(input));
         if (output.Length < outLen)
             throw new ArgumentException($"output holds {output.Length} floats; {batch} sample(s) need {outLen}", nameof(output));
-        if (Options.RejectNonFiniteInput)
-            for (int i = 0; i < input.Length; i++)
-                if (!float.IsFinite(input[i]))
-                    throw new EmaException($"input element {i} (sample {i / Math.Max(1, InputLength)}) is {input[i]}; inputs must be finite");
+        int chunks = Math.Min(_lanes.Length + 1, batch);
+        if (chunks < 2)
+        {
+            if (Options.RejectNonFiniteInput) CheckFinite(input, 0); // before any buffer changes
+            Stage(input, batch);
+            Execute(batch, 0, check: false);
+        }
+        else RunSplit(input, batch, chunks);
+        _buffers[_bufferOf[_output]].AsSpan(0, (int)outLen).CopyTo(output);
+    }
+
+    /// <summary>Copies one run's raw input into this session's input buffer (growing the buffers first if needed).</summary>
+    private void Stage(ReadOnlySpan<float> input, int batch)
+    {
         if (batch > _capacity) Grow(batch);
         if (Options.Trace) foreach (var l in _layers) l.EnsureTrace(batch * MaxSamplesPerUnit(l));
+        input.CopyTo(_buffers[_bufferOf[_input]]);
+    }
 
-        var x = _buffers[_bufferOf[_input]].AsSpan(0, (int)inLen);
-        input.CopyTo(x);
+    /// <summary>Rejects a non-finite element of <paramref name="x"/>, the samples of the caller's batch from
+    /// <paramref name="first"/> on, naming the element by its index in the caller's batch.</summary>
+    private void CheckFinite(ReadOnlySpan<float> x, int first)
+    {
+        for (int i = 0; i < x.Length; i++)
+            if (!float.IsFinite(x[i]))
+            {
+                long e = (long)first * InputLength + i;
+                throw new EmaException($"input element {e} (sample {e / Math.Max(1, InputLength)}) is {x[i]}; inputs must be finite");
+            }
+    }
+
+    /// <summary>Runs the staged input of <paramref name="batch"/> samples; <paramref name="first"/> is the index of its
+    /// first sample in the caller's batch. A lane checks its own chunk's input (<paramref name="check"/>), in parallel.</summary>
+    private void Execute(int batch, int first, bool check)
+    {
+        var x = _buffers[_bufferOf[_input]].AsSpan(0, batch * InputLength);
+        if (check && Options.RejectNonFiniteInput) CheckFinite(x, first);
         if (_norm is not null) { _normShape[0] = _symbolic ? batch : _normShape[0]; _norm.Apply(x, _normShape); }
         foreach (var l in _layers) l.Report.Reset();
         LastReport.Batch = batch;
         foreach (var s in _steps) s.Run(this, batch);
-        _buffers[_bufferOf[_output]].AsSpan(0, (int)outLen).CopyTo(output);
+    }
+
+    /// <summary>
+    /// Threads &gt; 1: contiguous chunks whose sizes differ by at most one; chunk 0 runs here, chunk i on worker lane i
+    /// (or here too, after chunk 0, when worker i has not started it by then).
+    /// The lanes' outputs are gathered into this session's buffers (so <see cref="Output"/> sees the whole batch) and
+    /// their reports added to <see cref="LastReport"/>. Allocates nothing: the lanes, events and buffers are built once.
+    /// </summary>
+    private void RunSplit(ReadOnlySpan<float> input, int batch, int chunks)
+    {
+        int inLen = InputLength;
+        int per = batch / chunks, rem = batch % chunks;
+        int c0 = per + (rem > 0 ? 1 : 0);
+        if (batch > _capacity) Grow(batch); // the whole batch's outputs are gathered here
+        input[..(c0 * inLen)].CopyTo(_buffers[_bufferOf[_input]]);
+        int start = c0;
+        for (int i = 1; i < chunks; i++)
+        {
+            int c = per + (i < rem ? 1 : 0);
+            var lane = _lanes[i - 1];
+            lane.Session.Stage(input.Slice(start * inLen, c * inLen), c); // on this thread: the input is the caller's span
+            lane.Batch = c;
+            lane.First = start;
+            lane.Error = null; // a previous call whose chunk 0 failed may have left one unread
+            Volatile.Write(ref lane.State, Lane.Posted);
+            start += c;
+        }
+        _done!.Reset(chunks - 1);
+        for (int i = 1; i < chunks; i++) _lanes[i - 1].Go.Set();
+        try { Execute(c0, 0, check: true); }
+        finally
+        {
+            // A chunk whose worker has not woken yet (a busy machine: its thread waits for a core) is run here, by
+            // the same lane, so its samples get the same code and the same bits; then wait for the claimed ones.
+            // Never leave a lane running into the next call.
+            for (int i = 1; i < chunks; i++) _lanes[i - 1].TryRun();
+            _done.Wait();
+        }
+
+        // A worker's exception surfaces here (the first chunk's first, as one thread would meet it); the lanes stay usable.
+        Exception? error = null;
+        for (int i = 1; i < chunks; i++)
+        {
+            var lane = _lanes[i - 1];
+            error ??= lane.Error;
+            lane.Error = null;
+        }
+        if (error is not null) ExceptionDispatchInfo.Throw(error);
+
+        for (int i = 1; i < chunks; i++)
+        {
+            var lane = _lanes[i - 1];
+            var ls = lane.Session;
+            LastReport.Add(ls.LastReport);
+            foreach (int v in _outputs)
+            {
+                int pu = (int)_perUnit[v];
+                ls._buffers[ls._bufferOf[v]].AsSpan(0, lane.Batch * pu).CopyTo(_buffers[_bufferOf[v]].AsSpan(lane.First * pu, lane.Batch * pu));
+            }
+        }
     }
 
     /// <summary>The last run's values of output <paramref name="index"/> (valid until the next run).</summary>
@@ -197,7 +329,8 @@ public sealed class Session : IDisposable
 
     internal IReadOnlyList<LayerStep> Layers => _layers;
 
-    /// <summary>The last run's fp32 values of graph value <paramref name="id"/> (a layer's input, for audits).</summary>
+    /// <summary>The last run's fp32 values of graph value <paramref name="id"/> (a layer's input, for audits: Trace
+    /// sessions only, which run on one thread; with Threads &gt; 1 an intermediate value holds chunk 0 only).</summary>
     internal ReadOnlySpan<float> Value(int id) =>
         _constants[id] is { } c ? c : _buffers[_bufferOf[id]].AsSpan(0, (int)(LastReport.Batch * _perUnit[id]));
 
@@ -226,12 +359,67 @@ public sealed class Session : IDisposable
 
     private bool _disposed;
 
-    /// <summary>Unmaps the model file (when loaded with <see cref="Load"/>).</summary>
+    /// <summary>Stops and joins the worker threads (Threads &gt; 1) and unmaps the model file (when loaded with
+    /// <see cref="Load"/>). A second call does nothing.</summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
+        if (_lanes.Length > 0)
+        {
+            _stopping = true;
+            foreach (var lane in _lanes) lane.Go.Set();
+            foreach (var lane in _lanes) lane.Thread.Join();
+            foreach (var lane in _lanes) lane.Dispose();
+            _done?.Dispose();
+        }
         ((IDisposable?)_mapped)?.Dispose();
+    }
+
+    /// <summary>A worker: an inner single-threaded session and the thread that runs its chunk when signalled.</summary>
+    private sealed class Lane : IDisposable
+    {
+        private readonly Session _owner;
+        public readonly Session Session;
+        public readonly ManualResetEventSlim Go = new(false);
+        public readonly Thread Thread;
+        public int Batch, First;      // the chunk, set by the caller before Go
+        public Exception? Error;      // set by whoever ran the chunk, read and cleared by the caller after _done
+        public int State;             // Posted by the caller; Claimed (CAS) by the worker or the caller, whichever comes first
+        public const int Posted = 1, Claimed = 2;
+
+        public Lane(Session owner, Session session, int index)
+        {
+            _owner = owner;
+            Session = session;
+            Thread = new Thread(Loop) { IsBackground = true, Name = $"ema-worker-{index}" };
+        }
+
+        private void Loop()
+        {
+            while (true)
+            {
+                Go.Wait();
+                Go.Reset(); // a wake-up is a hint: the State read after the reset says whether there is a chunk
+                if (_owner._stopping) return;
+                TryRun();
+            }
+        }
+
+        /// <summary>Runs the posted chunk if nobody has claimed it yet (on the worker, or on the caller done with chunk 0).</summary>
+        public void TryRun()
+        {
+            if (Interlocked.CompareExchange(ref State, Claimed, Posted) != Posted) return;
+            try { Session.Execute(Batch, First, check: true); }
+            catch (Exception e) { Error = e; }
+            finally { _owner._done!.Signal(); }
+        }
+
+        public void Dispose()
+        {
+            Go.Dispose();
+            Session.Dispose();
+        }
     }
 
     private abstract class Step

@@ -69,6 +69,18 @@ public sealed record SessionOptions
     /// <summary>Keep each layer's low-pass results and rigorous bounds of the last run for <see cref="BoundAudit"/>
     /// (costs memory and time; for `ema eval` and tests).</summary>
     public bool Trace { get; init; }
+    /// <summary>Threads a batched run uses, 1 to <see cref="MaxThreads"/> (default 1). With T &gt; 1 the session creates
+    /// T-1 persistent background worker threads ("ema-worker-1", ...) at construction, each with its own execution lane
+    /// (an inner single-threaded session with buffers for ceil(MaxBatch / T) samples, sharing the prepared weights);
+    /// a run of B &gt;= 2 samples is split into min(T, B) contiguous chunks whose sizes differ by at most one, chunk 0 on
+    /// the calling thread (which, done with it, also runs any chunk whose worker has not started yet). Outputs are bit-identical to T = 1 (every sample is computed on its own by the same code) and
+    /// <see cref="Session.LastReport"/> is the sum over the chunks; a run of one sample uses the calling thread only.
+    /// A run allocates nothing; <see cref="Session.Dispose"/> stops the workers (dispose such a session). Not with
+    /// <see cref="Trace"/>, and ignored for a model whose batch is fixed.</summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>Upper limit of <see cref="Threads"/>.</summary>
+    public const int MaxThreads = 64;
 
     public static readonly SessionOptions Default = new();
 
@@ -79,5 +91,7 @@ public sealed record SessionOptions
         if (Low is { } low && low == Precision.F32) throw new EmaException("the low precision must be i8 or f16acc");
         if (BlockSize <= 0) throw new EmaException($"block size must be positive, got {BlockSize}");
         if (MaxBatch < 1) throw new EmaException($"max batch must be at least 1, got {MaxBatch}");
+        if (Threads < 1 || Threads > MaxThreads) throw new EmaException($"threads must be 1 to {MaxThreads}, got {Threads}");
+        if (Trace && Threads > 1) throw new EmaException($"the trace (bound audit) needs a one-thread session: Trace with Threads = {Threads} is not supported");
     }
 }
