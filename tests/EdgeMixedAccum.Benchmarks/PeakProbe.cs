@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using EdgeMixedAccum.Runtime.Kernels;
+
+namespace EdgeMixedAccum.Benchmarks;
+
+/// <summary>
+/// The machine's peak for each path, measured rather than taken from a data sheet (a VM's clock is not known):
+/// a loop of independent multiply-accumulates on registers only (8 accumulators hide the latency), so its rate
+/// is the core's issue limit for that instruction. int8 MACs/s for VPDPBUSD (AVX-VNNI 256-bit, AVX-512 VNNI)
+/// and VPMADDUBSW+VPMADDWD (AVX2), fp32 FLOPs/s for VFMADD (256 and 512-bit).
+/// </summary>
+internal static class PeakProbe
+{
+    public sealed record Peak(string Path, double OpsPerSecond, string Unit);
+
+    public static IReadOnlyList<Peak> Measure()
+    {
+        var list = new List<Peak>();
+        const int iters = 2_000_000;
+        if (Fma.IsSupported) list.Add(new("fp32 FMA 256-bit", Median(() => Fma256(iters)) is var t ? 8.0 * 8 * 2 * iters / t : 0, "FLOP/s"));
+        if (Avx512F.IsSupported) list.Add(new("fp32 FMA 512-bit", Median(() => Fma512(iters)) is var t2 ? 8.0 * 16 * 2 * iters / t2 : 0, "FLOP/s"));
+        if (AvxVnni.IsSupported) list.Add(new("int8 VPDPBUSD 256-bit (AVX-VNNI)", Median(() => Vnni256(iters)) is var t3 ? 8.0 * 32 * 2 * iters / t3 : 0, "OP/s"));
+        if (Avx2.IsSupported) list.Add(new("int8 VPMADDUBSW+VPMADDWD 256-bit (AVX2)", Median(() => Madd256(iters)) is var t4 ? 8.0 * 32 * 2 * iters / t4 : 0, "OP/s"));
+        return list;
+    }
+
+    /// <summary>The peaks, then the best variant of each family on large shapes as GOPS and share of its path's peak
+    /// (int8: 256-bit VPDPBUSD, which the AVX-512 VNNI kernel also issues, .NET 10 having no 512-bit form;
+    /// fp32: 512-bit FMA where AVX-512F is present, else 256-bit). Medians of 15 timed rounds.</summary>
+    public static int Run(string[] args)
+    {
+        var peaks = Measure();
+        Console.WriteLine("| path | measured peak |");
+        Console.WriteLine("|---|---|");
+        foreach (var p in peaks) Console.WriteLine($"| {p.Path} | {p.OpsPerSecond / 1e9:0.0} G{p.Unit} |");
+        double Peak(string prefix) => peaks.FirstOrDefault(p => p.Path.StartsWith(prefix, StringComparison.Ordinal))?.OpsPerSecond ?? double.NaN;
+        double i8Peak = AvxVnni.IsSupported ? Peak("int8 VPDPBUSD") : Peak("int8 VPMADDUBSW");
+        double f32Peak = Avx512F.IsSupported ? Peak("fp32 FMA 512") : Peak("fp32 FMA 256");
+        Console.WriteLine();
+        Console.WriteLine("| kernel (best variant here) | shape (rows x k, n) | GOPS | share of the path's peak |");
+        Console.WriteLine("|---|---|---|---|");
+        foreach (var (shape, n) in new[] { ("256x784", 1), ("1024x1024", 1), ("256x784", 64), ("1024x1024", 64) })
+        {
+            var d = new KernelData(shape, n);
+            var gemv = KernelSelect.Best(EdgeMixedAccum.Runtime.Kernels.I8GemvFamily.Variants);
+            var gemm = KernelSelect.Best(EdgeMixedAccum.Runtime.Kernels.I8GemmFamily.Variants);
+            var rows = KernelSelect.Best(EdgeMixedAccum.Runtime.Kernels.F32GemvRowsFamily.Variants);
+            var fgemm = KernelSelect.Best(EdgeMixedAccum.Runtime.Kernels.F32GemmFamily.Variants);
+            Row(n == 1 ? gemv.Name : gemm.Name, shape, n, d.Ops / Time(() => { if (n == 1) d.I8GemvN(gemv.Fn); else d.I8Gemm(gemm.Fn); }), i8Peak);
+            Row(n == 1 ? rows.Name : fgemm.Name, shape, n, d.Ops / Time(() => { if (n == 1) d.F32RowsN(rows.Fn); else d.F32Gemm(fgemm.Fn); }), f32Peak);
+        }
+        return 0;
+    }
+
+    private static void Row(string name, string shape, int n, double ops, double peak) =>
+        Console.WriteLine($"| {name} | {shape}, {n} | {ops / 1e9:0.0} | {ops / peak:P0} |");
+
+    /// <summary>Median seconds per call over 15 rounds of ~20 ms, after a warm-up that lets tiered compilation finish.</summary>
+    private static double Time(Action a)
+    {
+        var sw = Stopwatch.StartNew();
+        int calls = 0;
+        for (; calls < 50 || sw.Elapsed.TotalMilliseconds < 300; calls++) a();
+        Thread.Sleep(150);
+        double per = sw.Elapsed.TotalSeconds / calls;
+        int reps = Math.Max(1, (int)(0.02 / per));
+        var t = new List<double>();
+        for (int r = 0; r < 15; r++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < reps; i++) a();
+            t.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / reps);
+        }
+        t.Sort();
+        return t[7];
+    }
+
+    private static double Median(Func<double> f)
+    {
+        f();
+        var t = new List<double>();
+        for (int i = 0; i < 9; i++) t.Add(f());
+        t.Sort();
+        return t[4];
+    }
+
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static double Fma256(int n)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        var r = Fma256Loop(n);
+        double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        Sink = r.GetElement(0);
+        return s;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // no OSR, and no call in the loop's method: either makes the JIT keep the accumulators in memory
+    private static Vector256<float> Fma256Loop(int n)
+    {
+        var m = Vector256.Create(1.0000001f);
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        for (int i = 0; i < n; i++)
+        {
+            a0 = Fma.MultiplyAdd(m, m, a0); a1 = Fma.MultiplyAdd(m, m, a1); a2 = Fma.MultiplyAdd(m, m, a2); a3 = Fma.MultiplyAdd(m, m, a3);
+            a4 = Fma.MultiplyAdd(m, m, a4); a5 = Fma.MultiplyAdd(m, m, a5); a6 = Fma.MultiplyAdd(m, m, a6); a7 = Fma.MultiplyAdd(m, m, a7);
+        }
+        return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static double Fma512(int n)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        var r = Fma512Loop(n);
+        double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        Sink = r.GetElement(0);
+        return s;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // no OSR, and no call in the loop's method: either makes the JIT keep the accumulators in memory
+    private static Vector512<float> Fma512Loop(int n)
+    {
+        var m = Vector512.Create(1.0000001f);
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        for (int i = 0; i < n; i++)
+        {
+            a0 = Avx512F.FusedMultiplyAdd(m, m, a0); a1 = Avx512F.FusedMultiplyAdd(m, m, a1); a2 = Avx512F.FusedMultiplyAdd(m, m, a2); a3 = Avx512F.FusedMultiplyAdd(m, m, a3);
+            a4 = Avx512F.FusedMultiplyAdd(m, m, a4); a5 = Avx512F.FusedMultiplyAdd(m, m, a5); a6 = Avx512F.FusedMultiplyAdd(m, m, a6); a7 = Avx512F.FusedMultiplyAdd(m, m, a7);
+        }
+        return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static double Vnni256(int n)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        var r = Vnni256Loop(n);
+        double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        ISink = r.GetElement(0);
+        return s;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // no OSR, and no call in the loop's method: either makes the JIT keep the accumulators in memory
+    private static Vector256<int> Vnni256Loop(int n)
+    {
+        var u = Vector256.Create((byte)3); var s8 = Vector256.Create((sbyte)-5);
+        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        for (int i = 0; i < n; i++)
+        {
+            a0 = AvxVnni.MultiplyWideningAndAdd(a0, u, s8); a1 = AvxVnni.MultiplyWideningAndAdd(a1, u, s8);
+            a2 = AvxVnni.MultiplyWideningAndAdd(a2, u, s8); a3 = AvxVnni.MultiplyWideningAndAdd(a3, u, s8);
+            a4 = AvxVnni.MultiplyWideningAndAdd(a4, u, s8); a5 = AvxVnni.MultiplyWideningAndAdd(a5, u, s8);
+            a6 = AvxVnni.MultiplyWideningAndAdd(a6, u, s8); a7 = AvxVnni.MultiplyWideningAndAdd(a7, u, s8);
+        }
+        return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static double Madd256(int n)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        var r = Madd256Loop(n);
+        double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        ISink = r.GetElement(0);
+        return s;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // no OSR, and no call in the loop's method: either makes the JIT keep the accumulators in memory
+    private static Vector256<int> Madd256Loop(int n)
+    {
+        var u = Vector256.Create((byte)3); var s8 = Vector256.Create((sbyte)-5); var ones = Vector256.Create((short)1);
+        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        for (int i = 0; i < n; i++)
+        {
+            a0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s8), ones); a1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s8), ones);
+            a2 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s8), ones); a3 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s8), ones);
+            a4 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s8), ones); a5 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s8), ones);
+            a6 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s8), ones); a7 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s8), ones);
+        }
+        return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+    }
+
+    public static float Sink;
+    public static int ISink;
+}
