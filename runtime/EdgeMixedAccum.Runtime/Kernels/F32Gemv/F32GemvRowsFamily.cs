@@ -68,10 +68,14 @@ public sealed class F32GemvRowsFamily : IKernelFamily
             throw new ArgumentOutOfRangeException(nameof(row), $"f32-gemv-rows: row {row} with k={k} lies outside w ({wLength} values)");
     }
 
-    /// <summary>count floats from src to dst (the k tail into a zero-padded V-wide buffer).</summary>
+    /// <summary>count (&lt; V) floats from src to dst: the k tail into a zero-padded V-wide buffer. A plain loop,
+    /// not a memcpy helper call, so the row accumulators live in registers across it instead of being spilled
+    /// to the stack on every step of the main loop.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Copy(ref float src, ref float dst, int count) =>
-        Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref dst), ref Unsafe.As<float, byte>(ref src), (uint)count * sizeof(float));
+    internal static void Copy(ref float src, ref float dst, int count)
+    {
+        for (int t = 0; t < count; t++) Unsafe.Add(ref dst, t) = Unsafe.Add(ref src, t);
+    }
 
     /// <summary>Horizontal sums in one stated order: a wide vector folds in halves (lower + upper) down to 128
     /// bits, then (e0 + e1) + (e2 + e3).</summary>
