@@ -5,7 +5,8 @@ namespace EdgeMixedAccum.Runtime.Tests.Kernels;
 
 /// <summary>The shared f32-gemv-rows tester: every entry of F32GemvRowsFamily.Variants against the golden
 /// table within the named budget gamma_k(2^-24)*sum|w||x| (the scalar reference also bit-exact to its pinned
-/// order), plus bounds and allocation checks. Unsupported variants return early, logged as skipped.</summary>
+/// order), plus bounds and allocation checks, and the self-test's bit-for-bit comparison with f32-gemm
+/// (F32RowsGemmOrderTests holds the random-shape comparison). Unsupported variants return early, logged as skipped.</summary>
 public class F32GemvRowsTests(ITestOutputHelper output)
 {
     public static TheoryData<string> VariantNames() => [.. F32GemvRowsFamily.Variants.Select(v => v.Name)];
@@ -104,5 +105,20 @@ public class F32GemvRowsTests(ITestOutputHelper output)
         foreach (var r in results) output.WriteLine($"{r.Variant}: {(r.Ok ? "ok" : "FAIL")} {r.Detail}");
         Assert.All(results, r => Assert.True(r.Ok, r.Detail));
         Assert.Equal(F32GemvRowsFamily.Variants.Count(v => v.Supported), results.Count);
+        // The self-test also checks each variant bit for bit against the f32-gemm variant of its Isa (the only
+        // place the AdvSimd pair is compared, under the arm64 qemu harness).
+        Assert.All(results, r => Assert.Contains("bit-identical to f32-gemm-", r.Detail));
+    }
+
+    [Fact]
+    public void GemmComparisonCatchesAnotherOrder()
+    {
+        // Guard against a vacuous self-test check: the sequential scalar order is not Vector128 gemm's 4-lane order.
+        var gemm = F32GemmFamily.Variants.Single(v => v.Isa == Isa.Vector128);
+        Assert.True(gemm.Supported);
+        var scalarRows = F32GemvRowsFamily.Variants.Single(v => v.Isa == Isa.Scalar);
+        Assert.NotNull(F32GemvRowsGolden.CheckAgainstGemm(scalarRows.Fn, gemm.Fn, gemm.Name));
+        var rows = F32GemvRowsFamily.Variants.Single(v => v.Isa == Isa.Vector128);
+        Assert.Null(F32GemvRowsGolden.CheckAgainstGemm(rows.Fn, gemm.Fn, gemm.Name));
     }
 }

@@ -8,20 +8,26 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// the full fp32 weight matrix (row-major, k columns). rows may be empty, unordered or repeat an index.
 /// Variants differ in summation order (each states its own); all are within gamma_k(2^-24) * sum|w||x| of
 /// the exact value, and the scalar variant is the fixed-order (sequential, unfused) reference.
+/// Each variant sums every row in exactly the order of the f32-gemm variant of the same Isa (F32GemmFamily),
+/// so y[r] is bit-identical to that variant's output for row rows[r] and input vector x, whatever the row's
+/// place in the list or the batch the gemm ran: the engine mixes the two (blocks through f32-gemm, batch-1
+/// units and adaptive recompute through f32-gemv-rows) and fp32 results must not depend on which ran.
 /// </summary>
 public delegate void F32GemvRowsFn(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> rows, Span<float> y, int k);
 
-/// <summary>The one variant list of the family (baseline first), read by the dispatcher, `ema selftest` and the tests.</summary>
+/// <summary>The one variant list of the family (baseline first), read by the dispatcher, `ema selftest` and the
+/// tests. Same Isa set and list order as F32GemmFamily.Variants, so KernelSelect.Best (last supported entry,
+/// ForceGeneric and Allowed filters) picks the same Isa in both families on any CPU.</summary>
 public sealed class F32GemvRowsFamily : IKernelFamily
 {
     public static IReadOnlyList<KernelVariant<F32GemvRowsFn>> Variants { get; } =
     [
         new("f32-gemv-rows-scalar", Isa.Scalar, F32GemvRowsScalar.Run),
-        new("f32-gemv-rows-1x16-vector128", Isa.Vector128, F32GemvRows1x16Vector128.Run),
-        new("f32-gemv-rows-1x32-avx2", Isa.Avx2, F32GemvRows1x32Avx2.Run),
+        new("f32-gemv-rows-4x4-vector128", Isa.Vector128, F32GemvRows4x4Vector128.Run),
+        new("f32-gemv-rows-4x8-avx2", Isa.Avx2, F32GemvRows4x8Avx2.Run),
         // AVX-512F only; the Isa enum's one AVX-512 level is Avx512BW (in .NET 10 either implies the other).
-        new("f32-gemv-rows-1x64-avx512f", Isa.Avx512BW, F32GemvRows1x64Avx512F.Run),
-        new("f32-gemv-rows-1x16-advsimd", Isa.AdvSimd, F32GemvRows1x16AdvSimd.Run),
+        new("f32-gemv-rows-4x16-avx512f", Isa.Avx512BW, F32GemvRows4x16Avx512F.Run),
+        new("f32-gemv-rows-4x4-advsimd", Isa.AdvSimd, F32GemvRows4x4AdvSimd.Run),
     ];
 
     public static F32GemvRowsFamily Instance { get; } = new();
@@ -37,9 +43,12 @@ public sealed class F32GemvRowsFamily : IKernelFamily
         {
             if (!v.Supported) continue;
             if (pinned is not null) { yield return new(Name, v.Name, v.Isa, false, pinned); continue; }
-            var failure = F32GemvRowsGolden.Check(v.Fn, bitExactToScalar: v.Isa == Isa.Scalar);
+            var gemm = F32GemmFamily.Variants.FirstOrDefault(g => g.Isa == v.Isa);
+            var failure = F32GemvRowsGolden.Check(v.Fn, bitExactToScalar: v.Isa == Isa.Scalar)
+                ?? (gemm is null ? $"no f32-gemm variant for {v.Isa}" : F32GemvRowsGolden.CheckAgainstGemm(v.Fn, gemm.Fn, gemm.Name));
             yield return new(Name, v.Name, v.Isa, failure is null,
-                failure ?? $"{F32GemvRowsGolden.Cases.Count} golden cases within gamma_k(2^-24)*sum|w||x|" + (v.Isa == Isa.Scalar ? ", bit-exact to the pinned order" : ""));
+                failure ?? $"{F32GemvRowsGolden.Cases.Count} golden cases within gamma_k(2^-24)*sum|w||x|" + (v.Isa == Isa.Scalar ? ", bit-exact to the pinned order" : "")
+                    + $", bit-identical to {gemm!.Name}");
         }
     }
 
@@ -57,6 +66,15 @@ public sealed class F32GemvRowsFamily : IKernelFamily
     {
         if (row < 0 || (long)row * k + k > wLength)
             throw new ArgumentOutOfRangeException(nameof(row), $"f32-gemv-rows: row {row} with k={k} lies outside w ({wLength} values)");
+    }
+
+    /// <summary>count (&lt; V) floats from src to dst: the k tail into a zero-padded V-wide buffer. A plain loop,
+    /// not a memcpy helper call, so the row accumulators live in registers across it instead of being spilled
+    /// to the stack on every step of the main loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Copy(ref float src, ref float dst, int count)
+    {
+        for (int t = 0; t < count; t++) Unsafe.Add(ref dst, t) = Unsafe.Add(ref src, t);
     }
 
     /// <summary>Horizontal sums in one stated order: a wide vector folds in halves (lower + upper) down to 128

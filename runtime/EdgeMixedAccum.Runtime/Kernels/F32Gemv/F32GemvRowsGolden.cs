@@ -131,4 +131,25 @@ public static class F32GemvRowsGolden
         }
         return null;
     }
+
+    /// <summary>Runs every case through fn and through gemm (the f32-gemm variant of the same Isa, over the
+    /// whole matrix with x as its one input vector); null when y[r] has the same bits as gemm's output for row
+    /// rows[r] in every case, else the first difference. This is how `ema selftest` checks the order contract
+    /// on CPUs the unit tests never run on (the arm64 harness).</summary>
+    public static string? CheckAgainstGemm(F32GemvRowsFn fn, F32GemmFn gemm, string gemmName)
+    {
+        foreach (var c in Cases)
+        {
+            var y = new float[c.Rows.Length];
+            var g = new float[MatrixRows];
+            Array.Fill(y, float.NaN);
+            Array.Fill(g, float.NaN);
+            fn(c.W, c.X, c.Rows, y, c.K);
+            gemm(c.W, c.X, g, MatrixRows, c.K, 1);
+            for (int r = 0; r < y.Length; r++)
+                if (BitConverter.SingleToInt32Bits(y[r]) != BitConverter.SingleToInt32Bits(g[c.Rows[r]]))
+                    return $"{c.Name}: y[{r}] = {y[r]:R}, {gemmName} gives {g[c.Rows[r]]:R} for row {c.Rows[r]}";
+        }
+        return null;
+    }
 }
