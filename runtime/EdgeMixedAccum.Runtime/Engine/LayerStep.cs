@@ -161,9 +161,10 @@ internal sealed class LayerStep
     {
         if (x.Length < (long)samples * _inSample || y.Length < (long)samples * _outSample)
             throw new ArgumentException($"{_node}: {samples} samples need {(long)samples * _inSample} inputs and {(long)samples * _outSample} outputs; got {x.Length} and {y.Length}");
-        // fp32 stays on the row kernel: f32-gemm sums in another order, and fp32 mode must equal both a batch of one
-        // and adaptive mode's recompute bit for bit (SessionTests). int8 sums are exact on every path.
-        if (_prec != Precision.I8)
+        // f16acc runs per sample. int8 sums are exact on every path; fp32 blocks (f32-gemm) and single units and
+        // recomputes (f32-gemv-rows) sum each output in the same order for the ISA the dispatch picked for both
+        // (F32RowsGemmOrderTests), so fp32 results never depend on the batch (SessionTests).
+        if (_prec == Precision.F16Acc)
         {
             for (int n = 0; n < samples; n++)
                 RunSample(x.Slice(n * _inSample, _inSample), y.Slice(n * _outSample, _outSample), n);
@@ -173,7 +174,7 @@ internal sealed class LayerStep
         ActivationMath.Apply(_act, ya, ya);
     }
 
-    /// <summary>The i8 path: low input for every sample first, then blocks of units through one GEMM call
+    /// <summary>The i8 and fp32 paths: low input for every sample first, then blocks of units through one GEMM call
     /// each, then per unit the same bound, flag, recompute and scatter as the per-sample path.</summary>
     private void RunBlocked(ReadOnlySpan<float> x, Span<float> y, int samples)
     {
