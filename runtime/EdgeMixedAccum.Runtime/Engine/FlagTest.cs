@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using EdgeMixedAccum.Graph;
 
 namespace EdgeMixedAccum.Runtime.Engine;
@@ -28,6 +29,42 @@ public static class FlagTest
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool FlagsAuthors(double s, double kappa, double tau) => kappa != 0 && !(kappa / Math.Abs(s) <= tau);
+
+    /// <summary>
+    /// <see cref="Flags"/> over a unit, two components per Vector128&lt;double&gt; step, for activations whose guard
+    /// distance is |s| (all but Clip): the same double operations as the scalar test, so the same flags and
+    /// predictions. Appends the indices of flagged components to <paramref name="rows"/> at <paramref name="n"/>,
+    /// raises <paramref name="maxPredicted"/> over the unflagged ones, and returns where it stopped: the caller runs
+    /// the scalar test from there (the odd tail, or a pair holding a non-finite s_hat, which the caller counts).
+    /// </summary>
+    public static int FlagsVector(ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound, double tau, double tauNegative,
+        Span<int> rows, ref int n, ref double maxPredicted)
+    {
+        int i = 0;
+        if (!Vector128.IsHardwareAccelerated) return 0;
+        int len = Math.Min(s.Length, Math.Min(kappa.Length, bound.Length));
+        var vt = Vector128.Create(tau);
+        var vg = Vector128.Create(tauNegative);
+        var max = Vector128.Create(maxPredicted);
+        for (; i + 2 <= len; i += 2)
+        {
+            var sv = Vector128.Create((double)s[i], s[i + 1]);
+            if (!Vector128.EqualsAll(sv - sv, Vector128<double>.Zero)) break; // a non-finite s_hat: the caller's scalar loop
+            var kv = Vector128.Create((double)kappa[i], kappa[i + 1]);
+            var bv = Vector128.Create(bound[i], bound[i + 1]);
+            var a = Vector128.Abs(sv);
+            var none = Vector128.Equals(kv, Vector128<double>.Zero) | Vector128.Equals(bv, Vector128<double>.Zero);
+            var pred = Vector128.ConditionalSelect(none, Vector128<double>.Zero, kv * bv / a);
+            var flag = Vector128.GreaterThan(pred, vt) | ~Vector128.Equals(pred, pred)
+                | (Vector128.GreaterThan(bv, Vector128<double>.Zero) & Vector128.GreaterThan(bv, vg * a));
+            max = Vector128.Max(max, Vector128.ConditionalSelect(flag, Vector128<double>.Zero, pred));
+            uint bits = flag.ExtractMostSignificantBits();
+            if ((bits & 1) != 0) rows[n++] = i;
+            if ((bits & 2) != 0) rows[n++] = i + 1;
+        }
+        maxPredicted = Math.Max(max[0], max[1]);
+        return i;
+    }
 
     /// <summary>Distance from s to where phi changes behaviour: Clip's nearest kink, else zero (ReLU's kink, the sign).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

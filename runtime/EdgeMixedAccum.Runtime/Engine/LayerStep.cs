@@ -19,7 +19,7 @@ internal sealed class LayerStep
     private readonly Precision _prec;
     private readonly bool _adaptive;
     private readonly float _tau, _tauNeg, _staticScale;
-    private readonly bool _authors;
+    private readonly bool _authors, _vectorFlag;
     private readonly EstimatorKind _est;
     private readonly FlagBound _flagBound;
 
@@ -87,6 +87,8 @@ internal sealed class LayerStep
             : o.Tau ?? (_prec == plan.Precision ? plan.Tau : LayerPlan.DefaultTau(_prec)); // a plan's tau is for its own precision
         _tauNeg = _adaptive ? o.TauNegative ?? plan.TauNegative : float.PositiveInfinity;
         _authors = _adaptive && o.Criterion == FlagCriterion.Authors;
+        // The vector flag test covers the full criterion with the guard distance |s| (every activation but Clip).
+        _vectorFlag = !_authors && _act.Kind != ActivationKind.Clip;
         _est = o.Estimator ?? plan.Estimator;
         _flagBound = o.FlagBound;
         _staticScale = plan.Precision == Precision.I8 ? plan.InputScale : 0f;
@@ -467,9 +469,10 @@ internal sealed class LayerStep
         var s = _s.AsSpan(off, _mg);
         var kappa = _kappa.AsSpan(off, _mg);
         var bFlag = _bFlag.AsSpan(off, _mg);
-        int n = 0;
+        int n = 0, i = 0;
         double maxPred = Report.MaxPredictedRelError;
-        for (int i = 0; i < _mg; i++)
+        if (_vectorFlag && st.Finite) i = FlagTest.FlagsVector(s, kappa, bFlag, _tau, _tauNeg, _rows, ref n, ref maxPred);
+        for (; i < _mg; i++)
         {
             float sh = s[i];
             bool flag;

@@ -1,0 +1,56 @@
+using EdgeMixedAccum.Graph;
+using EdgeMixedAccum.Runtime.Engine;
+
+namespace EdgeMixedAccum.Runtime.Tests.Engine;
+
+/// <summary>The vectorised flag test against the scalar one it stands for: same flagged indices, same largest
+/// prediction over the unflagged, for zeros, tiny and huge values, infinite tau_negative and odd lengths.</summary>
+public class FlagVectorTests
+{
+    [Theory]
+    [InlineData(0.01, 1.0)]
+    [InlineData(0.0, 0.0)]
+    [InlineData(1.0, double.PositiveInfinity)]
+    [InlineData(1e-6, 30.0)]
+    public void VectorEqualsScalar(double tau, double tauNeg)
+    {
+        var rng = new Random(3);
+        for (int len = 0; len <= 41; len++)
+        {
+            var s = new float[len]; var k = new float[len]; var b = new double[len];
+            for (int i = 0; i < len; i++)
+            {
+                s[i] = (rng.Next(6)) switch { 0 => 0f, 1 => -0f, 2 => (float)(rng.NextDouble() * 1e-30), _ => (float)((rng.NextDouble() * 2 - 1) * Math.Pow(10, rng.Next(-5, 5))) };
+                k[i] = rng.Next(5) == 0 ? 0f : (float)rng.NextDouble();
+                b[i] = rng.Next(5) == 0 ? 0 : rng.NextDouble() * Math.Pow(10, rng.Next(-8, 1));
+            }
+            var rowsV = new int[len]; int n = 0; double maxV = 0.5e-9;
+            int stop = FlagTest.FlagsVector(s, k, b, tau, tauNeg, rowsV, ref n, ref maxV);
+            var act = Activation.Relu;
+            for (int i = stop; i < len; i++)
+            {
+                bool f = FlagTest.Flags(act, s[i], k[i], b[i], tau, tauNeg, out double p);
+                if (f) rowsV[n++] = i; else if (p > maxV) maxV = p;
+            }
+            var rowsS = new List<int>(); double maxS = 0.5e-9;
+            for (int i = 0; i < len; i++)
+            {
+                bool f = FlagTest.Flags(act, s[i], k[i], b[i], tau, tauNeg, out double p);
+                if (f) rowsS.Add(i); else if (p > maxS) maxS = p;
+            }
+            Assert.Equal(rowsS, rowsV.Take(n));
+            Assert.Equal(maxS, maxV);
+        }
+    }
+
+    [Fact]
+    public void StopsAtANonFiniteResult()
+    {
+        float[] s = [1f, 2f, 3f, float.NaN, 5f, 6f];
+        var k = new float[6]; Array.Fill(k, 1f);
+        var b = new double[6]; Array.Fill(b, 1e-3);
+        var rows = new int[6]; int n = 0; double max = 0;
+        int stop = FlagTest.FlagsVector(s, k, b, 0.1, 1, rows, ref n, ref max);
+        Assert.Equal(2, stop); // the pair (3, NaN) is left to the caller
+    }
+}
