@@ -10,7 +10,7 @@ namespace EdgeMixedAccum.Benchmarks;
 /// The machine's peak for each path, measured rather than taken from a data sheet (a VM's clock is not known):
 /// a loop of independent multiply-accumulates on registers only (8 accumulators hide the latency), so its rate
 /// is the core's issue limit for that instruction. int8 MACs/s for VPDPBUSD (AVX-VNNI 256-bit, AVX-512 VNNI)
-/// and VPMADDUBSW+VPMADDWD (AVX2), fp32 FLOPs/s for VFMADD (256 and 512-bit).
+/// (the int8 kernels' path here), fp32 FLOPs/s for VFMADD (256 and 512-bit).
 /// </summary>
 internal static class PeakProbe
 {
@@ -23,7 +23,6 @@ internal static class PeakProbe
         if (Fma.IsSupported) list.Add(new("fp32 FMA 256-bit", Median(() => Fma256(iters)) is var t ? 8.0 * 8 * 2 * iters / t : 0, "FLOP/s"));
         if (Avx512F.IsSupported) list.Add(new("fp32 FMA 512-bit", Median(() => Fma512(iters)) is var t2 ? 8.0 * 16 * 2 * iters / t2 : 0, "FLOP/s"));
         if (AvxVnni.IsSupported) list.Add(new("int8 VPDPBUSD 256-bit (AVX-VNNI)", Median(() => Vnni256(iters)) is var t3 ? 8.0 * 32 * 2 * iters / t3 : 0, "OP/s"));
-        if (Avx2.IsSupported) list.Add(new("int8 VPMADDUBSW+VPMADDWD 256-bit (AVX2)", Median(() => Madd256(iters)) is var t4 ? 8.0 * 32 * 2 * iters / t4 : 0, "OP/s"));
         return list;
     }
 
@@ -37,7 +36,7 @@ internal static class PeakProbe
         Console.WriteLine("|---|---|");
         foreach (var p in peaks) Console.WriteLine($"| {p.Path} | {p.OpsPerSecond / 1e9:0.0} G{p.Unit} |");
         double Peak(string prefix) => peaks.FirstOrDefault(p => p.Path.StartsWith(prefix, StringComparison.Ordinal))?.OpsPerSecond ?? double.NaN;
-        double i8Peak = AvxVnni.IsSupported ? Peak("int8 VPDPBUSD") : Peak("int8 VPMADDUBSW");
+        double i8Peak = Peak("int8 VPDPBUSD"); // NaN without AVX-VNNI: the AVX2 path has no register-only probe here
         double f32Peak = Avx512F.IsSupported ? Peak("fp32 FMA 512") : Peak("fp32 FMA 256");
         Console.WriteLine();
         Console.WriteLine("| kernel (best variant here) | shape (rows x k, n) | GOPS | share of the path's peak |");
@@ -159,30 +158,6 @@ internal static class PeakProbe
         return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static double Madd256(int n)
-    {
-        long t0 = Stopwatch.GetTimestamp();
-        var r = Madd256Loop(n);
-        double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-        ISink = r.GetElement(0);
-        return s;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // no OSR, and no call in the loop's method: either makes the JIT keep the accumulators in memory
-    private static Vector256<int> Madd256Loop(int n)
-    {
-        var u = Vector256.Create((byte)3); var s8 = Vector256.Create((sbyte)-5); var ones = Vector256.Create((short)1);
-        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-        for (int i = 0; i < n; i++)
-        {
-            a0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s8), ones); a1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s8), ones);
-            a2 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s8), ones); a3 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s8), ones);
-            a4 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s8), ones); a5 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s8), ones);
-            a6 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s8), ones); a7 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s8), ones);
-        }
-        return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
-    }
 
     public static float Sink;
     public static int ISink;
