@@ -16,56 +16,54 @@ internal static class TanhVector
 {
     private const double Small = 1.0 / (1 << 20);
 
-    public static void Tanh(ReadOnlySpan<float> s, Span<float> y)
+    public static void Tanh(ReadOnlySpan<float> s, Span<float> y) => Map<TanhFn>(s, y);
+
+    public static void Kappa(ReadOnlySpan<float> s, Span<float> kappa) => Map<KappaFn>(s, kappa);
+
+    /// <summary>A double-lane formula and its scalar twin (used only without SIMD hardware).</summary>
+    private interface IFn
     {
-        int n = s.Length, i = 0;
-        if (Vector128.IsHardwareAccelerated)
-        {
-            ref float src = ref MemoryMarshal.GetReference(s);
-            ref float dst = ref MemoryMarshal.GetReference(y);
-            for (; i + 4 <= n; i += 4)
-            {
-                var v = Vector128.LoadUnsafe(ref src, (nuint)i);
-                var (lo, hi) = Vector128.Widen(v);
-                Vector128.Narrow(TanhD(lo), TanhD(hi)).StoreUnsafe(ref dst, (nuint)i);
-            }
-        }
-        if (i < n) Tail(s[i..], y[i..], kappa: false);
+        static abstract Vector128<double> Vector(Vector128<double> t);
+        static abstract float Scalar(float t);
     }
 
-    public static void Kappa(ReadOnlySpan<float> s, Span<float> kappa)
+    private struct TanhFn : IFn
     {
-        int n = s.Length, i = 0;
-        if (Vector128.IsHardwareAccelerated)
-        {
-            ref float src = ref MemoryMarshal.GetReference(s);
-            ref float dst = ref MemoryMarshal.GetReference(kappa);
-            for (; i + 4 <= n; i += 4)
-            {
-                var v = Vector128.LoadUnsafe(ref src, (nuint)i);
-                var (lo, hi) = Vector128.Widen(v);
-                Vector128.Narrow(KappaD(lo), KappaD(hi)).StoreUnsafe(ref dst, (nuint)i);
-            }
-        }
-        if (i < n) Tail(s[i..], kappa[i..], kappa: true);
+        public static Vector128<double> Vector(Vector128<double> t) => TanhD(t);
+        public static float Scalar(float t) => MathF.Tanh(t);
     }
 
-    /// <summary>The last n mod 4 elements through the same vector formula (padded on the stack), so an element's
-    /// result never depends on its position in the span or on the batch it came in.</summary>
-    private static void Tail(ReadOnlySpan<float> s, Span<float> y, bool kappa)
+    private struct KappaFn : IFn
     {
+        public static Vector128<double> Vector(Vector128<double> t) => KappaD(t);
+        public static float Scalar(float t) => (float)TanhOp.Kappa(t, default);
+    }
+
+    /// <summary>y[i] = F(s[i]): four floats per step, widened to two double vectors and narrowed once; the last
+    /// n mod 4 elements through the same formula, padded on the stack, so an element's result never depends on
+    /// its position in the span or on the batch it came in. In place (s and y the same memory) is fine.</summary>
+    private static void Map<F>(ReadOnlySpan<float> s, Span<float> y) where F : struct, IFn
+    {
+        int n = s.Length, i = 0;
         if (!Vector128.IsHardwareAccelerated)
         {
-            for (int i = 0; i < s.Length; i++) y[i] = kappa ? (float)TanhOp.Kappa(s[i], default) : MathF.Tanh(s[i]);
+            for (; i < n; i++) y[i] = F.Scalar(s[i]);
             return;
         }
+        ref float src = ref MemoryMarshal.GetReference(s);
+        ref float dst = ref MemoryMarshal.GetReference(y);
+        for (; i + 4 <= n; i += 4)
+        {
+            var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref src, (nuint)i));
+            Vector128.Narrow(F.Vector(lo), F.Vector(hi)).StoreUnsafe(ref dst, (nuint)i);
+        }
+        if (i == n) return;
         Span<float> buf = stackalloc float[4];
         buf.Clear();
-        s.CopyTo(buf);
-        var (lo, hi) = Vector128.Widen(Vector128.Create((ReadOnlySpan<float>)buf));
-        var r = kappa ? Vector128.Narrow(KappaD(lo), KappaD(hi)) : Vector128.Narrow(TanhD(lo), TanhD(hi));
-        r.CopyTo(buf);
-        buf[..s.Length].CopyTo(y);
+        s[i..].CopyTo(buf);
+        var (l, h) = Vector128.Widen(Vector128.Create((ReadOnlySpan<float>)buf));
+        Vector128.Narrow(F.Vector(l), F.Vector(h)).CopyTo(buf);
+        buf[..(n - i)].CopyTo(y[i..]);
     }
 
     /// <summary>sign(t) (1 - e) / (1 + e), e = exp(-2|t|); t - t^3/3 below 2^-20.</summary>
