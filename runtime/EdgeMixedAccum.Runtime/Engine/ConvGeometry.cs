@@ -46,9 +46,20 @@ public readonly record struct ConvGeometry(int C, int H, int W, int KH, int KW, 
                     continue;
                 }
                 int rowBase = (plane + ih) * W;
+                int iw0 = ow * SW - PW, iwLast = iw0 + (KW - 1) * DW;
+                if (iw0 >= 0 && iwLast < W)
+                {
+                    // The whole kernel row is inside the input (the common case): no per-element test. The span
+                    // slices check the bounds once.
+                    var src = x.Slice(rowBase + iw0, (KW - 1) * DW + 1);
+                    var dst = patch.Slice(idx, KW);
+                    for (int kw = 0; kw < dst.Length; kw++) dst[kw] = src[kw * DW];
+                    idx += KW;
+                    continue;
+                }
                 for (int kw = 0; kw < KW; kw++)
                 {
-                    int iw = ow * SW - PW + kw * DW;
+                    int iw = iw0 + kw * DW;
                     patch[idx++] = (uint)iw < (uint)W ? x[rowBase + iw] : default;
                 }
             }
