@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -18,104 +17,32 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// past the last row or input vector repeats the last one (clamped indices) and stores only the real outputs.
 /// Contract: no alignment needed; any shape; F32GemmFamily.Check runs first, so loads stay in
 /// w[0, rows*k) and x[0, n*k) and stores in y[0, n*rows).
+/// The tile loops are F32GemmTile.Run4x2, run on this ISA's Lanes.
 /// </summary>
 internal static class F32Gemm4x2Avx2
 {
-    private const int V = 8, MR = 4, NR = 2;
-
     public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, Span<float> y, int rows, int k, int n)
+        => F32GemmTile.Run4x2<Vector256<float>, Lanes>(w, x, y, rows, k, n);
+
+    /// <summary>AVX2 + FMA ops, shared with f32-gemv-rows-4x8-avx2 (F32GemvRows4x8Avx2).</summary>
+    internal struct Lanes : IF32Lanes<Vector256<float>>
     {
-        F32GemmFamily.Check(w, x, y, rows, k, n);
-        if (rows == 0 || n == 0) return;
-        Span<float> pad = stackalloc float[(MR + NR) * V];
-        pad.Clear(); // lanes past k mod V stay zero for the whole call
-        ref float w0 = ref MemoryMarshal.GetReference(w);
-        ref float x0 = ref MemoryMarshal.GetReference(x);
-        ref float y0 = ref MemoryMarshal.GetReference(y);
-        ref float p0 = ref MemoryMarshal.GetReference(pad);
-        int chunk = F32GemmFamily.SampleChunk(k, NR);
-        for (int sc = 0; sc < n; sc += chunk)
-        {
-            int sEnd = Math.Min(n, sc + chunk);
-            for (int i = 0; i < rows; i += MR)
-                for (int s = sc; s < sEnd; s += NR)
-                    Tile(ref w0, ref x0, ref y0, ref p0, i, s, rows, k, n);
-        }
+        public static int Width => 8;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Load(ref float p, nuint i) => Vector256.LoadUnsafe(ref p, i);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> MulAdd(Vector256<float> acc, Vector256<float> w, Vector256<float> x) => Fma.MultiplyAdd(w, x, acc);
+
+        /// <summary>The 4 horizontal sums in F32GemvRowsFamily.Sum's order: halves folded to 128 bits, then
+        /// HADDPS twice gives (e0 + e1) + (e2 + e3) of each.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<float> Sum4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d) =>
+            Sse3.HorizontalAdd(Sse3.HorizontalAdd(a.GetLower() + a.GetUpper(), b.GetLower() + b.GetUpper()),
+                               Sse3.HorizontalAdd(c.GetLower() + c.GetUpper(), d.GetLower() + d.GetUpper()));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Sum(Vector256<float> v) => F32GemvRowsFamily.Sum(v);
     }
-
-    private static void Tile(ref float w0, ref float x0, ref float y0, ref float pad, int i, int s, int rows, int k, int n)
-    {
-        int last = rows - 1;
-        ref float a0 = ref Unsafe.Add(ref w0, (nint)i * k);
-        ref float a1 = ref Unsafe.Add(ref w0, (nint)Math.Min(i + 1, last) * k);
-        ref float a2 = ref Unsafe.Add(ref w0, (nint)Math.Min(i + 2, last) * k);
-        ref float a3 = ref Unsafe.Add(ref w0, (nint)Math.Min(i + 3, last) * k);
-        ref float b0 = ref Unsafe.Add(ref x0, (nint)s * k);
-        ref float b1 = ref Unsafe.Add(ref x0, (nint)Math.Min(s + 1, n - 1) * k);
-        int kt = k % V, end = k - kt;
-        // The k tail first (a call, so no accumulator is live across it): the last kt columns of each row
-        // and input vector into zero-padded V-wide buffers.
-        if (kt > 0)
-        {
-            Copy(ref Unsafe.Add(ref a0, end), ref pad, kt);
-            Copy(ref Unsafe.Add(ref a1, end), ref Unsafe.Add(ref pad, V), kt);
-            Copy(ref Unsafe.Add(ref a2, end), ref Unsafe.Add(ref pad, 2 * V), kt);
-            Copy(ref Unsafe.Add(ref a3, end), ref Unsafe.Add(ref pad, 3 * V), kt);
-            Copy(ref Unsafe.Add(ref b0, end), ref Unsafe.Add(ref pad, 4 * V), kt);
-            Copy(ref Unsafe.Add(ref b1, end), ref Unsafe.Add(ref pad, 5 * V), kt);
-        }
-        Vector256<float> c00 = default, c10 = default, c20 = default, c30 = default;
-        Vector256<float> c01 = default, c11 = default, c21 = default, c31 = default;
-        for (int j = 0; j < end; j += V)
-        {
-            var w_0 = Vector256.LoadUnsafe(ref a0, (nuint)j);
-            var w_1 = Vector256.LoadUnsafe(ref a1, (nuint)j);
-            var w_2 = Vector256.LoadUnsafe(ref a2, (nuint)j);
-            var w_3 = Vector256.LoadUnsafe(ref a3, (nuint)j);
-            var xv = Vector256.LoadUnsafe(ref b0, (nuint)j);
-            c00 = MAD(c00, w_0, xv); c10 = MAD(c10, w_1, xv); c20 = MAD(c20, w_2, xv); c30 = MAD(c30, w_3, xv);
-            xv = Vector256.LoadUnsafe(ref b1, (nuint)j);
-            c01 = MAD(c01, w_0, xv); c11 = MAD(c11, w_1, xv); c21 = MAD(c21, w_2, xv); c31 = MAD(c31, w_3, xv);
-        }
-        if (kt > 0)
-        {
-            // One more step over the zero-padded tail buffers.
-            var w_0 = Vector256.LoadUnsafe(ref pad);
-            var w_1 = Vector256.LoadUnsafe(ref pad, V);
-            var w_2 = Vector256.LoadUnsafe(ref pad, 2 * V);
-            var w_3 = Vector256.LoadUnsafe(ref pad, 3 * V);
-            var xv = Vector256.LoadUnsafe(ref pad, 4 * V);
-            c00 = MAD(c00, w_0, xv); c10 = MAD(c10, w_1, xv); c20 = MAD(c20, w_2, xv); c30 = MAD(c30, w_3, xv);
-            xv = Vector256.LoadUnsafe(ref pad, 5 * V);
-            c01 = MAD(c01, w_0, xv); c11 = MAD(c11, w_1, xv); c21 = MAD(c21, w_2, xv); c31 = MAD(c31, w_3, xv);
-        }
-        int mr = Math.Min(MR, rows - i);
-        ref float d = ref Unsafe.Add(ref y0, (nint)s * rows + i);
-        Store(Sum4(c00, c10, c20, c30), ref d, mr);
-        if (s + 1 < n) Store(Sum4(c01, c11, c21, c31), ref Unsafe.Add(ref d, rows), mr);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> MAD(Vector256<float> acc, Vector256<float> w, Vector256<float> x) => Fma.MultiplyAdd(w, x, acc);
-
-    /// <summary>The 4 horizontal sums in F32GemvRowsFamily.Sum's order: halves folded to 128 bits, then
-    /// HADDPS twice gives (e0 + e1) + (e2 + e3) of each.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Sum4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d) =>
-        Sse3.HorizontalAdd(Sse3.HorizontalAdd(a.GetLower() + a.GetUpper(), b.GetLower() + b.GetUpper()),
-                           Sse3.HorizontalAdd(c.GetLower() + c.GetUpper(), d.GetLower() + d.GetUpper()));
-
-    /// <summary>4 consecutive outputs of one input vector, or the first mr of them at the last row tile.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector128<float> v, ref float d, int mr)
-    {
-        if (mr == MR) { v.StoreUnsafe(ref d); return; }
-        d = v.GetElement(0);
-        if (mr > 1) Unsafe.Add(ref d, 1) = v.GetElement(1);
-        if (mr > 2) Unsafe.Add(ref d, 2) = v.GetElement(2);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(ref float src, ref float dst, int count) =>
-        Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref dst), ref Unsafe.As<float, byte>(ref src), (uint)count * sizeof(float));
 }

@@ -1,0 +1,91 @@
+using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace EdgeMixedAccum.Runtime.Kernels;
+
+/// <summary>
+/// The row loop shared by the SIMD f32-gemv-rows variants, generic over the ISA's <see cref="IF32Lanes{TV}"/>
+/// (the same struct the ISA's f32-gemm variant runs on): 4 listed rows per step; per step of V columns one x
+/// load and 4 w loads feed 4 independent accumulators, one per row, so the multiply-add latency is spread over
+/// 4 rows instead of 4 partial sums of one row.
+/// Order, that of the f32-gemm tile (F32GemmTile) for every row, wherever it sits in the list: one
+/// accumulator of V lanes per row; step j (multiples of V) adds column j + l to lane l (TL.MulAdd); the last
+/// k mod V columns, copied into zero-padded V-wide stack buffers (x's tail once per call, each row's tail per
+/// row), are one more TL.MulAdd step; then the horizontal sum TL.Sum4 for 4 rows at once. The last
+/// rows.Length mod 4 rows go one at a time in the same order (TL.Sum).
+/// Contract: no alignment needed; any k (0 gives 0) and row list (empty, unordered, repeats); each listed row
+/// is checked to lie inside w before its loads, so reads stay in w[row*k, row*k + k) and x[0, k), and writes
+/// in y[0, rows.Length).
+/// </summary>
+internal static class F32GemvRowsTile
+{
+    private const int MR = 4;
+
+    public static void Run<TV, TL>(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> rows, Span<float> y, int k)
+        where TV : struct where TL : struct, IF32Lanes<TV>
+    {
+        F32GemvRowsFamily.Check(x, rows, y, k);
+        if (rows.Length == 0) return;
+        Span<float> pad = stackalloc float[(MR + 1) * TL.Width];
+        pad.Clear(); // lanes past k mod V stay zero for the whole call
+        ref float w0 = ref MemoryMarshal.GetReference(w);
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float yr = ref MemoryMarshal.GetReference(y);
+        ref float p0 = ref MemoryMarshal.GetReference(pad);
+        ref float xt = ref Unsafe.Add(ref p0, MR * TL.Width);
+        int kt = k % TL.Width, end = k - kt;
+        F32GemvRowsFamily.Copy(ref Unsafe.Add(ref xr, end), ref xt, kt);
+        int r = 0;
+        for (; r + MR <= rows.Length; r += MR)
+        {
+            int i0 = rows[r], i1 = rows[r + 1], i2 = rows[r + 2], i3 = rows[r + 3];
+            F32GemvRowsFamily.CheckRow(i0, k, w.Length);
+            F32GemvRowsFamily.CheckRow(i1, k, w.Length);
+            F32GemvRowsFamily.CheckRow(i2, k, w.Length);
+            F32GemvRowsFamily.CheckRow(i3, k, w.Length);
+            ref float a0 = ref Unsafe.Add(ref w0, (nint)i0 * k);
+            ref float a1 = ref Unsafe.Add(ref w0, (nint)i1 * k);
+            ref float a2 = ref Unsafe.Add(ref w0, (nint)i2 * k);
+            ref float a3 = ref Unsafe.Add(ref w0, (nint)i3 * k);
+            TV c0 = default, c1 = default, c2 = default, c3 = default;
+            for (int j = 0; j < end; j += TL.Width)
+            {
+                var xv = TL.Load(ref xr, (nuint)j);
+                c0 = TL.MulAdd(c0, TL.Load(ref a0, (nuint)j), xv);
+                c1 = TL.MulAdd(c1, TL.Load(ref a1, (nuint)j), xv);
+                c2 = TL.MulAdd(c2, TL.Load(ref a2, (nuint)j), xv);
+                c3 = TL.MulAdd(c3, TL.Load(ref a3, (nuint)j), xv);
+            }
+            if (kt != 0)
+            {
+                // The k tail: the last kt columns of each row into zero-padded V-wide buffers, one more step.
+                F32GemvRowsFamily.Copy(ref Unsafe.Add(ref a0, end), ref p0, kt);
+                F32GemvRowsFamily.Copy(ref Unsafe.Add(ref a1, end), ref Unsafe.Add(ref p0, (nuint)TL.Width), kt);
+                F32GemvRowsFamily.Copy(ref Unsafe.Add(ref a2, end), ref Unsafe.Add(ref p0, (nuint)(2 * TL.Width)), kt);
+                F32GemvRowsFamily.Copy(ref Unsafe.Add(ref a3, end), ref Unsafe.Add(ref p0, (nuint)(3 * TL.Width)), kt);
+                var xv = TL.Load(ref xt, 0);
+                c0 = TL.MulAdd(c0, TL.Load(ref p0, 0), xv);
+                c1 = TL.MulAdd(c1, TL.Load(ref p0, (nuint)TL.Width), xv);
+                c2 = TL.MulAdd(c2, TL.Load(ref p0, (nuint)(2 * TL.Width)), xv);
+                c3 = TL.MulAdd(c3, TL.Load(ref p0, (nuint)(3 * TL.Width)), xv);
+            }
+            TL.Sum4(c0, c1, c2, c3).StoreUnsafe(ref yr, (nuint)r);
+        }
+        for (; r < rows.Length; r++)
+        {
+            int i0 = rows[r];
+            F32GemvRowsFamily.CheckRow(i0, k, w.Length);
+            ref float a0 = ref Unsafe.Add(ref w0, (nint)i0 * k);
+            TV c0 = default;
+            for (int j = 0; j < end; j += TL.Width)
+                c0 = TL.MulAdd(c0, TL.Load(ref a0, (nuint)j), TL.Load(ref xr, (nuint)j));
+            if (kt != 0)
+            {
+                F32GemvRowsFamily.Copy(ref Unsafe.Add(ref a0, end), ref p0, kt);
+                c0 = TL.MulAdd(c0, TL.Load(ref p0, 0), TL.Load(ref xt, 0));
+            }
+            Unsafe.Add(ref yr, r) = TL.Sum(c0);
+        }
+    }
+}
