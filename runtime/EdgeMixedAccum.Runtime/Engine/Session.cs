@@ -240,6 +240,8 @@ public sealed class Session : IDisposable
     /// <paramref name="first"/> on, naming the element by its index in the caller's batch.</summary>
     private void CheckFinite(ReadOnlySpan<float> x, int first)
     {
+        I8Quantizer.MaxAbs(x, out bool finite); // one vector pass; the element loop below only names the culprit
+        if (finite) return;
         for (int i = 0; i < x.Length; i++)
             if (!float.IsFinite(x[i]))
             {
