@@ -7,9 +7,10 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// <summary>
 /// The tile sweep shared by the x86 i8-gemm kernels, generic over the kernel's <see cref="IStep{TW, TX, TAcc}"/>
 /// struct (static abstract members, so each instantiation is specialised by the JIT: no virtual calls, no
-/// delegates in the loop). Two tile shapes: 4 rows x 2 vectors (<see cref="Run4x2{TStep, TW, TX, TAcc}"/>, for
-/// 16 ymm registers) and 4 rows x 4 vectors (<see cref="Run4x4{TStep, TW, TX, TAcc}"/>, for 32 EVEX registers);
-/// each loaded w row is used for every vector of the tile and each x vector for four rows.
+/// delegates in the loop). Two tile shapes from one tile body (the vector count is <see cref="IFour"/>): 4 rows x
+/// 2 vectors (<see cref="Run4x2{TStep, TW, TX, TAcc}"/>, for 16 ymm registers) and 4 rows x 4 vectors
+/// (<see cref="Run4x4{TStep, TW, TX, TAcc}"/>, for 32 EVEX registers); each loaded w row is used for every vector
+/// of the tile and each x vector for four rows. An unbiased step gets a zero bias.
 /// Contract: no alignment needed; any rows/k/n including 0. Row blocks of 4 take the tile over vector blocks of
 /// 2 or 4 and a 4x1 loop over the remaining vectors; rows past the last multiple of 4 take a 1x1 loop. Columns
 /// (<see cref="I8GemmX86.Cols"/>): full steps of the kernel's width, then, when k % width != 0 and k &gt;= width,
@@ -42,15 +43,20 @@ internal static class I8Gemm4xNX86Tile
         static abstract int Sum(TAcc a);
     }
 
+    /// <summary>The tile's vector count: 4 when On, else 2 (the <see cref="IAbsMode"/> pattern: a constant per
+    /// instantiation, so the JIT drops the other shape's code and accumulators).</summary>
+    public interface IFour { static abstract bool On { get; } }
+    public struct Four : IFour { public static bool On => true; }
+    public struct Two : IFour { public static bool On => false; }
+
     public static void Run4x2<TStep, TW, TX, TAcc>(ReadOnlySpan<sbyte> w, ReadOnlySpan<sbyte> x, Span<int> dot, int rows, int k, int n)
-        where TStep : struct, IStep<TW, TX, TAcc> => Sweep<TStep, TW, TX, TAcc>(w, x, dot, rows, k, n, 2);
+        where TStep : struct, IStep<TW, TX, TAcc> => Sweep<TStep, TW, TX, TAcc, Two>(w, x, dot, rows, k, n);
 
     public static void Run4x4<TStep, TW, TX, TAcc>(ReadOnlySpan<sbyte> w, ReadOnlySpan<sbyte> x, Span<int> dot, int rows, int k, int n)
-        where TStep : struct, IStep<TW, TX, TAcc> => Sweep<TStep, TW, TX, TAcc>(w, x, dot, rows, k, n, 4);
+        where TStep : struct, IStep<TW, TX, TAcc> => Sweep<TStep, TW, TX, TAcc, Four>(w, x, dot, rows, k, n);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Sweep<TStep, TW, TX, TAcc>(ReadOnlySpan<sbyte> w, ReadOnlySpan<sbyte> x, Span<int> dot, int rows, int k, int n, int tileN)
-        where TStep : struct, IStep<TW, TX, TAcc>
+    private static void Sweep<TStep, TW, TX, TAcc, TFour>(ReadOnlySpan<sbyte> w, ReadOnlySpan<sbyte> x, Span<int> dot, int rows, int k, int n)
+        where TStep : struct, IStep<TW, TX, TAcc> where TFour : struct, IFour
     {
         I8GemmFamily.Check(w, x, dot, rows, k, n);
         ref sbyte w0 = ref MemoryMarshal.GetReference(w);
@@ -64,12 +70,8 @@ internal static class I8Gemm4xNX86Tile
             // 128*rowsum(w) over the SIMD columns, wrapping; zero for an unbiased step.
             var bias = TStep.Biased ? RowSums4<TStep, TW, TX, TAcc>(ref r, k, c) << 7 : Vector128<int>.Zero;
             int s = 0;
-            if (tileN == 4)
-                for (; s + 4 <= n; s += 4)
-                    Tile4x4<TStep, TW, TX, TAcc>(ref r, ref Unsafe.Add(ref x0, (nint)s * k), k, c, ref Unsafe.Add(ref d0, (nint)s * rows + i), rows, bias);
-            else
-                for (; s + 2 <= n; s += 2)
-                    Tile4x2<TStep, TW, TX, TAcc>(ref r, ref Unsafe.Add(ref x0, (nint)s * k), k, c, ref Unsafe.Add(ref d0, (nint)s * rows + i), rows, bias);
+            for (int tileN = TFour.On ? 4 : 2; s + tileN <= n; s += tileN)
+                Tile<TStep, TW, TX, TAcc, TFour>(ref r, ref Unsafe.Add(ref x0, (nint)s * k), k, c, ref Unsafe.Add(ref d0, (nint)s * rows + i), rows, bias);
             for (; s < n; s++)
                 Tile4x1<TStep, TW, TX, TAcc>(ref r, ref Unsafe.Add(ref x0, (nint)s * k), k, c, ref Unsafe.Add(ref d0, (nint)s * rows + i), bias);
         }
@@ -110,8 +112,9 @@ internal static class I8Gemm4xNX86Tile
         return TStep.Reduce4(a0, a1, a2, a3);
     }
 
-    private static void Tile4x4<TStep, TW, TX, TAcc>(ref sbyte r0, ref sbyte v0, int k, I8GemmX86.Cols c, ref int d, int rows, Vector128<int> bias)
-        where TStep : struct, IStep<TW, TX, TAcc>
+    /// <summary>The 4x4 tile (TFour) or the 4x2 tile: vectors 2 and 3 only when TFour.On.</summary>
+    private static void Tile<TStep, TW, TX, TAcc, TFour>(ref sbyte r0, ref sbyte v0, int k, I8GemmX86.Cols c, ref int d, int rows, Vector128<int> bias)
+        where TStep : struct, IStep<TW, TX, TAcc> where TFour : struct, IFour
     {
         ref sbyte r1 = ref Unsafe.Add(ref r0, k), r2 = ref Unsafe.Add(ref r0, 2 * k), r3 = ref Unsafe.Add(ref r0, 3 * k);
         ref sbyte v1 = ref Unsafe.Add(ref v0, k), v2 = ref Unsafe.Add(ref v0, 2 * k), v3 = ref Unsafe.Add(ref v0, 3 * k);
@@ -125,6 +128,7 @@ internal static class I8Gemm4xNX86Tile
             TW w0 = TStep.LoadW(ref r0, j), w1 = TStep.LoadW(ref r1, j), w2 = TStep.LoadW(ref r2, j), w3 = TStep.LoadW(ref r3, j);
             Step4<TStep, TW, TX, TAcc>(ref a00, ref a10, ref a20, ref a30, w0, w1, w2, w3, TStep.LoadX(ref v0, j));
             Step4<TStep, TW, TX, TAcc>(ref a01, ref a11, ref a21, ref a31, w0, w1, w2, w3, TStep.LoadX(ref v1, j));
+            if (!TFour.On) continue;
             Step4<TStep, TW, TX, TAcc>(ref a02, ref a12, ref a22, ref a32, w0, w1, w2, w3, TStep.LoadX(ref v2, j));
             Step4<TStep, TW, TX, TAcc>(ref a03, ref a13, ref a23, ref a33, w0, w1, w2, w3, TStep.LoadX(ref v3, j));
         }
@@ -134,38 +138,17 @@ internal static class I8Gemm4xNX86Tile
             TW w0 = TStep.LoadW(ref r0, j), w1 = TStep.LoadW(ref r1, j), w2 = TStep.LoadW(ref r2, j), w3 = TStep.LoadW(ref r3, j);
             Step4<TStep, TW, TX, TAcc>(ref a00, ref a10, ref a20, ref a30, w0, w1, w2, w3, TStep.LoadX(ref v0, j, c.Mask));
             Step4<TStep, TW, TX, TAcc>(ref a01, ref a11, ref a21, ref a31, w0, w1, w2, w3, TStep.LoadX(ref v1, j, c.Mask));
-            Step4<TStep, TW, TX, TAcc>(ref a02, ref a12, ref a22, ref a32, w0, w1, w2, w3, TStep.LoadX(ref v2, j, c.Mask));
-            Step4<TStep, TW, TX, TAcc>(ref a03, ref a13, ref a23, ref a33, w0, w1, w2, w3, TStep.LoadX(ref v3, j, c.Mask));
+            if (TFour.On)
+            {
+                Step4<TStep, TW, TX, TAcc>(ref a02, ref a12, ref a22, ref a32, w0, w1, w2, w3, TStep.LoadX(ref v2, j, c.Mask));
+                Step4<TStep, TW, TX, TAcc>(ref a03, ref a13, ref a23, ref a33, w0, w1, w2, w3, TStep.LoadX(ref v3, j, c.Mask));
+            }
         }
         (TStep.Reduce4(a00, a10, a20, a30) - bias + I8GemmScalar.Tails4(ref r0, ref v0, c.Scalar, k)).StoreUnsafe(ref d);
         (TStep.Reduce4(a01, a11, a21, a31) - bias + I8GemmScalar.Tails4(ref r0, ref v1, c.Scalar, k)).StoreUnsafe(ref Unsafe.Add(ref d, rows));
+        if (!TFour.On) return;
         (TStep.Reduce4(a02, a12, a22, a32) - bias + I8GemmScalar.Tails4(ref r0, ref v2, c.Scalar, k)).StoreUnsafe(ref Unsafe.Add(ref d, 2 * rows));
         (TStep.Reduce4(a03, a13, a23, a33) - bias + I8GemmScalar.Tails4(ref r0, ref v3, c.Scalar, k)).StoreUnsafe(ref Unsafe.Add(ref d, 3 * rows));
-    }
-
-    private static void Tile4x2<TStep, TW, TX, TAcc>(ref sbyte r0, ref sbyte v0, int k, I8GemmX86.Cols c, ref int d, int rows, Vector128<int> bias)
-        where TStep : struct, IStep<TW, TX, TAcc>
-    {
-        ref sbyte r1 = ref Unsafe.Add(ref r0, k), r2 = ref Unsafe.Add(ref r0, 2 * k), r3 = ref Unsafe.Add(ref r0, 3 * k);
-        ref sbyte v1 = ref Unsafe.Add(ref v0, k);
-        nuint step = (nuint)TStep.Width;
-        TAcc a00 = default!, a10 = default!, a20 = default!, a30 = default!;
-        TAcc a01 = default!, a11 = default!, a21 = default!, a31 = default!;
-        for (nuint j = 0, full = c.Full; j < full; j += step)
-        {
-            TW w0 = TStep.LoadW(ref r0, j), w1 = TStep.LoadW(ref r1, j), w2 = TStep.LoadW(ref r2, j), w3 = TStep.LoadW(ref r3, j);
-            Step4<TStep, TW, TX, TAcc>(ref a00, ref a10, ref a20, ref a30, w0, w1, w2, w3, TStep.LoadX(ref v0, j));
-            Step4<TStep, TW, TX, TAcc>(ref a01, ref a11, ref a21, ref a31, w0, w1, w2, w3, TStep.LoadX(ref v1, j));
-        }
-        if (c.Masked)
-        {
-            nuint j = c.Last;
-            TW w0 = TStep.LoadW(ref r0, j), w1 = TStep.LoadW(ref r1, j), w2 = TStep.LoadW(ref r2, j), w3 = TStep.LoadW(ref r3, j);
-            Step4<TStep, TW, TX, TAcc>(ref a00, ref a10, ref a20, ref a30, w0, w1, w2, w3, TStep.LoadX(ref v0, j, c.Mask));
-            Step4<TStep, TW, TX, TAcc>(ref a01, ref a11, ref a21, ref a31, w0, w1, w2, w3, TStep.LoadX(ref v1, j, c.Mask));
-        }
-        (TStep.Reduce4(a00, a10, a20, a30) - bias + I8GemmScalar.Tails4(ref r0, ref v0, c.Scalar, k)).StoreUnsafe(ref d);
-        (TStep.Reduce4(a01, a11, a21, a31) - bias + I8GemmScalar.Tails4(ref r0, ref v1, c.Scalar, k)).StoreUnsafe(ref Unsafe.Add(ref d, rows));
     }
 
     private static void Tile4x1<TStep, TW, TX, TAcc>(ref sbyte r0, ref sbyte v, int k, I8GemmX86.Cols c, ref int d, Vector128<int> bias)
