@@ -18,20 +18,6 @@ public class I8GemmTests(ITestOutputHelper output)
         return null;
     }
 
-    /// <summary>Independent of every kernel: long accumulators, checked narrowing.</summary>
-    private static int[] Reference(sbyte[] w, sbyte[] x, int rows, int k, int n)
-    {
-        var dot = new int[n * rows];
-        for (int s = 0; s < n; s++)
-            for (int i = 0; i < rows; i++)
-            {
-                long d = 0;
-                for (int j = 0; j < k; j++) d += (long)w[i * k + j] * x[s * k + j];
-                dot[s * rows + i] = checked((int)d);
-            }
-        return dot;
-    }
-
     private static sbyte[] RandomInt8(Random rng, int length)
     {
         var a = new sbyte[length];
@@ -70,7 +56,7 @@ public class I8GemmTests(ITestOutputHelper output)
             var x = RandomInt8(rng, n * k);
             var dot = new int[n * rows];
             v.Fn(w, x, dot, rows, k, n);
-            Assert.Equal(Reference(w, x, rows, k, n), dot);
+            Assert.Equal(I8GemmGolden.Reference(w, x, rows, k, n), dot);
         }
     }
 

@@ -79,17 +79,6 @@ internal static class I8Gemm4x4ArmTile
     private static Vector128<int> Reduce4(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3) =>
         AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a0, a1), AdvSimd.Arm64.AddPairwise(a2, a3));
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Tails4(ref sbyte r0, ref sbyte v, int kv, int k)
-    {
-        if (kv >= k) return Vector128<int>.Zero;
-        return Vector128.Create(
-            I8GemmScalar.Tail(ref r0, ref v, kv, k),
-            I8GemmScalar.Tail(ref Unsafe.Add(ref r0, k), ref v, kv, k),
-            I8GemmScalar.Tail(ref Unsafe.Add(ref r0, 2 * k), ref v, kv, k),
-            I8GemmScalar.Tail(ref Unsafe.Add(ref r0, 3 * k), ref v, kv, k));
-    }
-
     /// <summary>One x vector against four loaded w rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Step4<TStep>(ref Vector128<int> a0, ref Vector128<int> a1, ref Vector128<int> a2, ref Vector128<int> a3,
@@ -131,10 +120,10 @@ internal static class I8Gemm4x4ArmTile
             Step4<TStep>(ref a02, ref a12, ref a22, ref a32, w0, w1, w2, w3, Load(ref v2, j) & c.Mask);
             Step4<TStep>(ref a03, ref a13, ref a23, ref a33, w0, w1, w2, w3, Load(ref v3, j) & c.Mask);
         }
-        (Reduce4(a00, a10, a20, a30) + Tails4(ref r0, ref v0, c.Scalar, k)).StoreUnsafe(ref d);
-        (Reduce4(a01, a11, a21, a31) + Tails4(ref r0, ref v1, c.Scalar, k)).StoreUnsafe(ref Unsafe.Add(ref d, rows));
-        (Reduce4(a02, a12, a22, a32) + Tails4(ref r0, ref v2, c.Scalar, k)).StoreUnsafe(ref Unsafe.Add(ref d, 2 * rows));
-        (Reduce4(a03, a13, a23, a33) + Tails4(ref r0, ref v3, c.Scalar, k)).StoreUnsafe(ref Unsafe.Add(ref d, 3 * rows));
+        (Reduce4(a00, a10, a20, a30) + I8GemmScalar.Tails4(ref r0, ref v0, c.Scalar, k)).StoreUnsafe(ref d);
+        (Reduce4(a01, a11, a21, a31) + I8GemmScalar.Tails4(ref r0, ref v1, c.Scalar, k)).StoreUnsafe(ref Unsafe.Add(ref d, rows));
+        (Reduce4(a02, a12, a22, a32) + I8GemmScalar.Tails4(ref r0, ref v2, c.Scalar, k)).StoreUnsafe(ref Unsafe.Add(ref d, 2 * rows));
+        (Reduce4(a03, a13, a23, a33) + I8GemmScalar.Tails4(ref r0, ref v3, c.Scalar, k)).StoreUnsafe(ref Unsafe.Add(ref d, 3 * rows));
     }
 
     private static void Tile4x1<TStep>(ref sbyte r0, ref sbyte v, int k, Cols c, ref int d)
@@ -149,7 +138,7 @@ internal static class I8Gemm4x4ArmTile
             nuint j = c.Last;
             Step4<TStep>(ref a0, ref a1, ref a2, ref a3, Load(ref r0, j), Load(ref r1, j), Load(ref r2, j), Load(ref r3, j), Load(ref v, j) & c.Mask);
         }
-        (Reduce4(a0, a1, a2, a3) + Tails4(ref r0, ref v, c.Scalar, k)).StoreUnsafe(ref d);
+        (Reduce4(a0, a1, a2, a3) + I8GemmScalar.Tails4(ref r0, ref v, c.Scalar, k)).StoreUnsafe(ref d);
     }
 
     private static int Tile1x1<TStep>(ref sbyte r, ref sbyte v, int k, Cols c)

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace EdgeMixedAccum.Runtime.Kernels;
 
@@ -33,5 +34,18 @@ internal static class I8GemmScalar
         int d = 0;
         for (int j = j0; j < k; j++) d += Unsafe.Add(ref wRow, j) * Unsafe.Add(ref xVec, j);
         return d;
+    }
+
+    /// <summary>Shared by the 4-row SIMD tiles (x86 and ARM): <see cref="Tail"/> over columns [kv, k) of rows
+    /// r0..r3 (k apart) against one vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<int> Tails4(ref sbyte r0, ref sbyte v, int kv, int k)
+    {
+        if (kv >= k) return Vector128<int>.Zero;
+        return Vector128.Create(
+            Tail(ref r0, ref v, kv, k),
+            Tail(ref Unsafe.Add(ref r0, k), ref v, kv, k),
+            Tail(ref Unsafe.Add(ref r0, 2 * k), ref v, kv, k),
+            Tail(ref Unsafe.Add(ref r0, 3 * k), ref v, kv, k));
     }
 }

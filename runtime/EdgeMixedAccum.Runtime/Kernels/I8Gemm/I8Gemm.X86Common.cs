@@ -7,7 +7,7 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// <summary>
 /// Shared by the x86 i8-gemm kernels: the end-of-k horizontal reduction of four row accumulators of one
 /// vector into the four consecutive outputs dot[s*rows + i .. i+3] (two VPHADDD levels and one 128-bit add
-/// instead of four separate sums), the column split of k, and the scalar column tails of a 4-row block.
+/// instead of four separate sums) and the column split of k; the tile sweep is <see cref="I8Gemm4xNX86Tile"/>.
 /// Wrapping int32 adds throughout.
 /// </summary>
 internal static class I8GemmX86
@@ -47,16 +47,4 @@ internal static class I8GemmX86
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> Reduce4(Vector512<int> a0, Vector512<int> a1, Vector512<int> a2, Vector512<int> a3) =>
         Reduce4(a0.GetLower() + a0.GetUpper(), a1.GetLower() + a1.GetUpper(), a2.GetLower() + a2.GetUpper(), a3.GetLower() + a3.GetUpper());
-
-    /// <summary>The scalar sums over columns [kv, k) of rows r0..r3 (k apart) against one vector.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<int> Tails4(ref sbyte r0, ref sbyte v, int kv, int k)
-    {
-        if (kv >= k) return Vector128<int>.Zero;
-        return Vector128.Create(
-            I8GemmScalar.Tail(ref r0, ref v, kv, k),
-            I8GemmScalar.Tail(ref Unsafe.Add(ref r0, k), ref v, kv, k),
-            I8GemmScalar.Tail(ref Unsafe.Add(ref r0, 2 * k), ref v, kv, k),
-            I8GemmScalar.Tail(ref Unsafe.Add(ref r0, 3 * k), ref v, kv, k));
-    }
 }

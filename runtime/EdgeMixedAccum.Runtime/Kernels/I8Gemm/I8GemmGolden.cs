@@ -74,6 +74,13 @@ public static class I8GemmGolden
                     _ => (sbyte)(127 * rng.Int(-1, 1)),
                 };
         }
+        return new($"{p} rows={rows} k={k} n={n}", rows, k, n, w, x, Reference(w, x, rows, k, n));
+    }
+
+    /// <summary>The expected outputs, independent of every kernel: long accumulators, checked narrowing. Also
+    /// the int64 reference of the random-shape tests.</summary>
+    public static int[] Reference(sbyte[] w, sbyte[] x, int rows, int k, int n)
+    {
         var dot = new int[n * rows];
         for (int s = 0; s < n; s++)
             for (int i = 0; i < rows; i++)
@@ -82,7 +89,7 @@ public static class I8GemmGolden
                 for (int j = 0; j < k; j++) d += (long)w[i * k + j] * x[s * k + j];
                 dot[s * rows + i] = checked((int)d);
             }
-        return new($"{p} rows={rows} k={k} n={n}", rows, k, n, w, x, dot);
+        return dot;
     }
 
     public static uint ComputeCrc()
