@@ -15,7 +15,8 @@ tests/setup.sh || echo "warning: tests/setup.sh could not install the ARM64 pack
 dlog=$(mktemp) qlog=$(mktemp)
 trap 'rm -f "$dlog" "$qlog"' EXIT
 
-dotnet test EdgeMixedAccum.sln 2>&1 | tee "$dlog"
+# A test that hangs is aborted (with a dump under TestResults) and counted as failed, instead of holding CI.
+dotnet test EdgeMixedAccum.sln --blame-hang-timeout 10m 2>&1 | tee "$dlog"
 dstatus=${PIPESTATUS[0]}
 passed=$(grep -oE 'Passed: +[0-9]+' "$dlog" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -oE 'Failed: +[0-9]+' "$dlog" | awk '{s+=$2} END {print s+0}')
