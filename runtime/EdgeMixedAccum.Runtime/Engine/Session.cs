@@ -275,6 +275,10 @@ public sealed class Session : IDisposable
         int c0 = per + (rem > 0 ? 1 : 0);
         if (batch > _capacity) Grow(batch); // the whole batch's outputs are gathered here
         input[..(c0 * inLen)].CopyTo(_buffers[_bufferOf[_input]]);
+        // Arm the countdown before any chunk is posted: a worker still waking from an earlier call's signal may claim
+        // a chunk the moment its State reads Posted, and its Signal must find this call's count (signalling the
+        // spent countdown threw, and a later Reset would have lost the signal and hung the caller).
+        _done!.Reset(chunks - 1);
         int start = c0;
         for (int i = 1; i < chunks; i++)
         {
@@ -287,7 +291,6 @@ public sealed class Session : IDisposable
             Volatile.Write(ref lane.State, Lane.Posted);
             start += c;
         }
-        _done!.Reset(chunks - 1);
         for (int i = 1; i < chunks; i++) _lanes[i - 1].Go.Set();
         try { Execute(c0, 0, check: true); }
         finally

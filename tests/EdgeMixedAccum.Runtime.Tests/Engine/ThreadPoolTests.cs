@@ -43,6 +43,30 @@ public class ThreadPoolTests
         return new EmaModel(new ModelMetadata { ModelName = "two-outputs" }, b.Graph);
     }
 
+    /// <summary>Many short runs back to back, so a worker often wakes late from the previous call's signal while the
+    /// caller already posts the next chunks (the caller claims a chunk its worker has not started). A countdown armed
+    /// after posting once let such a worker signal the spent countdown (the test host crashed) or lose its signal
+    /// (the caller hung); every run must still finish with the one-thread outputs.</summary>
+    [Fact]
+    public void BackToBackShortRunsNeverLoseOrDoubleASignal()
+    {
+        var m = TwoOutputs();
+        // More lanes than cores, so workers are often preempted between waking and claiming.
+        using var one = new Session(m, new SessionOptions { Mode = RunMode.I8, MaxBatch = 8 });
+        using var many = new Session(m, new SessionOptions { Mode = RunMode.I8, MaxBatch = 8, Threads = 8 });
+        var x = SessionTests.Inputs(7, 8 * one.InputLength, 3);
+        var y1 = new float[8 * one.OutputLength];
+        var yt = new float[8 * one.OutputLength];
+        one.Run(x, y1, 8);
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < 20_000 && sw.Elapsed.TotalSeconds < 20; i++)
+        {
+            int b = 2 + i % 7;
+            many.Run(x.AsSpan(0, b * one.InputLength), yt, b);
+            if (b == 8) Assert.Equal(y1, yt);
+        }
+    }
+
     [Theory, MemberData(nameof(Models))]
     public void OutputsAndReportsAreBitIdenticalToOneThread(string name)
     {
