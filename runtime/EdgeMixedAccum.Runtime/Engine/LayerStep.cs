@@ -35,23 +35,21 @@ internal sealed class LayerStep
     private readonly I8GemmFn _i8Gemm;
     private readonly F32GemmFn _f32Gemm;
 
-    // Blocked path (i8 and fp32 low passes): up to _nb units (Dense rows of any sample, or Conv positions of one
-    // sample and group) go through one GEMM call, so each weight load serves several inputs. Scratch grows with
-    // the batch on the first larger run, never in steady state.
+    // Blocked path (i8 and fp32 layers): up to _nb units (Dense rows of any sample, or Conv positions of one
+    // sample and group) go through one GEMM call, so each weight load serves several inputs. The per-sample
+    // arrays (_stats, _xq) grow with the batch on the first larger run, never in steady state.
     private readonly int _nb;
     private InputStats[] _stats = [];
-    private int[] _dotBlock = [];
-    private sbyte[] _blockQ = [];
-    private float[] _block32 = [], _yBlock = [];
-    private bool _blockReady;
+    private readonly int[] _dotBlock = [];
+    private readonly sbyte[] _blockQ = [];
+    private readonly float[] _block32 = [], _yBlock = [];
 
     // Scratch (per sample / per unit).
     private sbyte[] _xq = [];
-    private readonly sbyte[] _patchQ = [];
     private readonly Half[] _x16 = [], _patch16 = [], _y16 = [];
     private readonly float[] _patch32 = [], _s, _kappa, _absDot = [], _yRec, _blockMax = [];
     private readonly double[] _bFlag, _bRig;
-    private readonly int[] _dot = [], _rows, _all;
+    private readonly int[] _rows, _all;
     private readonly double _gammaLow, _probLow, _inflateA;
 
     // Trace of the last run (Trace option): low-pass results and rigorous bounds in output layout.
@@ -130,8 +128,12 @@ internal sealed class LayerStep
             case Precision.I8:
                 w.PrepareI8();
                 _xq = new sbyte[_inSample];
-                if (_conv) _patchQ = new sbyte[_k];
-                _dot = new int[_mg];
+                _dotBlock = new int[_nb * _mg];
+                if (_conv) _blockQ = new sbyte[_nb * _k];
+                break;
+            case Precision.F32:
+                _yBlock = new float[_nb * _mg];
+                if (_conv) _block32 = new float[_nb * _k];
                 break;
             case Precision.F16Acc:
                 w.PrepareF16(_est == EstimatorKind.Blocked ? (o.Estimator is null && plan.BlockSize > 0 ? plan.BlockSize : o.BlockSize) : o.BlockSize);
@@ -197,7 +199,7 @@ internal sealed class LayerStep
                 for (int t = 0; t < count; t++)
                 {
                     int n = (f0 + t) / _units, u = (f0 + t) % _units;
-                    Finish(x.Slice(n * _inSample, _inSample), y.Slice(n * _outSample, _outSample), n, u, 0, 0, t);
+                    Finish(x.Slice(n * _inSample, _inSample), y.Slice(n * _outSample, _outSample), in _stats[n], n, u, 0, 0, t * _mg);
                 }
             }
             return;
@@ -222,7 +224,7 @@ internal sealed class LayerStep
                     for (int t = 0; t < count; t++) Post(t, n, g);
                     AfterPost(count);
                     for (int t = 0; t < count; t++)
-                        Finish(xs, ys, n, g * positions + p0 + t, g, p0 + t, t);
+                        Finish(xs, ys, in _stats[n], n, g * positions + p0 + t, g, p0 + t, t * _mg);
                 }
         }
     }
@@ -267,15 +269,15 @@ internal sealed class LayerStep
         if (_prec == Precision.I8) ActivationMath.Kappa(_act, _s.AsSpan(0, count * _mg), _kappa);
     }
 
-    /// <summary>One unit after <see cref="Post"/>: flag, recompute, count, scatter (as <see cref="RunSample"/> does).</summary>
-    private void Finish(ReadOnlySpan<float> xs, Span<float> ys, int sample, int u, int g, int p, int t)
+    /// <summary>One unit whose s_hat, bounds and kappa sit at <paramref name="off"/>: flag, recompute, count, and
+    /// scatter to the output layout (Dense [row, M], Conv [M, positions]). fp32 units are only counted and scattered.</summary>
+    private void Finish(ReadOnlySpan<float> xs, Span<float> ys, in InputStats st, int sample, int u, int g, int p, int off)
     {
-        int r0 = g * _mg, off = t * _mg;
+        int r0 = g * _mg;
         var s = _s.AsSpan(off, _mg);
         int flagged = 0;
         if (_prec != Precision.F32)
         {
-            ref readonly var st = ref _stats[sample];
             flagged = Flag(in st, off);
             if (_traceS is not null) Trace(sample, u, g, p, flagged, off);
             if (flagged > 0) Recompute(xs, u, g, p, _rows.AsSpan(0, flagged), off);
@@ -288,57 +290,27 @@ internal sealed class LayerStep
             s.CopyTo(ys.Slice(u * _m, _m));
     }
 
-    /// <summary>Grows the blocked path's scratch to <paramref name="samples"/> (a larger batch than before only).</summary>
+    /// <summary>Grows the per-sample arrays to <paramref name="samples"/> (a larger batch than before only). fp32 layers
+    /// keep default stats: their units are counted and scattered, never flagged.</summary>
     private void EnsureBlocked(int samples)
     {
-        if (!_blockReady)
-        {
-            if (_prec == Precision.I8) { _dotBlock = new int[_nb * _mg]; if (_conv) _blockQ = new sbyte[_nb * _k]; }
-            else { _yBlock = new float[_nb * _mg]; if (_conv) _block32 = new float[_nb * _k]; }
-            _blockReady = true;
-        }
-        if (_prec == Precision.I8 && _stats.Length < samples)
-        {
-            _stats = new InputStats[samples];
-            if (_xq.Length < (long)samples * _inSample) _xq = new sbyte[(long)samples * _inSample];
-        }
+        if (_stats.Length >= samples) return;
+        _stats = new InputStats[samples];
+        if (_prec == Precision.I8 && _xq.Length < (long)samples * _inSample) _xq = new sbyte[(long)samples * _inSample];
     }
 
+    /// <summary>The f16acc path, one sample: fp16 input, then per unit the low pass, bounds and kappa, and the
+    /// shared flag-recompute-scatter step.</summary>
     private void RunSample(ReadOnlySpan<float> x, Span<float> y, int sample)
     {
-        // Low-format input for the whole sample, with the input statistics the bounds need.
-        InputStats st = default;
-        if (_prec == Precision.I8) st = QuantizeI8(x, _xq.AsSpan(0, x.Length));
-        else if (_prec == Precision.F16Acc) st = ToF16(x);
-
+        InputStats st = ToF16(x);
         for (int u = 0; u < _units; u++)
         {
             int g = 0, p = 0;
             if (_conv) { g = u / _g.Positions; p = u % _g.Positions; }
-            int r0 = g * _mg;
-            var s = _s.AsSpan(0, _mg);
-            int flagged;
-            if (_prec == Precision.F32)
-            {
-                Recompute(x, u, g, p, _all, 0);
-                flagged = 0;
-            }
-            else
-            {
-                if (_prec == Precision.I8) LowI8(u, g, p, r0, in st);
-                else LowF16(u, g, p, r0, in st);
-                ActivationMath.Kappa(_act, s, _kappa);
-                flagged = Flag(in st, 0);
-                if (_traceS is not null) Trace(sample, u, g, p, flagged, 0);
-                if (flagged > 0) Recompute(x, u, g, p, _rows.AsSpan(0, flagged), 0);
-            }
-            Report.Components += _mg;
-            Report.Flagged += flagged;
-            // Scatter to the output layout: Dense [row, M], Conv [M, positions].
-            if (_conv)
-                for (int i = 0; i < _mg; i++) y[(r0 + i) * _g.Positions + p] = s[i];
-            else
-                s.CopyTo(y.Slice(u * _m, _m));
+            LowF16(u, g, p, g * _mg, in st);
+            ActivationMath.Kappa(_act, _s.AsSpan(0, _mg), _kappa);
+            Finish(x, y, in st, sample, u, g, p, 0);
         }
     }
 
@@ -393,15 +365,6 @@ internal sealed class LayerStep
         st.MaxAbs = max; // +inf when an input overflowed fp16: every product is then inf or NaN, hence flagged
         st.L1 = l1 * (1 + (x.Length + 2) * 1.2e-16);
         return st;
-    }
-
-    private void LowI8(int u, int g, int p, int r0, in InputStats st)
-    {
-        ReadOnlySpan<sbyte> patch;
-        if (_conv) { _g.Gather<sbyte>(_xq, _patchQ, g, p / _g.OW, p % _g.OW); patch = _patchQ; }
-        else patch = _xq.AsSpan(u * _k, _k);
-        _i8(_w.Q.Slice(r0 * _k, _mg * _k), patch, _dot, default, _mg, _k);
-        PostI8(_dot, r0, in st, 0);
     }
 
     /// <summary>s_hat and the bounds of one unit from its exact int32 dot products, into _s/_bRig/_bFlag at off.</summary>

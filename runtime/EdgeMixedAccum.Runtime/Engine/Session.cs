@@ -273,8 +273,7 @@ public sealed class Session : IDisposable
         int inLen = InputLength;
         int per = batch / chunks, rem = batch % chunks;
         int c0 = per + (rem > 0 ? 1 : 0);
-        if (batch > _capacity) Grow(batch); // the whole batch's outputs are gathered here
-        input[..(c0 * inLen)].CopyTo(_buffers[_bufferOf[_input]]);
+        Stage(input[..(c0 * inLen)], batch); // grown for the whole batch: the lanes' outputs are gathered here
         // Arm the countdown before any chunk is posted: a worker still waking from an earlier call's signal may claim
         // a chunk the moment its State reads Posted, and its Signal must find this call's count (signalling the
         // spent countdown threw, and a later Reset would have lost the signal and hung the caller).
