@@ -11,6 +11,8 @@ public sealed class KernelSet
     internal F32GemvRowsFn F32Rows { get; }
     internal I8GemmFn I8Gemm { get; }
     internal F32GemmFn F32Gemm { get; }
+    internal I8GemmNnFn I8GemmNn { get; }
+    internal F32GemmNnFn F32GemmNn { get; }
 
     /// <summary>Family name to the chosen variant's name (e.g. "i8-gemv" -> "i8-gemv-4x16-dp").</summary>
     public IReadOnlyDictionary<string, string> Chosen { get; }
@@ -22,6 +24,9 @@ public sealed class KernelSet
         var f32 = KernelSelect.Best(F32GemvRowsFamily.Variants, options);
         var i8m = KernelSelect.Best(I8GemmFamily.Variants, options);
         var f32m = KernelSelect.Best(F32GemmFamily.Variants, options);
+        var i8nn = KernelSelect.Best(I8GemmNnFamily.Variants, options);
+        var f32nn = KernelSelect.Best(F32GemmNnFamily.Variants, options);
+        I8GemmNn = i8nn.Fn; F32GemmNn = f32nn.Fn;
         I8 = i8.Fn; F16 = f16.Fn; F32Rows = f32.Fn; I8Gemm = i8m.Fn; F32Gemm = f32m.Fn;
         Chosen = new Dictionary<string, string>
         {
@@ -30,6 +35,8 @@ public sealed class KernelSet
             [F32GemvRowsFamily.Instance.Name] = f32.Name,
             [I8GemmFamily.Instance.Name] = i8m.Name,
             [F32GemmFamily.Instance.Name] = f32m.Name,
+            [I8GemmNnFamily.Instance.Name] = i8nn.Name,
+            [F32GemmNnFamily.Instance.Name] = f32nn.Name,
         };
     }
 }

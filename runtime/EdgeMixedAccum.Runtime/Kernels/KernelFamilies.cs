@@ -27,5 +27,7 @@ public static class KernelFamilies
         F16GemvFamily.Instance,
         I8GemmFamily.Instance,
         F32GemmFamily.Instance,
+        I8GemmNnFamily.Instance,
+        F32GemmNnFamily.Instance,
     ];
 }
