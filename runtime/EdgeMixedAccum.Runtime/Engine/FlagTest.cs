@@ -43,6 +43,7 @@ public static class FlagTest
         int i = 0;
         if (!Vector128.IsHardwareAccelerated) return 0;
         int len = Math.Min(s.Length, Math.Min(kappa.Length, bound.Length));
+        if (Vector512.IsHardwareAccelerated) i = Flags512(s[..len], kappa, bound, tau, tauNegative, rows, ref n, ref maxPredicted);
         var vt = Vector128.Create(tau);
         var vg = Vector128.Create(tauNegative);
         var max = Vector128.Create(maxPredicted);
@@ -64,6 +65,54 @@ public static class FlagTest
         }
         maxPredicted = Math.Max(max[0], max[1]);
         return i;
+    }
+
+    /// <summary>The loop of <see cref="FlagsVector"/> 16 components at a time in Vector512 double lanes (the same
+    /// double operations, so the same flags and predictions); stops before a block holding a non-finite s_hat.</summary>
+    private static int Flags512(ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound, double tau, double tauNegative,
+        Span<int> rows, ref int n, ref double maxPredicted)
+    {
+        int i = 0, len = s.Length;
+        if (kappa.Length < len || bound.Length < len || rows.Length < len) throw new ArgumentException("FlagTest: spans shorter than s");
+        ref float sr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(s);
+        ref float kr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(kappa);
+        ref double br = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(bound);
+        var vt = Vector512.Create(tau);
+        var vg = Vector512.Create(tauNegative);
+        var max = Vector512.Create(maxPredicted);
+        int cnt = n;
+        for (; i + 16 <= len; i += 16)
+        {
+            var sf = Vector512.LoadUnsafe(ref sr, (nuint)i);
+            if (!Vector512.EqualsAll(sf - sf, Vector512<float>.Zero)) break; // a non-finite s_hat: the caller's scalar loop
+            var (s0, s1) = Vector512.Widen(sf);
+            var (k0, k1) = Vector512.Widen(Vector512.LoadUnsafe(ref kr, (nuint)i));
+            var b0 = Vector512.LoadUnsafe(ref br, (nuint)i);
+            var b1 = Vector512.LoadUnsafe(ref br, (nuint)(i + 8));
+            ulong bits = Lanes(s0, k0, b0, vt, vg, ref max) | (Lanes(s1, k1, b1, vt, vg, ref max) << 8);
+            while (bits != 0)
+            {
+                rows[cnt++] = i + System.Numerics.BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+            }
+        }
+        n = cnt;
+        double m = maxPredicted;
+        for (int l = 0; l < 8; l++) m = Math.Max(m, max[l]);
+        maxPredicted = m;
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Lanes(Vector512<double> sv, Vector512<double> kv, Vector512<double> bv, Vector512<double> vt, Vector512<double> vg, ref Vector512<double> max)
+    {
+        var a = Vector512.Abs(sv);
+        var none = Vector512.Equals(kv, Vector512<double>.Zero) | Vector512.Equals(bv, Vector512<double>.Zero);
+        var pred = Vector512.ConditionalSelect(none, Vector512<double>.Zero, kv * bv / a);
+        var flag = Vector512.GreaterThan(pred, vt) | ~Vector512.Equals(pred, pred)
+            | (Vector512.GreaterThan(bv, Vector512<double>.Zero) & Vector512.GreaterThan(bv, vg * a));
+        max = Vector512.Max(max, Vector512.ConditionalSelect(flag, Vector512<double>.Zero, pred));
+        return flag.ExtractMostSignificantBits();
     }
 
     /// <summary>Distance from s to where phi changes behaviour: Clip's nearest kink, else zero (ReLU's kink, the sign).</summary>

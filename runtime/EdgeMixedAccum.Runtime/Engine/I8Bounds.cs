@@ -86,4 +86,90 @@ internal static class I8Bounds
             Scalar(dot[i..], new Row(w.Scale[i..], w.Bias[i..], w.Diff[i..], w.L1[i..], w.L2[i..]), sx, emax, xl1, rigorous,
                 s[i..], bRig[i..], bFlag[i..]);
     }
+
+    /// <summary>
+    /// <see cref="Scalar"/> for one output channel over many positions (the conv panel path): the channel's
+    /// scale, bias and norms are scalars, dot holds its int32 sums at each position. The per-channel terms are
+    /// added first, as in Scalar ((rig + weights) + arith), so every result is bit-identical to Scalar run on
+    /// arrays filled with the channel's constants (a test checks). Vector512, Vector256 or Vector128 double lanes,
+    /// whichever is accelerated, then <see cref="Scalar"/> for the tail.
+    /// Contract: s, bRig and bFlag hold at least dot.Length elements.
+    /// </summary>
+    public static void Channel(ReadOnlySpan<int> dot, float scale, float bias, float diff, float l1, float l2, double sx, double emax, double xl1,
+        bool rigorous, Span<float> s, Span<double> bRig, Span<double> bFlag)
+    {
+        int n = dot.Length, i = 0;
+        if (s.Length < n || bRig.Length < n || bFlag.Length < n) throw new ArgumentException("I8Bounds.Channel: an output span is shorter than dot");
+        double rig = emax * l1;
+        double weights = diff * xl1;
+        double cRig = rig + weights;
+        double cFlag = (rigorous ? rig : Math.Min(rig, 2 * emax * l2)) + weights;
+        double k = scale * sx, b = bias, absB = Math.Abs(b);
+        ref int dr = ref MemoryMarshal.GetReference(dot);
+        ref float sr = ref MemoryMarshal.GetReference(s);
+        ref double rr = ref MemoryMarshal.GetReference(bRig), fr = ref MemoryMarshal.GetReference(bFlag);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vk = Vector512.Create(k); var vb = Vector512.Create(b); var vab = Vector512.Create(absB);
+            var vr = Vector512.Create(cRig); var vf = Vector512.Create(cFlag);
+            for (; i + 16 <= n; i += 16)
+            {
+                var (d0, d1) = Vector512.Widen(Vector512.LoadUnsafe(ref dr, (nuint)i));
+                var p0 = Vector512.ConvertToDouble(d0) * vk;
+                var p1 = Vector512.ConvertToDouble(d1) * vk;
+                var sh = Vector512.Narrow(p0 + vb, p1 + vb);
+                sh.StoreUnsafe(ref sr, (nuint)i);
+                var (h0, h1) = Vector512.Widen(Vector512.Abs(sh));
+                var a0 = h0 * (ErrorModel.U32 * 2) + (Vector512.Abs(p0) + vab) * 2.3e-16;
+                var a1 = h1 * (ErrorModel.U32 * 2) + (Vector512.Abs(p1) + vab) * 2.3e-16;
+                (vr + a0).StoreUnsafe(ref rr, (nuint)i); (vr + a1).StoreUnsafe(ref rr, (nuint)(i + 8));
+                (vf + a0).StoreUnsafe(ref fr, (nuint)i); (vf + a1).StoreUnsafe(ref fr, (nuint)(i + 8));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var vk = Vector256.Create(k); var vb = Vector256.Create(b); var vab = Vector256.Create(absB);
+            var vr = Vector256.Create(cRig); var vf = Vector256.Create(cFlag);
+            for (; i + 8 <= n; i += 8)
+            {
+                var (d0, d1) = Vector256.Widen(Vector256.LoadUnsafe(ref dr, (nuint)i));
+                var p0 = Vector256.ConvertToDouble(d0) * vk;
+                var p1 = Vector256.ConvertToDouble(d1) * vk;
+                var sh = Vector256.Narrow(p0 + vb, p1 + vb);
+                sh.StoreUnsafe(ref sr, (nuint)i);
+                var (h0, h1) = Vector256.Widen(Vector256.Abs(sh));
+                var a0 = h0 * (ErrorModel.U32 * 2) + (Vector256.Abs(p0) + vab) * 2.3e-16;
+                var a1 = h1 * (ErrorModel.U32 * 2) + (Vector256.Abs(p1) + vab) * 2.3e-16;
+                (vr + a0).StoreUnsafe(ref rr, (nuint)i); (vr + a1).StoreUnsafe(ref rr, (nuint)(i + 4));
+                (vf + a0).StoreUnsafe(ref fr, (nuint)i); (vf + a1).StoreUnsafe(ref fr, (nuint)(i + 4));
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var vk = Vector128.Create(k); var vb = Vector128.Create(b); var vab = Vector128.Create(absB);
+            var vr = Vector128.Create(cRig); var vf = Vector128.Create(cFlag);
+            for (; i + 4 <= n; i += 4)
+            {
+                var (d0, d1) = Vector128.Widen(Vector128.LoadUnsafe(ref dr, (nuint)i));
+                var p0 = Vector128.ConvertToDouble(d0) * vk;
+                var p1 = Vector128.ConvertToDouble(d1) * vk;
+                var sh = Vector128.Narrow(p0 + vb, p1 + vb);
+                sh.StoreUnsafe(ref sr, (nuint)i);
+                var (h0, h1) = Vector128.Widen(Vector128.Abs(sh));
+                var a0 = h0 * (ErrorModel.U32 * 2) + (Vector128.Abs(p0) + vab) * 2.3e-16;
+                var a1 = h1 * (ErrorModel.U32 * 2) + (Vector128.Abs(p1) + vab) * 2.3e-16;
+                (vr + a0).StoreUnsafe(ref rr, (nuint)i); (vr + a1).StoreUnsafe(ref rr, (nuint)(i + 2));
+                (vf + a0).StoreUnsafe(ref fr, (nuint)i); (vf + a1).StoreUnsafe(ref fr, (nuint)(i + 2));
+            }
+        }
+        for (; i < n; i++)
+        {
+            double prod = dot[i] * k;
+            float sh = (float)(prod + b);
+            s[i] = sh;
+            double arith = ErrorModel.U32 * 2 * Math.Abs(sh) + 2.3e-16 * (Math.Abs(prod) + absB);
+            bRig[i] = cRig + arith;
+            bFlag[i] = cFlag + arith;
+        }
+    }
 }

@@ -11,7 +11,7 @@ namespace EdgeMixedAccum.Runtime.Engine;
 /// guard fires, or s_hat is not finite), recompute the flagged components in fp32 from the same input, and
 /// apply the activation. All scratch is allocated at construction: <see cref="Run"/> allocates nothing.
 /// </summary>
-internal sealed class LayerStep
+internal sealed partial class LayerStep
 {
     private readonly LayerNode _node;
     private readonly LayerWeights _w;
@@ -41,8 +41,7 @@ internal sealed class LayerStep
     private readonly int _nb;
     private InputStats[] _stats = [];
     private readonly int[] _dotBlock = [];
-    private readonly sbyte[] _blockQ = [];
-    private readonly float[] _block32 = [], _yBlock = [];
+    private readonly float[] _yBlock = [];
 
     // Scratch (per sample / per unit).
     private sbyte[] _xq = [];
@@ -129,11 +128,9 @@ internal sealed class LayerStep
                 w.PrepareI8();
                 _xq = new sbyte[_inSample];
                 _dotBlock = new int[_nb * _mg];
-                if (_conv) _blockQ = new sbyte[_nb * _k];
                 break;
             case Precision.F32:
                 _yBlock = new float[_nb * _mg];
-                if (_conv) _block32 = new float[_nb * _k];
                 break;
             case Precision.F16Acc:
                 w.PrepareF16(_est == EstimatorKind.Blocked ? (o.Estimator is null && plan.BlockSize > 0 ? plan.BlockSize : o.BlockSize) : o.BlockSize);
@@ -149,6 +146,7 @@ internal sealed class LayerStep
                 _inflateA = 1 + ErrorModel.Gamma(_k + 4, ErrorModel.U32) + 1e-6;
                 break;
         }
+        if (Panel) InitPanel(kernels);
         Report = new LayerReport(node.Name, node.Op, _prec, _k);
     }
 
@@ -204,29 +202,7 @@ internal sealed class LayerStep
             }
             return;
         }
-        int positions = _g.Positions;
-        for (int n = 0; n < samples; n++)
-        {
-            var xs = x.Slice(n * _inSample, _inSample);
-            var xq = _prec == Precision.I8 ? _xq.AsSpan(n * _inSample, _inSample) : default;
-            var ys = y.Slice(n * _outSample, _outSample);
-            for (int g = 0; g < _g.Groups; g++)
-                for (int p0 = 0; p0 < positions; p0 += _nb)
-                {
-                    int count = Math.Min(_nb, positions - p0);
-                    for (int t = 0; t < count; t++)
-                    {
-                        int p = p0 + t;
-                        if (_prec == Precision.I8) _g.Gather<sbyte>(xq, _blockQ.AsSpan(t * _k, _k), g, p / _g.OW, p % _g.OW);
-                        else _g.Gather<float>(xs, _block32.AsSpan(t * _k, _k), g, p / _g.OW, p % _g.OW);
-                    }
-                    Block(_blockQ.AsSpan(0, _prec == Precision.I8 ? count * _k : 0), _block32.AsSpan(0, _prec == Precision.I8 ? 0 : count * _k), g, count);
-                    for (int t = 0; t < count; t++) Post(t, n, g);
-                    AfterPost(count);
-                    for (int t = 0; t < count; t++)
-                        Finish(xs, ys, in _stats[n], n, g * positions + p0 + t, g, p0 + t, t * _mg);
-                }
-        }
+        RunPanel(x, y, samples);
     }
 
     /// <summary>The low pass (or the fp32 pass) of <paramref name="count"/> units of group g: one GEMM, or the GEMV
@@ -427,15 +403,17 @@ internal sealed class LayerStep
 
     /// <summary>The flag test on the unit at <paramref name="off"/> (its kappa already in _kappa); lists its flagged
     /// components (unit-local indices) in _rows and returns their count.</summary>
-    private int Flag(in InputStats st, int off)
+    private int Flag(in InputStats st, int off) =>
+        Flag(in st, _s.AsSpan(off, _mg), _kappa.AsSpan(off, _mg), _bFlag.AsSpan(off, _mg), _rows);
+
+    /// <summary>The flag test over components with results s, kappa and flag bounds; lists the flagged indices in
+    /// rows and returns their count.</summary>
+    private int Flag(in InputStats st, Span<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bFlag, Span<int> rows)
     {
-        var s = _s.AsSpan(off, _mg);
-        var kappa = _kappa.AsSpan(off, _mg);
-        var bFlag = _bFlag.AsSpan(off, _mg);
         int n = 0, i = 0;
         double maxPred = Report.MaxPredictedRelError;
-        if (_vectorFlag && st.Finite) i = FlagTest.FlagsVector(s, kappa, bFlag, _tau, _tauNeg, _rows, ref n, ref maxPred);
-        for (; i < _mg; i++)
+        if (_vectorFlag && st.Finite) i = FlagTest.FlagsVector(s, kappa, bFlag, _tau, _tauNeg, rows, ref n, ref maxPred);
+        for (; i < s.Length; i++)
         {
             float sh = s[i];
             bool flag;
@@ -450,7 +428,7 @@ internal sealed class LayerStep
                 if (_authors) flag = FlagTest.FlagsAuthors(sh, kappa[i], _tau); // pred still reports the bound-based estimate
                 if (!flag && pred > maxPred) maxPred = pred;
             }
-            if (flag) _rows[n++] = i;
+            if (flag) rows[n++] = i;
         }
         Report.MaxPredictedRelError = maxPred;
         return n;
@@ -459,11 +437,15 @@ internal sealed class LayerStep
     /// <summary>fp32 recompute of the listed components of one unit from the layer's fp32 input.</summary>
     private void Recompute(ReadOnlySpan<float> x, int u, int g, int p, ReadOnlySpan<int> rows, int off)
     {
-        ReadOnlySpan<float> patch;
-        if (_conv) { _g.Gather<float>(x, _patch32, g, p / _g.OW, p % _g.OW); patch = _patch32; }
-        else patch = x.Slice(u * _k, _k);
         int r0 = g * _mg;
-        _f32(_w.W32.AsSpan(r0 * _k, _mg * _k), patch, rows, _yRec, _k);
+        if (_conv)
+        {
+            // The fused order of f32-gemm-nn, which every other fp32 conv result uses (LayerStep.ConvPanel.cs).
+            _g.Gather<float>(x, _patch32, g, p / _g.OW, p % _g.OW);
+            for (int t = 0; t < rows.Length; t++)
+                _yRec[t] = F32GemmNnScalar.Dot(_w.W32.AsSpan((r0 + rows[t]) * _k, _k), _patch32, 0, 1);
+        }
+        else _f32(_w.W32.AsSpan(r0 * _k, _mg * _k), x.Slice(u * _k, _k), rows, _yRec, _k);
         var bias = _w.Bias;
         for (int t = 0; t < rows.Length; t++) _s[off + rows[t]] = _yRec[t] + bias[r0 + rows[t]];
     }

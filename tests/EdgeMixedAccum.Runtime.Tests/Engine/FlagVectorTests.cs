@@ -53,4 +53,20 @@ public class FlagVectorTests
         int stop = FlagTest.FlagsVector(s, k, b, 0.1, 1, rows, ref n, ref max);
         Assert.Equal(2, stop); // the pair (3, NaN) is left to the caller
     }
+
+    [Fact]
+    public void WideBlocksStopAtANonFiniteResultToo()
+    {
+        // 40 components, +inf at 21: the 16-wide blocks stop at 16, the pairs then at (20, 21).
+        var s = Enumerable.Range(1, 40).Select(i => (float)i).ToArray();
+        s[21] = float.PositiveInfinity;
+        var k = new float[40]; Array.Fill(k, 1f);
+        var b = new double[40]; Array.Fill(b, 1e-3);
+        b[3] = 10; b[17] = 100; // flagged (predicted 10/4 and 100/18 > tau), before the stop
+        var rows = new int[40]; int n = 0; double max = 0;
+        int stop = FlagTest.FlagsVector(s, k, b, 0.1, double.PositiveInfinity, rows, ref n, ref max);
+        Assert.Equal(20, stop);
+        Assert.Equal(new[] { 3, 17 }, rows.Take(n));
+        Assert.Equal(1e-3 / 1, max); // the largest prediction over the unflagged ones before the stop (s = 1)
+    }
 }

@@ -84,6 +84,10 @@ public class FloatOpsTests
         { [-1, 1, 6, 5], [3, 3], [1, 1], [1, 1, 1, 1], [2, 2], false },
         { [-1, 4, 8, 7], [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], true },
         { [3, 2, 4, 3], [2, 3], [1, 2], [0, 1, 1, 2], [1, 1], true },
+        // The vector path of 2x2 stride-2 max pools (PoolOp.RunMax2x2): even, odd and vector-tail widths, 1D.
+        { [-1, 3, 28, 28], [2, 2], [2, 2], [0, 0, 0, 0], [1, 1], false },
+        { [-1, 2, 9, 19], [2, 2], [2, 2], [0, 0, 0, 0], [1, 1], false },
+        { [-1, 2, 21], [2], [2], [0, 0], [1], false },
     };
 
     [Theory]
@@ -120,6 +124,27 @@ public class FloatOpsTests
                             $"{what}: element {i} is {y[i]:R}, exact {exact[i]:R}");
                 }
             }
+    }
+
+    [Fact]
+    public void MaxPool2x2_VectorPathKeepsTheReferenceOrderOnSpecials()
+    {
+        // NaN anywhere in a window gives NaN; of -0 and +0 the first in window order wins; infinities.
+        float[] specials = [float.NaN, -0f, 0f, float.NegativeInfinity, float.PositiveInfinity, 1f, -1f];
+        var rng = new Random(77);
+        foreach (int[] shape in new[] { new[] { 1, 3, 8, 18 }, new[] { 2, 2, 40 } })
+        {
+            bool oneD = shape.Length == 3;
+            var node = Node(new PoolNode(true) { Kernel = oneD ? [2] : [2, 2], Strides = oneD ? [2] : [2, 2], Pads = oneD ? [0, 0] : [0, 0, 0, 0], Dilations = oneD ? [1] : [1, 1] }, "max2x2");
+            var outShape = node.InferShape([shape]);
+            for (int trial = 0; trial < 20; trial++)
+            {
+                var x = new float[Count(shape)];
+                for (int i = 0; i < x.Length; i++) x[i] = rng.Next(3) == 0 ? specials[rng.Next(specials.Length)] : (float)(rng.NextDouble() - 0.5);
+                var y = RunOp(FloatOp.Create(node, [shape], outShape), [x], Count(outShape), shape[0]);
+                AssertBitwise(ReferenceOps<float>.Pool(RefTensor<float>.FromFloat(shape, x), node, outShape).Data, y, $"max2x2 {Shapes.Format(shape)} trial {trial}");
+            }
+        }
     }
 
     [Fact]

@@ -6,7 +6,7 @@ namespace EdgeMixedAccum.Runtime.Tests.Engine;
 /// both flag-bound kinds, and values from tiny to huge.</summary>
 public class I8BoundsTests
 {
-    public static TheoryData<int> Lengths() => [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 63, 256];
+    public static TheoryData<int> Lengths() => [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 256];
 
     [Theory, MemberData(nameof(Lengths))]
     public void VectorEqualsScalar(int n)
@@ -32,6 +32,32 @@ public class I8BoundsTests
                 var s2 = new float[n]; var r2 = new double[n]; var f2 = new double[n];
                 I8Bounds.Scalar(dot, in row, sx, emax, xl1, rigorous, s1, r1, f1);
                 I8Bounds.Vector(dot, in row, sx, emax, xl1, rigorous, s2, r2, f2);
+                Assert.Equal(s1, s2);
+                Assert.Equal(r1, r2);
+                Assert.Equal(f1, f2);
+            }
+    }
+
+    [Theory, MemberData(nameof(Lengths))]
+    public void ChannelEqualsScalarOnConstantRows(int n)
+    {
+        // The conv panel path: one channel's constants over n positions, bit-identical to Scalar on arrays
+        // filled with them (the per-channel terms folded first must not change a rounding).
+        var rng = new Random(n * 17 + 3);
+        foreach (bool rigorous in new[] { false, true })
+            foreach (double mag in new[] { 1e-6, 1.0, 1e6 })
+            {
+                var dot = new int[n];
+                for (int i = 0; i < n; i++) dot[i] = rng.Next(-2_000_000, 2_000_000);
+                float scale = (float)(rng.NextDouble() * 0.01 * mag), bias = (float)((rng.NextDouble() * 2 - 1) * mag);
+                float diff = (float)(rng.NextDouble() * 1e-3), l1 = (float)(rng.NextDouble() * 100), l2 = (float)(rng.NextDouble() * 10);
+                float[] Fill(float v) { var a = new float[n]; Array.Fill(a, v); return a; }
+                var row = new I8Bounds.Row(Fill(scale), Fill(bias), Fill(diff), Fill(l1), Fill(l2));
+                double sx = 0.0123 * mag, emax = 0.004 * mag, xl1 = 37.5 * mag;
+                var s1 = new float[n]; var r1 = new double[n]; var f1 = new double[n];
+                var s2 = new float[n]; var r2 = new double[n]; var f2 = new double[n];
+                I8Bounds.Scalar(dot, in row, sx, emax, xl1, rigorous, s1, r1, f1);
+                I8Bounds.Channel(dot, scale, bias, diff, l1, l2, sx, emax, xl1, rigorous, s2, r2, f2);
                 Assert.Equal(s1, s2);
                 Assert.Equal(r1, r2);
                 Assert.Equal(f1, f2);

@@ -91,13 +91,29 @@ public class SessionTests
         return new EmaModel(new ModelMetadata { ModelName = "conv1d" }, b.Graph);
     }
 
+    /// <summary>Convs whose output does not fit one tile of the panel path (k = 72: 224 positions per tile, 400
+    /// positions), so tiles start mid-row; then a 3x1 conv with stride (2, 1), and a head.</summary>
+    internal static EmaModel CnnTiles(int seed, Precision low, TensorDType dtype)
+    {
+        var r = new Random(seed);
+        var b = new GraphBuilder();
+        var plan = new LayerPlan(low, 0.01f, EstimatorKind.RowNorm, 0, 1f);
+        int x = b.Input("x", Shapes.Batch, 8, 20, 20);
+        x = b.Conv(x, Weights(r, dtype, 12, 8, 3, 3), Bias(r, 12), pads: [1, 1, 1, 1], activation: Activation.Relu, plan: plan, name: "t1");
+        x = b.Conv(x, Weights(r, dtype, 5, 12, 3, 1), Bias(r, 5), strides: [2, 1], activation: Activation.Tanh, plan: plan, name: "t2");
+        x = b.Flatten(x);
+        x = b.Dense(x, Weights(r, dtype, 4, 5 * 9 * 20), Bias(r, 4), Activation.Identity, plan, "head");
+        b.Output(x);
+        return new EmaModel(new ModelMetadata { ModelName = "cnn-tiles" }, b.Graph);
+    }
+
     internal static float[] Inputs(int seed, int count, double scale = 1)
     {
         var r = new Random(seed);
         return Enumerable.Range(0, count).Select(_ => (float)((r.NextDouble() * 2 - 1) * scale)).ToArray();
     }
 
-    public static TheoryData<string> Models => new() { "mlp-i8", "mlp-f16", "mlp-i8-from-f32", "mlp-f16-from-i8", "cnn-i8", "cnn-f16", "conv1d-i8", "conv1d-f16" };
+    public static TheoryData<string> Models => new() { "mlp-i8", "mlp-f16", "mlp-i8-from-f32", "mlp-f16-from-i8", "cnn-i8", "cnn-f16", "conv1d-i8", "conv1d-f16", "cnn-tiles-i8" };
 
     internal static EmaModel Build(string name, float tau = 0.01f) => name switch
     {
@@ -109,6 +125,7 @@ public class SessionTests
         "cnn-f16" => Cnn(6, Precision.F16Acc, TensorDType.Float16, tau, EstimatorKind.Blocked),
         "conv1d-i8" => Conv1d(7, Precision.I8, TensorDType.Int8),
         "conv1d-f16" => Conv1d(8, Precision.F16Acc, TensorDType.Int8),
+        "cnn-tiles-i8" => CnnTiles(9, Precision.I8, TensorDType.Int8),
         _ => throw new ArgumentException(name),
     };
 

@@ -1,0 +1,252 @@
+using System.Runtime.Intrinsics;
+using EdgeMixedAccum.Activations;
+using EdgeMixedAccum.Graph;
+using EdgeMixedAccum.Runtime.Kernels;
+
+namespace EdgeMixedAccum.Runtime.Engine;
+
+/// <summary>
+/// The int8 and fp32 convolution path in output layout (docs/engine.md, "Convolutions"): per sample, group and
+/// tile of T output positions, the im2col panel is built transposed (row j of the panel holds input element j of
+/// every position in the tile), one i8-gemm-nn or f32-gemm-nn call gives the tile's results as rows of
+/// positions per output channel, which is the NCHW output layout. Algorithm 1's bookkeeping then runs along a
+/// channel row, where the channel's weight constants (scale, bias, norms) are scalars and the T positions are
+/// one long vectorisable span: s_hat and the bounds, kappa_phi, the flag test, the fp32 recompute of the
+/// flagged positions (f32-gemm-nn on the tile's fp32 panel, built only when a flag needs it), and a contiguous
+/// copy to the output. Every fp32 conv output (fp32 mode, recompute) sums in f32-gemm-nn's one fused order, so
+/// tau-0 adaptive equals fp32 bit for bit and no result depends on the tile or the batch.
+/// </summary>
+internal sealed partial class LayerStep
+{
+    private int _tile;                 // positions per tile (T)
+    private int _kp;                   // pairs per weight row, ceil(k/2)
+    private int[] _wPair = [];         // the int8 weights packed in pairs (i8-gemm-nn), rows of _kp
+    private int[] _panelQ = [];        // int8 panel, _kp rows of T pairs
+    private sbyte[] _rowA = [], _rowB = [];
+    private float[] _panel32 = [];     // fp32 panel, k rows of T
+    private int[] _dotT = [];          // i8 results, _mg rows of T
+    private float[] _yT = [];          // fp32 results, _mg rows of T
+    private float[] _sT = [], _kRow = [], _recRow = [];   // s_hat of the tile (_mg rows of T); kappa and recompute rows
+    private double[] _bRigRow = [], _bFlagRow = [];
+    private int[] _qT = [], _qCount = [];                  // flagged positions per channel row, and their counts
+    private I8GemmNnFn _i8Nn = null!;
+    private F32GemmNnFn _f32Nn = null!;
+
+    private bool Panel => _conv && _prec != Precision.F16Acc;
+
+    /// <summary>Scratch of the panel path, sized once: about 64 KiB of fp32 panel per tile, whole output rows
+    /// when they fit (so the common small feature map is one tile).</summary>
+    private void InitPanel(KernelSet kernels)
+    {
+        _i8Nn = kernels.I8GemmNn; _f32Nn = kernels.F32GemmNn;
+        int positions = _g.Positions;
+        int t = Math.Max(16, 16384 / Math.Max(1, _k));
+        _tile = t >= positions ? positions : t / 16 * 16;
+        _kp = (_k + 1) / 2;
+        _panel32 = new float[_k * _tile];
+        _kRow = new float[_tile]; _recRow = new float[_tile];
+        _bRigRow = new double[_tile]; _bFlagRow = new double[_tile];
+        if (_prec == Precision.I8) { _sT = new float[_mg * _tile]; _qT = new int[_mg * _tile]; _qCount = new int[_mg]; }
+        if (_prec == Precision.I8)
+        {
+            if (_kp > I8GemmNnFamily.MaxKp) throw new EmaException($"{_node}: inner length {_k} exceeds the int8 path's exact-sum limit {2 * I8GemmNnFamily.MaxKp}");
+            _wPair = new int[_m * _kp];
+            I8GemmNnPack.Weights(_w.Q, _m, _k, _wPair);
+            _panelQ = new int[_kp * _tile];
+            _rowA = new sbyte[_tile]; _rowB = new sbyte[_tile];
+            _dotT = new int[_mg * _tile];
+        }
+        _yT = new float[_mg * _tile]; // fp32 mode, and the whole-tile recompute of int8
+    }
+
+    /// <summary>All samples of a conv layer through the panel path (the int8 input already quantised).</summary>
+    private void RunPanel(ReadOnlySpan<float> x, Span<float> y, int samples)
+    {
+        int positions = _g.Positions;
+        for (int n = 0; n < samples; n++)
+        {
+            var xs = x.Slice(n * _inSample, _inSample);
+            var ys = y.Slice(n * _outSample, _outSample);
+            for (int g = 0; g < _g.Groups; g++)
+                for (int p0 = 0; p0 < positions; p0 += _tile)
+                {
+                    int len = Math.Min(_tile, positions - p0);
+                    if (_prec == Precision.I8) TileI8(xs, _xq.AsSpan(n * _inSample, _inSample), ys, n, g, p0, len);
+                    else TileF32(xs, ys, g, p0, len);
+                }
+        }
+    }
+
+    private void TileF32(ReadOnlySpan<float> xs, Span<float> ys, int g, int p0, int len)
+    {
+        int r0 = g * _mg;
+        for (int j = 0; j < _k; j++) GatherRow(xs, _panel32.AsSpan(j * len, len), g, j, p0);
+        _f32Nn(_w.W32.AsSpan(r0 * _k, _mg * _k), _panel32.AsSpan(0, _k * len), _yT, _mg, _k, len, len);
+        var bias = _w.Bias;
+        for (int i = 0; i < _mg; i++)
+        {
+            var src = _yT.AsSpan(i * len, len);
+            var dst = ys.Slice((r0 + i) * _g.Positions + p0, len);
+            float b = bias[r0 + i];
+            for (int q = 0; q < len; q++) dst[q] = src[q] + b;
+        }
+        Report.Components += (long)_mg * len;
+    }
+
+    private void TileI8(ReadOnlySpan<float> xs, ReadOnlySpan<sbyte> xq, Span<float> ys, int n, int g, int p0, int len)
+    {
+        int r0 = g * _mg;
+        ref readonly var st = ref _stats[n];
+        for (int jp = 0; jp < _kp; jp++)
+        {
+            int j = 2 * jp;
+            var a = _rowA.AsSpan(0, len);
+            var b = _rowB.AsSpan(0, len);
+            GatherRow(xq, a, g, j, p0);
+            if (j + 1 < _k) GatherRow(xq, b, g, j + 1, p0); else b.Clear();
+            PackPairs(a, b, _panelQ.AsSpan(jp * len, len));
+        }
+        _i8Nn(_wPair.AsSpan(r0 * _kp, _mg * _kp), _panelQ.AsSpan(0, _kp * len), _dotT, _mg, _kp, len, len);
+        // Pass 1, per channel row: s_hat and bounds, kappa, the flag test (and the trace of the low pass).
+        bool rigorous = _flagBound == FlagBound.Rigorous;
+        var kappa = _kRow.AsSpan(0, len);
+        int total = 0;
+        for (int i = 0; i < _mg; i++)
+        {
+            int r = r0 + i;
+            var s = _sT.AsSpan(i * len, len);
+            I8Bounds.Channel(_dotT.AsSpan(i * len, len), _w.QScale[r], _w.Bias[r], _w.QDiff[r], _w.QL1[r], _w.QL2[r],
+                st.Scale, st.EMax, st.L1, rigorous, s, _bRigRow, _bFlagRow);
+            ActivationMath.Kappa(_act, s, kappa);
+            var q = _qT.AsSpan(i * len, len);
+            int flagged = _qCount[i] = Flag(in st, s, kappa, _bFlagRow.AsSpan(0, len), q);
+            if (_traceS is not null) TraceRow(n, r, p0, len, s, q[..flagged]);
+            total += flagged;
+        }
+        Report.Components += (long)_mg * len;
+        Report.Flagged += total;
+        // Pass 2: fp32 results for the flagged positions from the tile's fp32 panel: the whole tile in one
+        // f32-gemm-nn call when over a third is flagged (4-row tiles, no per-call cost per row), else per row.
+        if (total > 0)
+        {
+            for (int j = 0; j < _k; j++) GatherRow(xs, _panel32.AsSpan(j * len, len), g, j, p0);
+            bool whole = 3L * total > (long)_mg * len;
+            if (whole) _f32Nn(_w.W32.AsSpan(r0 * _k, _mg * _k), _panel32.AsSpan(0, _k * len), _yT, _mg, _k, len, len);
+            for (int i = 0; i < _mg; i++)
+                if (_qCount[i] > 0)
+                    RecomputeRow(r0 + i, _sT.AsSpan(i * len, len), _qT.AsSpan(i * len, _qCount[i]), whole ? _yT.AsSpan(i * len, len) : default);
+        }
+        for (int i = 0; i < _mg; i++) _sT.AsSpan(i * len, len).CopyTo(ys.Slice((r0 + i) * _g.Positions + p0, len));
+    }
+
+    /// <summary>fp32 results of the flagged positions q of channel r into its s_hat row: from the tile's fp32
+    /// results when given, else from the tile's fp32 panel with f32-gemm-nn on this one row (the whole row
+    /// when over a quarter is flagged, else runs of up to 32 positions from each flagged one not yet covered).</summary>
+    private void RecomputeRow(int r, Span<float> s, ReadOnlySpan<int> q, ReadOnlySpan<float> tileResult)
+    {
+        float bias = _w.Bias[r];
+        if (!tileResult.IsEmpty)
+        {
+            foreach (int p in q) s[p] = tileResult[p] + bias;
+            return;
+        }
+        int len = s.Length;
+        var wr = _w.W32.AsSpan(r * _k, _k);
+        if (4 * q.Length > len)
+        {
+            _f32Nn(wr, _panel32.AsSpan(0, _k * len), _recRow, 1, _k, len, len);
+            foreach (int p in q) s[p] = _recRow[p] + bias;
+            return;
+        }
+        int covered = 0; // positions below this are in _recRow already
+        foreach (int p in q)
+        {
+            if (p >= covered)
+            {
+                int end = Math.Min(len, p + 32);
+                _f32Nn(wr, _panel32.AsSpan(p, (_k - 1) * len + end - p), _recRow.AsSpan(p, end - p), 1, _k, end - p, len);
+                covered = end;
+            }
+            s[p] = _recRow[p] + bias;
+        }
+    }
+
+    /// <summary>Panel row j (input element j = (c, kh, kw) of group g's patch) for positions p0.. of dst's length:
+    /// dst[q] = x[g*CG + c, ih, iw] of position p0 + q, or 0 in the padding. Whole runs of one output row at a time.</summary>
+    private void GatherRow<T>(ReadOnlySpan<T> x, Span<T> dst, int g, int j, int p0) where T : unmanaged
+    {
+        int kw = j % _g.KW, kh = j / _g.KW % _g.KH, c = j / (_g.KW * _g.KH);
+        int plane = (g * _g.CG + c) * _g.H;
+        int OW = _g.OW, SW = _g.SW, W = _g.W;
+        int off = kw * _g.DW - _g.PW;
+        // Output columns whose input column ow*SW + off lies in [0, W).
+        int owLo = off >= 0 ? 0 : (-off + SW - 1) / SW;
+        int owHi = Math.Min(OW, W - 1 - off < 0 ? 0 : (W - 1 - off) / SW + 1);
+        int q = 0, len = dst.Length, p = p0;
+        while (q < len)
+        {
+            int oh = p / OW, ow = p % OW;
+            int run = Math.Min(len - q, OW - ow);
+            var d = dst.Slice(q, run);
+            int ih = oh * _g.SH - _g.PH + kh * _g.DH;
+            if ((uint)ih >= (uint)_g.H || owLo >= owHi) d.Clear();
+            else
+            {
+                int a = Math.Clamp(owLo - ow, 0, run), b = Math.Clamp(owHi - ow, 0, run);
+                d[..a].Clear();
+                d[b..].Clear();
+                int rowBase = (plane + ih) * W;
+                if (b > a)
+                {
+                    int iw0 = (ow + a) * SW + off;
+                    if (SW == 1) x.Slice(rowBase + iw0, b - a).CopyTo(d[a..b]);
+                    else
+                    {
+                        var src = x.Slice(rowBase + iw0, (b - a - 1) * SW + 1);
+                        for (int t = 0; t < b - a; t++) d[a + t] = src[t * SW];
+                    }
+                }
+            }
+            q += run; p += run;
+        }
+    }
+
+    /// <summary>dst[q] = I8GemmNnPack.Pair(a[q], b[q]), vectorised.</summary>
+    private static void PackPairs(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<int> dst)
+    {
+        int n = a.Length, q = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            var mask = Vector128.Create(0xFFFF);
+            for (; q + 16 <= n; q += 16)
+            {
+                var (a0, a1) = Vector128.Widen(Vector128.Create(a.Slice(q, 16)));
+                var (b0, b1) = Vector128.Widen(Vector128.Create(b.Slice(q, 16)));
+                Pack4(a0, b0, dst.Slice(q, 8), mask);
+                Pack4(a1, b1, dst.Slice(q + 8, 8), mask);
+            }
+        }
+        for (; q < n; q++) dst[q] = I8GemmNnPack.Pair(a[q], b[q]);
+    }
+
+    private static void Pack4(Vector128<short> a, Vector128<short> b, Span<int> dst,
+        Vector128<int> mask)
+    {
+        var (a0, a1) = Vector128.Widen(a);
+        var (b0, b1) = Vector128.Widen(b);
+        ((a0 & mask) | (b0 << 16)).CopyTo(dst);
+        ((a1 & mask) | (b1 << 16)).CopyTo(dst[4..]);
+    }
+
+    private void TraceRow(int sample, int r, int p0, int len, ReadOnlySpan<float> s, ReadOnlySpan<int> flagged)
+    {
+        int o = sample * _outSample + r * _g.Positions + p0;
+        for (int q = 0; q < len; q++)
+        {
+            _traceS![o + q] = s[q];
+            _traceBound![o + q] = ErrorModel.RoundUp(_bRigRow[q]);
+            _traceFlag![o + q] = false;
+        }
+        foreach (int q in flagged) _traceFlag![o + q] = true;
+    }
+}
