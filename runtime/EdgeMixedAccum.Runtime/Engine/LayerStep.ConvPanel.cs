@@ -43,6 +43,7 @@ internal sealed partial class LayerStep
         int t = Math.Max(16, 16384 / Math.Max(1, _k));
         _tile = t >= positions ? positions : t / 16 * 16;
         _kp = (_k + 1) / 2;
+        _rowGeo = BuildRowGeo(in _g);
         _panel32 = new float[_k * _tile];
         _kRow = new float[_tile]; _recRow = new float[_tile];
         _bRigRow = new double[_tile]; _bFlagRow = new double[_tile];
@@ -140,8 +141,9 @@ internal sealed partial class LayerStep
     }
 
     /// <summary>fp32 results of the flagged positions q of channel r into its s_hat row: from the tile's fp32
-    /// results when given, else from the tile's fp32 panel with f32-gemm-nn on this one row (the whole row
-    /// when over a quarter is flagged, else runs of up to 32 positions from each flagged one not yet covered).</summary>
+    /// results when given; else from the tile's fp32 panel, the whole row with f32-gemm-nn when over a quarter is
+    /// flagged, else the flagged positions alone, four interleaved fused-order dot products at a time (four
+    /// independent FMA chains; the same order as f32-gemm-nn, so the same bits).</summary>
     private void RecomputeRow(int r, Span<float> s, ReadOnlySpan<int> q, ReadOnlySpan<float> tileResult)
     {
         float bias = _w.Bias[r];
@@ -152,63 +154,85 @@ internal sealed partial class LayerStep
         }
         int len = s.Length;
         var wr = _w.W32.AsSpan(r * _k, _k);
+        var panel = _panel32.AsSpan(0, _k * len);
         if (4 * q.Length > len)
         {
-            _f32Nn(wr, _panel32.AsSpan(0, _k * len), _recRow, 1, _k, len, len);
+            _f32Nn(wr, panel, _recRow, 1, _k, len, len);
             foreach (int p in q) s[p] = _recRow[p] + bias;
             return;
         }
-        int covered = 0; // positions below this are in _recRow already
-        foreach (int p in q)
+        int t = 0;
+        for (; t + 4 <= q.Length; t += 4)
         {
-            if (p >= covered)
+            int q0 = q[t], q1 = q[t + 1], q2 = q[t + 2], q3 = q[t + 3];
+            float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (int j = 0, o = 0; j < wr.Length; j++, o += len)
             {
-                int end = Math.Min(len, p + 32);
-                _f32Nn(wr, _panel32.AsSpan(p, (_k - 1) * len + end - p), _recRow.AsSpan(p, end - p), 1, _k, end - p, len);
-                covered = end;
+                float w = wr[j];
+                a0 = MathF.FusedMultiplyAdd(w, panel[o + q0], a0);
+                a1 = MathF.FusedMultiplyAdd(w, panel[o + q1], a1);
+                a2 = MathF.FusedMultiplyAdd(w, panel[o + q2], a2);
+                a3 = MathF.FusedMultiplyAdd(w, panel[o + q3], a3);
             }
-            s[p] = _recRow[p] + bias;
+            s[q0] = a0 + bias; s[q1] = a1 + bias; s[q2] = a2 + bias; s[q3] = a3 + bias;
         }
+        for (; t < q.Length; t++) s[q[t]] = F32GemmNnScalar.Dot(wr, panel, q[t], len) + bias;
     }
 
     /// <summary>Panel row j (input element j = (c, kh, kw) of group g's patch) for positions p0.. of dst's length:
-    /// dst[q] = x[g*CG + c, ih, iw] of position p0 + q, or 0 in the padding. Whole runs of one output row at a time.</summary>
+    /// dst[q] = x[g*CG + c, ih, iw] of position p0 + q, or 0 in the padding. Whole runs of one output row at a
+    /// time; the row's geometry comes from _rowGeo (no division per call but the tile's start).</summary>
     private void GatherRow<T>(ReadOnlySpan<T> x, Span<T> dst, int g, int j, int p0) where T : unmanaged
     {
-        int kw = j % _g.KW, kh = j / _g.KW % _g.KH, c = j / (_g.KW * _g.KH);
-        int plane = (g * _g.CG + c) * _g.H;
-        int OW = _g.OW, SW = _g.SW, W = _g.W;
-        int off = kw * _g.DW - _g.PW;
-        // Output columns whose input column ow*SW + off lies in [0, W).
-        int owLo = off >= 0 ? 0 : (-off + SW - 1) / SW;
-        int owHi = Math.Min(OW, W - 1 - off < 0 ? 0 : (W - 1 - off) / SW + 1);
-        int q = 0, len = dst.Length, p = p0;
+        ref readonly var rg = ref _rowGeo[j];
+        int OW = _g.OW, SW = _g.SW, W = _g.W, H = _g.H, SH = _g.SH;
+        int plane = (g * _g.CG + rg.C) * H;
+        int q = 0, len = dst.Length;
+        int oh = p0 / OW, ow = p0 - oh * OW;
         while (q < len)
         {
-            int oh = p / OW, ow = p % OW;
             int run = Math.Min(len - q, OW - ow);
             var d = dst.Slice(q, run);
-            int ih = oh * _g.SH - _g.PH + kh * _g.DH;
-            if ((uint)ih >= (uint)_g.H || owLo >= owHi) d.Clear();
+            int ih = oh * SH + rg.Ih;
+            if ((uint)ih >= (uint)H || rg.OwLo >= rg.OwHi) d.Clear();
             else
             {
-                int a = Math.Clamp(owLo - ow, 0, run), b = Math.Clamp(owHi - ow, 0, run);
-                d[..a].Clear();
-                d[b..].Clear();
-                int rowBase = (plane + ih) * W;
+                int a = Math.Clamp(rg.OwLo - ow, 0, run), b = Math.Clamp(rg.OwHi - ow, 0, run);
+                if (a > 0) d[..a].Clear();
+                if (b < run) d[b..].Clear();
                 if (b > a)
                 {
-                    int iw0 = (ow + a) * SW + off;
-                    if (SW == 1) x.Slice(rowBase + iw0, b - a).CopyTo(d[a..b]);
+                    int i0 = (plane + ih) * W + (ow + a) * SW + rg.Iw;
+                    if (SW == 1) x.Slice(i0, b - a).CopyTo(d[a..b]);
                     else
                     {
-                        var src = x.Slice(rowBase + iw0, (b - a - 1) * SW + 1);
+                        var src = x.Slice(i0, (b - a - 1) * SW + 1);
                         for (int t = 0; t < b - a; t++) d[a + t] = src[t * SW];
                     }
                 }
             }
-            q += run; p += run;
+            q += run; oh++; ow = 0;
         }
+    }
+
+    /// <summary>Where panel row j reads: channel c within the group, the input row offset kh*DH - PH, the input
+    /// column offset kw*DW - PW, and the output columns [OwLo, OwHi) whose input column lies inside [0, W).</summary>
+    private readonly record struct RowGeo(int C, int Ih, int Iw, int OwLo, int OwHi);
+
+    private RowGeo[] _rowGeo = [];
+
+    private static RowGeo[] BuildRowGeo(in ConvGeometry g)
+    {
+        var geo = new RowGeo[g.K];
+        for (int j = 0; j < g.K; j++)
+        {
+            int kw = j % g.KW, kh = j / g.KW % g.KH, c = j / (g.KW * g.KH);
+            int off = kw * g.DW - g.PW;
+            int lo = off >= 0 ? 0 : (-off + g.SW - 1) / g.SW;
+            int hi = Math.Min(g.OW, g.W - 1 - off < 0 ? 0 : (g.W - 1 - off) / g.SW + 1);
+            geo[j] = new RowGeo(c, kh * g.DH - g.PH, off, lo, hi);
+        }
+        return geo;
     }
 
     /// <summary>dst[q] = I8GemmNnPack.Pair(a[q], b[q]), vectorised.</summary>

@@ -179,6 +179,43 @@ public class SessionTests
         Assert.Equal(a, b);
     }
 
+    [Fact]
+    public void ConvRecomputeAtAnyShareEqualsF32AtTheFlaggedPositions()
+    {
+        // One int8 conv layer, so its outputs are the model's: at every tau, each flagged component must carry
+        // fp32 mode's bits (whichever recompute the panel path picked: whole tile, whole row, or the flagged
+        // positions alone) and each unflagged one its low-pass value; the taus span sparse to dense flags.
+        var r = new Random(41);
+        var b = new GraphBuilder();
+        int x = b.Input("x", Shapes.Batch, 5, 17, 23);
+        x = b.Conv(x, Weights(r, TensorDType.Int8, 7, 5, 3, 3), Bias(r, 7), pads: [1, 1, 1, 1], activation: Activation.Identity,
+            plan: new LayerPlan(Precision.I8, 0.01f, EstimatorKind.RowNorm, 0, 1f), name: "c");
+        b.Output(x);
+        var m = new EmaModel(new ModelMetadata { ModelName = "one-conv" }, b.Graph);
+        using var f32 = new Session(m, new SessionOptions { Mode = RunMode.F32 });
+        var input = Inputs(43, f32.InputLength);
+        var want = new float[f32.OutputLength];
+        f32.Run(input, want);
+        var shares = new List<double>();
+        foreach (float tau in new[] { 10f, 1f, 0.3f, 0.1f, 0.03f, 1e-3f })
+        {
+            using var ad = new Session(m, new SessionOptions { Mode = RunMode.Adaptive, Tau = tau, Trace = true });
+            var got = new float[ad.OutputLength];
+            ad.Run(input, got);
+            var layer = ad.Layers[0];
+            int flagged = 0;
+            for (int i = 0; i < got.Length; i++)
+            {
+                if (layer.TraceFlagged[i]) { flagged++; Assert.Equal(BitConverter.SingleToInt32Bits(want[i]), BitConverter.SingleToInt32Bits(got[i])); }
+                else Assert.Equal(layer.TraceLow[i], got[i]);
+            }
+            shares.Add((double)flagged / got.Length);
+        }
+        string all = string.Join(", ", shares.Select(f => f.ToString("P1")));
+        Assert.True(shares.Any(f => f > 0 && f < 0.1), $"no sparse share (the flagged-positions path): {all}");
+        Assert.True(shares.Any(f => f > 0.5), $"no dense share (the whole-tile path): {all}");
+    }
+
     [Theory, MemberData(nameof(Models))]
     public void AdaptiveLowersTheErrorOfUniformLowPrecision(string name)
     {
