@@ -20,10 +20,24 @@ internal static class I8Quantizer
     {
         int n = x.Length, j = 0;
         float max = 0, zero = 0;
-        if (Vector128.IsHardwareAccelerated && n >= 4)
+        if (Vector512.IsHardwareAccelerated && n >= 16)
         {
             ref float xr = ref MemoryMarshal.GetReference(x);
-            Vector128<float> m = default, z = default;
+            Vector512<float> m = default, z = default;
+            for (; j + 16 <= n; j += 16)
+            {
+                var v = Vector512.LoadUnsafe(ref xr, (nuint)j);
+                m = Vector512.Max(m, Vector512.Abs(v));
+                z += v * Vector512<float>.Zero;
+            }
+            var m4 = Vector128.Max(Vector128.Max(m.GetLower().GetLower(), m.GetLower().GetUpper()), Vector128.Max(m.GetUpper().GetLower(), m.GetUpper().GetUpper()));
+            max = MathF.Max(MathF.Max(m4[0], m4[1]), MathF.Max(m4[2], m4[3]));
+            zero = Vector512.Sum(z);
+        }
+        if (Vector128.IsHardwareAccelerated && n - j >= 4)
+        {
+            ref float xr = ref MemoryMarshal.GetReference(x);
+            Vector128<float> m = Vector128.Create(max), z = Vector128.Create(zero) * Vector128<float>.Zero;
             for (; j + 4 <= n; j += 4)
             {
                 var v = Vector128.LoadUnsafe(ref xr, (nuint)j);
@@ -31,7 +45,7 @@ internal static class I8Quantizer
                 z += v * Vector128<float>.Zero; // NaN for a NaN or an infinity, else 0
             }
             max = MathF.Max(MathF.Max(m[0], m[1]), MathF.Max(m[2], m[3]));
-            zero = z[0] + z[1] + z[2] + z[3];
+            zero += z[0] + z[1] + z[2] + z[3];
         }
         for (; j < n; j++) { max = MathF.Max(max, MathF.Abs(x[j])); zero += x[j] * 0f; }
         finite = zero == 0;
@@ -66,6 +80,32 @@ internal static class I8Quantizer
         ref float xr = ref MemoryMarshal.GetReference(x);
         ref sbyte qr = ref MemoryMarshal.GetReference(q);
         int n = x.Length, j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // The same lane operations, 16 at a time.
+            var winv = Vector512.Create(inv);
+            var wlo = Vector512.Create(-127f);
+            var whi = Vector512.Create(127f);
+            var wsd = Vector512.Create((double)s);
+            Vector512<double> we = default, wl = default;
+            for (; j + 16 <= n; j += 16)
+            {
+                var v = Vector512.LoadUnsafe(ref xr, (nuint)j);
+                var r = Vector512.Min(Vector512.Max(Vector512.Round(v * winv), wlo), whi);
+                var i32 = Vector512.ConvertToInt32(r);
+                var i16 = Vector512.Narrow(i32, i32);
+                var i8 = Vector512.Narrow(i16, i16);
+                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref qr, j)), i8.AsInt64().GetLower().GetLower().AsByte());
+                var (v0, v1) = Vector512.Widen(v);
+                var (r0, r1) = Vector512.Widen(r);
+                we = Vector512.Max(we, Vector512.Max(Vector512.Abs(v0 - r0 * wsd), Vector512.Abs(v1 - r1 * wsd)));
+                wl += Vector512.Abs(v0) + Vector512.Abs(v1);
+            }
+            var e4 = Vector256.Max(we.GetLower(), we.GetUpper());
+            e = Vector128.Max(e4.GetLower(), e4.GetUpper());
+            var l4 = wl.GetLower() + wl.GetUpper();
+            l = l4.GetLower() + l4.GetUpper();
+        }
         for (; j + 4 <= n; j += 4)
         {
             var v = Vector128.LoadUnsafe(ref xr, (nuint)j);

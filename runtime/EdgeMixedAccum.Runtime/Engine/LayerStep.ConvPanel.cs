@@ -26,9 +26,9 @@ internal sealed partial class LayerStep
     private float[] _panel32 = [];     // fp32 panel, k rows of T
     private int[] _dotT = [];          // i8 results, _mg rows of T
     private float[] _yT = [];          // fp32 results, _mg rows of T
-    private float[] _sT = [], _kRow = [], _recRow = [];   // s_hat of the tile (_mg rows of T); kappa and recompute rows
+    private float[] _sT = [], _kRow = [];                  // s_hat of the tile (_mg rows of T); kappa of one row
     private double[] _bRigRow = [], _bFlagRow = [];
-    private int[] _qT = [], _qCount = [];                  // flagged positions per channel row, and their counts
+    private int[] _qT = [], _qCount = [], _slot = [];                  // flagged positions per channel row, and their counts
     private I8GemmNnFn _i8Nn = null!;
     private F32GemmNnFn _f32Nn = null!;
 
@@ -44,20 +44,21 @@ internal sealed partial class LayerStep
         _tile = t >= positions ? positions : t / 16 * 16;
         _kp = (_k + 1) / 2;
         _rowGeo = BuildRowGeo(in _g);
-        _panel32 = new float[_k * _tile];
-        _kRow = new float[_tile]; _recRow = new float[_tile];
+        int pad = Pad(_tile);
+        _panel32 = new float[_k * pad];
+        _kRow = new float[_tile];
         _bRigRow = new double[_tile]; _bFlagRow = new double[_tile];
-        if (_prec == Precision.I8) { _sT = new float[_mg * _tile]; _qT = new int[_mg * _tile]; _qCount = new int[_mg]; }
+        if (_prec == Precision.I8) { _sT = new float[_mg * _tile]; _qT = new int[_mg * _tile]; _qCount = new int[_mg]; _slot = new int[_tile]; }
         if (_prec == Precision.I8)
         {
             if (_kp > I8GemmNnFamily.MaxKp) throw new EmaException($"{_node}: inner length {_k} exceeds the int8 path's exact-sum limit {2 * I8GemmNnFamily.MaxKp}");
             _wPair = new int[_m * _kp];
             I8GemmNnPack.Weights(_w.Q, _m, _k, _wPair);
-            _panelQ = new int[_kp * _tile];
+            _panelQ = new int[_kp * pad];
             _rowA = new sbyte[_tile]; _rowB = new sbyte[_tile];
-            _dotT = new int[_mg * _tile];
+            _dotT = new int[_mg * pad];
         }
-        _yT = new float[_mg * _tile]; // fp32 mode, and the whole-tile recompute of int8
+        _yT = new float[_mg * pad]; // fp32 mode, and the whole-tile recompute of int8
     }
 
     /// <summary>All samples of a conv layer through the panel path (the int8 input already quantised).</summary>
@@ -80,13 +81,13 @@ internal sealed partial class LayerStep
 
     private void TileF32(ReadOnlySpan<float> xs, Span<float> ys, int g, int p0, int len)
     {
-        int r0 = g * _mg;
-        for (int j = 0; j < _k; j++) GatherRow(xs, _panel32.AsSpan(j * len, len), g, j, p0);
-        _f32Nn(_w.W32.AsSpan(r0 * _k, _mg * _k), _panel32.AsSpan(0, _k * len), _yT, _mg, _k, len, len);
+        int r0 = g * _mg, ld = Pad(len);
+        for (int j = 0; j < _k; j++) GatherRow(xs, _panel32.AsSpan(j * ld, len), g, j, p0);
+        _f32Nn(_w.W32.AsSpan(r0 * _k, _mg * _k), _panel32.AsSpan(0, _k * ld), _yT, _mg, _k, ld, ld);
         var bias = _w.Bias;
         for (int i = 0; i < _mg; i++)
         {
-            var src = _yT.AsSpan(i * len, len);
+            var src = _yT.AsSpan(i * ld, len);
             var dst = ys.Slice((r0 + i) * _g.Positions + p0, len);
             float b = bias[r0 + i];
             for (int q = 0; q < len; q++) dst[q] = src[q] + b;
@@ -96,7 +97,7 @@ internal sealed partial class LayerStep
 
     private void TileI8(ReadOnlySpan<float> xs, ReadOnlySpan<sbyte> xq, Span<float> ys, int n, int g, int p0, int len)
     {
-        int r0 = g * _mg;
+        int r0 = g * _mg, ld = Pad(len);
         ref readonly var st = ref _stats[n];
         for (int jp = 0; jp < _kp; jp++)
         {
@@ -105,9 +106,9 @@ internal sealed partial class LayerStep
             var b = _rowB.AsSpan(0, len);
             GatherRow(xq, a, g, j, p0);
             if (j + 1 < _k) GatherRow(xq, b, g, j + 1, p0); else b.Clear();
-            PackPairs(a, b, _panelQ.AsSpan(jp * len, len));
+            PackPairs(a, b, _panelQ.AsSpan(jp * ld, len));
         }
-        _i8Nn(_wPair.AsSpan(r0 * _kp, _mg * _kp), _panelQ.AsSpan(0, _kp * len), _dotT, _mg, _kp, len, len);
+        _i8Nn(_wPair.AsSpan(r0 * _kp, _mg * _kp), _panelQ.AsSpan(0, _kp * ld), _dotT, _mg, _kp, ld, ld);
         // Pass 1, per channel row: s_hat and bounds, kappa, the flag test (and the trace of the low pass).
         bool rigorous = _flagBound == FlagBound.Rigorous;
         var kappa = _kRow.AsSpan(0, len);
@@ -116,7 +117,7 @@ internal sealed partial class LayerStep
         {
             int r = r0 + i;
             var s = _sT.AsSpan(i * len, len);
-            I8Bounds.Channel(_dotT.AsSpan(i * len, len), _w.QScale[r], _w.Bias[r], _w.QDiff[r], _w.QL1[r], _w.QL2[r],
+            I8Bounds.Channel(_dotT.AsSpan(i * ld, len), _w.QScale[r], _w.Bias[r], _w.QDiff[r], _w.QL1[r], _w.QL2[r],
                 st.Scale, st.EMax, st.L1, rigorous, s, _bRigRow, _bFlagRow);
             ActivationMath.Kappa(_act, s, kappa);
             var q = _qT.AsSpan(i * len, len);
@@ -126,57 +127,90 @@ internal sealed partial class LayerStep
         }
         Report.Components += (long)_mg * len;
         Report.Flagged += total;
-        // Pass 2: fp32 results for the flagged positions from the tile's fp32 panel: the whole tile in one
-        // f32-gemm-nn call when over a third is flagged (4-row tiles, no per-call cost per row), else per row.
+        // Pass 2: fp32 results of the flagged components. Over a third flagged: the tile's fp32 panel and one
+        // f32-gemm-nn call for all its rows. Else each flagged component is one fused-order dot product, over
+        // the fp32 panel when the flagged positions are many, else over the patches of those positions alone
+        // (gathered once each, shared by the rows flagged there).
         if (total > 0)
         {
-            for (int j = 0; j < _k; j++) GatherRow(xs, _panel32.AsSpan(j * len, len), g, j, p0);
-            bool whole = 3L * total > (long)_mg * len;
-            if (whole) _f32Nn(_w.W32.AsSpan(r0 * _k, _mg * _k), _panel32.AsSpan(0, _k * len), _yT, _mg, _k, len, len);
-            for (int i = 0; i < _mg; i++)
-                if (_qCount[i] > 0)
-                    RecomputeRow(r0 + i, _sT.AsSpan(i * len, len), _qT.AsSpan(i * len, _qCount[i]), whole ? _yT.AsSpan(i * len, len) : default);
+            if (3L * total > (long)_mg * len)
+            {
+                for (int j = 0; j < _k; j++) GatherRow(xs, _panel32.AsSpan(j * ld, len), g, j, p0);
+                _f32Nn(_w.W32.AsSpan(r0 * _k, _mg * _k), _panel32.AsSpan(0, _k * ld), _yT, _mg, _k, ld, ld);
+                for (int i = 0; i < _mg; i++)
+                {
+                    var s = _sT.AsSpan(i * len, len);
+                    var y32 = _yT.AsSpan(i * ld, len);
+                    float bias = _w.Bias[r0 + i];
+                    foreach (int p in _qT.AsSpan(i * len, _qCount[i])) s[p] = y32[p] + bias;
+                }
+            }
+            else RecomputeSparse(xs, g, r0, p0, len, ld);
         }
         for (int i = 0; i < _mg; i++) _sT.AsSpan(i * len, len).CopyTo(ys.Slice((r0 + i) * _g.Positions + p0, len));
     }
 
-    /// <summary>fp32 results of the flagged positions q of channel r into its s_hat row: from the tile's fp32
-    /// results when given; else from the tile's fp32 panel, the whole row with f32-gemm-nn when over a quarter is
-    /// flagged, else the flagged positions alone, four interleaved fused-order dot products at a time (four
-    /// independent FMA chains; the same order as f32-gemm-nn, so the same bits).</summary>
-    private void RecomputeRow(int r, Span<float> s, ReadOnlySpan<int> q, ReadOnlySpan<float> tileResult)
+    /// <summary>Panel rows padded to whole 16-lane vectors, so the GEMM-nn kernels never run their scalar tail
+    /// (the padding columns hold stale values; their results are never read).</summary>
+    private static int Pad(int len) => (len + 15) & ~15;
+
+    /// <summary>The flagged components of the tile, each one fused-order dot product (the order of f32-gemm-nn,
+    /// so fp32 mode's bits), four interleaved at a time (four independent FMA chains). The inputs: when under a
+    /// quarter of the tile's positions hold a flag, the patch of each such position gathered once into _panel32
+    /// (slot-major, stride 1); else the tile's fp32 panel (stride ld).</summary>
+    private void RecomputeSparse(ReadOnlySpan<float> xs, int g, int r0, int p0, int len, int ld)
     {
-        float bias = _w.Bias[r];
-        if (!tileResult.IsEmpty)
+        var at = _slot.AsSpan(0, len);   // where position q's patch starts in _panel32, or -1
+        at.Fill(-1);
+        int used = 0;
+        for (int i = 0; i < _mg; i++)
+            foreach (int q in _qT.AsSpan(i * len, _qCount[i]))
+                if (at[q] < 0) { at[q] = 0; used++; }
+        int stride;
+        if (4 * used < len)
         {
-            foreach (int p in q) s[p] = tileResult[p] + bias;
-            return;
+            used = 0;
+            for (int q = 0; q < len; q++)
+                if (at[q] == 0)
+                {
+                    int p = p0 + q;
+                    _g.Gather<float>(xs, _panel32.AsSpan(used * _k, _k), g, p / _g.OW, p % _g.OW);
+                    at[q] = used++ * _k;
+                }
+            stride = 1;
         }
-        int len = s.Length;
-        var wr = _w.W32.AsSpan(r * _k, _k);
-        var panel = _panel32.AsSpan(0, _k * len);
-        if (4 * q.Length > len)
+        else
         {
-            _f32Nn(wr, panel, _recRow, 1, _k, len, len);
-            foreach (int p in q) s[p] = _recRow[p] + bias;
-            return;
+            for (int j = 0; j < _k; j++) GatherRow(xs, _panel32.AsSpan(j * ld, len), g, j, p0);
+            for (int q = 0; q < len; q++) at[q] = q;
+            stride = ld;
         }
-        int t = 0;
-        for (; t + 4 <= q.Length; t += 4)
+        var src = _panel32.AsSpan();
+        for (int i = 0; i < _mg; i++)
         {
-            int q0 = q[t], q1 = q[t + 1], q2 = q[t + 2], q3 = q[t + 3];
-            float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-            for (int j = 0, o = 0; j < wr.Length; j++, o += len)
+            var q = _qT.AsSpan(i * len, _qCount[i]);
+            if (q.IsEmpty) continue;
+            var s = _sT.AsSpan(i * len, len);
+            var wr = _w.W32.AsSpan((r0 + i) * _k, _k);
+            float bias = _w.Bias[r0 + i];
+            int t = 0;
+            for (; t + 4 <= q.Length; t += 4)
             {
-                float w = wr[j];
-                a0 = MathF.FusedMultiplyAdd(w, panel[o + q0], a0);
-                a1 = MathF.FusedMultiplyAdd(w, panel[o + q1], a1);
-                a2 = MathF.FusedMultiplyAdd(w, panel[o + q2], a2);
-                a3 = MathF.FusedMultiplyAdd(w, panel[o + q3], a3);
+                int q0 = q[t], q1 = q[t + 1], q2 = q[t + 2], q3 = q[t + 3];
+                int o0 = at[q0], o1 = at[q1], o2 = at[q2], o3 = at[q3];
+                float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                for (int j = 0, o = 0; j < wr.Length; j++, o += stride)
+                {
+                    float w = wr[j];
+                    a0 = MathF.FusedMultiplyAdd(w, src[o0 + o], a0);
+                    a1 = MathF.FusedMultiplyAdd(w, src[o1 + o], a1);
+                    a2 = MathF.FusedMultiplyAdd(w, src[o2 + o], a2);
+                    a3 = MathF.FusedMultiplyAdd(w, src[o3 + o], a3);
+                }
+                s[q0] = a0 + bias; s[q1] = a1 + bias; s[q2] = a2 + bias; s[q3] = a3 + bias;
             }
-            s[q0] = a0 + bias; s[q1] = a1 + bias; s[q2] = a2 + bias; s[q3] = a3 + bias;
+            for (; t < q.Length; t++) s[q[t]] = F32GemmNnScalar.Dot(wr, src[at[q[t]]..], 0, stride) + bias;
         }
-        for (; t < q.Length; t++) s[q[t]] = F32GemmNnScalar.Dot(wr, panel, q[t], len) + bias;
     }
 
     /// <summary>Panel row j (input element j = (c, kh, kw) of group g's patch) for positions p0.. of dst's length:

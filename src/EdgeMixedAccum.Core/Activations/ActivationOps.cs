@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Runtime.CompilerServices;
 using EdgeMixedAccum.Graph;
@@ -21,6 +22,26 @@ public readonly struct IdentityOp : IActivationOp
     public static double Derivative(double t, in ActivationParams p) => double.IsNaN(t) ? t : 1.0;
 
     public static double Kappa(double t, in ActivationParams p) => double.IsNaN(t) ? t : 1.0;
+
+    public static bool PhiSpan(ReadOnlySpan<float> s, Span<float> y, in ActivationParams p)
+    {
+        if (!s.Overlaps(y, out int off) || off != 0) s.CopyTo(y);
+        return true;
+    }
+
+    /// <summary>1 lane by lane, NaN kept (Vector&lt;float&gt; steps, then the element form).</summary>
+    public static bool KappaSpan(ReadOnlySpan<float> s, Span<float> kappa, in ActivationParams p)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i + Vector<float>.Count <= s.Length; i += Vector<float>.Count)
+            {
+                var t = new Vector<float>(s[i..]);
+                Vector.ConditionalSelect(Vector.Equals(t, t), Vector<float>.One, t).CopyTo(kappa[i..]);
+            }
+        for (; i < s.Length; i++) kappa[i] = (float)Kappa(s[i], p);
+        return true;
+    }
 }
 
 /// <summary>phi(t) = max(t, 0); kappa = 1 for t &gt;= 0 (t = 0: the larger one-sided limit), 0 for t &lt; 0.</summary>
@@ -88,6 +109,42 @@ public readonly struct ClipOp : IActivationOp
 
     private static double Inside(double t, in ActivationParams p) =>
         double.IsNaN(t) ? t : (p.Min < p.Max && t >= p.Min && t <= p.Max) ? 1.0 : 0.0;
+
+    /// <summary>The element forms' comparisons lane by lane (Min/Max are floats, so float and double compares agree).</summary>
+    public static bool PhiSpan(ReadOnlySpan<float> s, Span<float> y, in ActivationParams p)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var lo = new Vector<float>(p.MinF); var hi = new Vector<float>(p.MaxF);
+            for (; i + Vector<float>.Count <= s.Length; i += Vector<float>.Count)
+            {
+                var t = new Vector<float>(s[i..]);
+                Vector.ConditionalSelect(Vector.LessThan(t, lo), lo, Vector.ConditionalSelect(Vector.GreaterThan(t, hi), hi, t)).CopyTo(y[i..]);
+            }
+        }
+        for (; i < s.Length; i++) y[i] = Phi(s[i], p);
+        return true;
+    }
+
+    public static bool KappaSpan(ReadOnlySpan<float> s, Span<float> kappa, in ActivationParams p)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var lo = new Vector<float>(p.MinF); var hi = new Vector<float>(p.MaxF);
+            var one = p.MinF < p.MaxF ? Vector<float>.One : Vector<float>.Zero;
+            for (; i + Vector<float>.Count <= s.Length; i += Vector<float>.Count)
+            {
+                var t = new Vector<float>(s[i..]);
+                var inside = Vector.GreaterThanOrEqual(t, lo) & Vector.LessThanOrEqual(t, hi);
+                var k = Vector.ConditionalSelect(inside, one, Vector<float>.Zero);
+                Vector.ConditionalSelect(Vector.Equals(t, t), k, t).CopyTo(kappa[i..]);
+            }
+        }
+        for (; i < s.Length; i++) kappa[i] = (float)Kappa(s[i], p);
+        return true;
+    }
 }
 
 /// <summary>
@@ -109,6 +166,41 @@ public readonly struct LeakyReluOp : IActivationOp
 
     public static double Kappa(double t, in ActivationParams p) =>
         t >= 0 ? 1.0 : t < 0 ? (p.Alpha != 0 ? 1.0 : 0.0) : t;
+
+    /// <summary>The element form lane by lane: Alpha * t below zero (0 when Alpha = 0), t otherwise (NaN, -0 kept).</summary>
+    public static bool PhiSpan(ReadOnlySpan<float> s, Span<float> y, in ActivationParams p)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var a = new Vector<float>(p.AlphaF);
+            bool zero = p.AlphaF == 0f;
+            for (; i + Vector<float>.Count <= s.Length; i += Vector<float>.Count)
+            {
+                var t = new Vector<float>(s[i..]);
+                Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), zero ? Vector<float>.Zero : a * t, t).CopyTo(y[i..]);
+            }
+        }
+        for (; i < s.Length; i++) y[i] = Phi(s[i], p);
+        return true;
+    }
+
+    public static bool KappaSpan(ReadOnlySpan<float> s, Span<float> kappa, in ActivationParams p)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var below = p.Alpha != 0 ? Vector<float>.One : Vector<float>.Zero;
+            for (; i + Vector<float>.Count <= s.Length; i += Vector<float>.Count)
+            {
+                var t = new Vector<float>(s[i..]);
+                var k = Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), below, t); // NaN stays
+                Vector.ConditionalSelect(Vector.GreaterThanOrEqual(t, Vector<float>.Zero), Vector<float>.One, k).CopyTo(kappa[i..]);
+            }
+        }
+        for (; i < s.Length; i++) kappa[i] = (float)Kappa(s[i], p);
+        return true;
+    }
 }
 
 /// <summary>phi = tanh; phi' = sech^2; kappa = 2|t| / sinh(2|t|) (&lt;= 1, 1 at t = 0, 0 at ±inf).</summary>
