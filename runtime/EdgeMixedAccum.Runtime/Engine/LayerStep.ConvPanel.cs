@@ -193,6 +193,14 @@ internal sealed partial class LayerStep
             var s = _sT.AsSpan(i * len, len);
             var wr = _w.W32.AsSpan((r0 + i) * _k, _k);
             float bias = _w.Bias[r0 + i];
+            if (stride == ld && 8 * q.Length > len)
+            {
+                // Over an eighth of the row flagged: the whole row in vector lanes beats one scalar chain each.
+                var y32 = _yT.AsSpan(0, ld);
+                _f32Nn(wr, _panel32.AsSpan(0, _k * ld), y32, 1, _k, ld, ld);
+                foreach (int p in q) s[p] = y32[p] + bias;
+                continue;
+            }
             int t = 0;
             for (; t + 4 <= q.Length; t += 4)
             {
