@@ -91,8 +91,8 @@ internal static class I8Bounds
     /// <see cref="Scalar"/> for one output channel over many positions (the conv panel path): the channel's
     /// scale, bias and norms are scalars, dot holds its int32 sums at each position. The per-channel terms are
     /// added first, as in Scalar ((rig + weights) + arith), so every result is bit-identical to Scalar run on
-    /// arrays filled with the channel's constants (a test checks). Vector512, Vector256 or Vector128 double lanes,
-    /// whichever is accelerated, then <see cref="Scalar"/> for the tail.
+    /// arrays filled with the channel's constants (a test checks). Vector512 double lanes where accelerated (AVX-512),
+    /// else Vector128 (NEON, and AVX2 machines), then <see cref="Scalar"/> for the tail.
     /// Contract: s, bRig and bFlag hold at least dot.Length elements.
     /// </summary>
     public static void Channel(ReadOnlySpan<int> dot, float scale, float bias, float diff, float l1, float l2, double sx, double emax, double xl1,
@@ -124,24 +124,6 @@ internal static class I8Bounds
                 var a1 = h1 * (ErrorModel.U32 * 2) + (Vector512.Abs(p1) + vab) * 2.3e-16;
                 (vr + a0).StoreUnsafe(ref rr, (nuint)i); (vr + a1).StoreUnsafe(ref rr, (nuint)(i + 8));
                 (vf + a0).StoreUnsafe(ref fr, (nuint)i); (vf + a1).StoreUnsafe(ref fr, (nuint)(i + 8));
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var vk = Vector256.Create(k); var vb = Vector256.Create(b); var vab = Vector256.Create(absB);
-            var vr = Vector256.Create(cRig); var vf = Vector256.Create(cFlag);
-            for (; i + 8 <= n; i += 8)
-            {
-                var (d0, d1) = Vector256.Widen(Vector256.LoadUnsafe(ref dr, (nuint)i));
-                var p0 = Vector256.ConvertToDouble(d0) * vk;
-                var p1 = Vector256.ConvertToDouble(d1) * vk;
-                var sh = Vector256.Narrow(p0 + vb, p1 + vb);
-                sh.StoreUnsafe(ref sr, (nuint)i);
-                var (h0, h1) = Vector256.Widen(Vector256.Abs(sh));
-                var a0 = h0 * (ErrorModel.U32 * 2) + (Vector256.Abs(p0) + vab) * 2.3e-16;
-                var a1 = h1 * (ErrorModel.U32 * 2) + (Vector256.Abs(p1) + vab) * 2.3e-16;
-                (vr + a0).StoreUnsafe(ref rr, (nuint)i); (vr + a1).StoreUnsafe(ref rr, (nuint)(i + 4));
-                (vf + a0).StoreUnsafe(ref fr, (nuint)i); (vf + a1).StoreUnsafe(ref fr, (nuint)(i + 4));
             }
         }
         else if (Vector128.IsHardwareAccelerated)
