@@ -58,7 +58,12 @@ public static class OnnxImporter
     public static OnnxImportResult Import(string path)
     {
         byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
+        try
+        {
+            long length = new FileInfo(path).Length;
+            if (length > Limits.MaxFileBytes) throw new EmaException($"'{path}' is {length} bytes, more than the limit {Limits.MaxFileBytes} (Limits.MaxFileBytes)");
+            bytes = File.ReadAllBytes(path);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             throw new EmaException($"cannot read '{path}': {e.Message}", e);
