@@ -14,12 +14,17 @@ if (args[0] == "replay")
 {
     if (!Targets.All.TryGetValue(args[1], out var t)) { Console.Error.WriteLine($"unknown target '{args[1]}'"); return 2; }
     var files = args.Skip(2).SelectMany<string, string>(p => Directory.Exists(p) ? Directory.EnumerateFiles(p).Where(f => !Path.GetFileName(f).StartsWith("README", StringComparison.Ordinal)).Order(StringComparer.Ordinal) : [p]);
-    int bad = 0, n = 0;
+    int bad = 0, n = 0, accepted = 0;
     foreach (var f in files)
     {
         n++;
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        try { t(File.ReadAllBytes(f)); Console.WriteLine($"ok    {sw.ElapsedMilliseconds,6} ms  {f}"); }
+        try
+        {
+            bool ok = t(File.ReadAllBytes(f));
+            if (ok) accepted++;
+            Console.WriteLine($"{(ok ? "load " : "typed")} {sw.ElapsedMilliseconds,6} ms  {f}");
+        }
         catch (Exception e)
         {
             bad++;
@@ -27,7 +32,7 @@ if (args[0] == "replay")
             Console.WriteLine(e.StackTrace);
         }
     }
-    Console.WriteLine($"replay {args[1]}: {n} inputs, {bad} crashed");
+    Console.WriteLine($"replay {args[1]}: {n} inputs, {accepted} loaded, {n - accepted - bad} refused with a typed error, {bad} crashed");
     return bad == 0 ? 0 : 1;
 }
 if (!Targets.All.TryGetValue(args[0], out var target)) { Console.Error.WriteLine($"unknown target '{args[0]}'"); return 2; }

@@ -20,9 +20,10 @@ public static class Targets
     /// milliseconds (the limits on tensor size are tested elsewhere).</summary>
     private const long MaxRunElements = 1 << 18;
 
-    public static readonly IReadOnlyDictionary<string, Action<byte[]>> All = new Dictionary<string, Action<byte[]>>
+    /// <summary>Each target returns whether the input was accepted (loaded), false when it was refused with a typed error.</summary>
+    public static readonly IReadOnlyDictionary<string, Func<byte[], bool>> All = new Dictionary<string, Func<byte[], bool>>
     {
-        ["ema"] = b => { EmaRepair.Repair(b); Ema(b); },
+        ["ema"] = b => { EmaRepair.Repair(b); return Ema(b); },
         ["ema-raw"] = Ema,
         ["onnx"] = Onnx,
         // Checks the pipeline itself: a planted bug (any change of the first byte of the seeds, the magic's 0x89) that
@@ -32,19 +33,20 @@ public static class Targets
         {
             try { EmaReader.Read(b, "canary"); } catch (EmaException) { }
             if (b.Length > 0 && b[0] != 0x89) throw new IndexOutOfRangeException("canary");
+            return true;
         },
     };
 
     /// <summary>The .ema reader, then a session on what it accepted and one inference of zeros.</summary>
-    public static void Ema(byte[] bytes)
+    public static bool Ema(byte[] bytes)
     {
         EmaModel model;
         try { model = EmaReader.Read(bytes, "fuzz.ema"); }
-        catch (EmaException) { return; }
+        catch (EmaException) { return false; }
         long elements = 0;
         foreach (var v in model.Graph.Values)
             if (!v.IsConstant) elements += Shapes.Elements(v.Shape.Select(d => d == Shapes.Batch ? 1 : d).ToArray(), v.Name);
-        if (elements > MaxRunElements) return;
+        if (elements > MaxRunElements) return true;
         try
         {
             using var s = new Session(model);
@@ -52,18 +54,20 @@ public static class Targets
             s.Run(new float[s.InputLength], y);
         }
         catch (EmaException) { }
+        return true;
     }
 
     /// <summary>The ONNX importer (parse, passes, lowering); an accepted graph is also written as .ema and read back.</summary>
-    public static void Onnx(byte[] bytes)
+    public static bool Onnx(byte[] bytes)
     {
         OnnxImportResult r;
         try { r = OnnxImporter.Import(bytes, "fuzz.onnx"); }
-        catch (EmaException e) when (!e.Message.Contains("internal error", StringComparison.Ordinal)) { return; }
+        catch (EmaException e) when (!e.Message.Contains("internal error", StringComparison.Ordinal)) { return false; }
         catch (EmaException e) { throw new FuzzFinding(e.Message, e); }
         byte[] ema;
         try { ema = EmaWriter.ToBytes(new EmaModel(new ModelMetadata { ModelName = "fuzz" }, r.Graph)); }
-        catch (EmaException) { return; } // e.g. a graph the runtime format cannot hold; the importer's result is what is fuzzed
+        catch (EmaException) { return true; } // e.g. a graph the runtime format cannot hold; the importer's result is what is fuzzed
         EmaReader.Read(ema, "fuzz roundtrip"); // what the writer wrote must read back: an exception here is a finding
+        return true;
     }
 }
