@@ -57,4 +57,24 @@ public static class Limits
         }
         return n;
     }
+
+    /// <summary>The graph-wide limits the .ema reader enforces (elements of each value, activation elements per sample,
+    /// nodes, values), for the writer and the ONNX importer: what they produce must read back. Names the value.</summary>
+    public static void CheckGraph(ModelGraph g)
+    {
+        if (g.Nodes.Count > MaxGraphNodes) throw new EmaException($"the graph has {g.Nodes.Count} nodes, more than the limit {MaxGraphNodes} (Limits.MaxGraphNodes)");
+        if (g.Values.Count > MaxGraphValues) throw new EmaException($"the graph has {g.Values.Count} values, more than the limit {MaxGraphValues} (Limits.MaxGraphValues)");
+        long activations = 0;
+        for (int v = 0; v < g.Values.Count; v++)
+        {
+            var info = g.Values[v];
+            string where = $"value {v} '{info.Name}'";
+            long n = CheckElements(info.Shape, where);
+            if (!info.IsConstant && (activations += n) > MaxActivationElements)
+                throw new EmaException(ActivationsMessage(where));
+        }
+    }
+
+    internal static string ActivationsMessage(string where) =>
+        $"{where}: the graph's activations need more than {MaxActivationElements} elements per sample (Limits.MaxActivationElements)";
 }

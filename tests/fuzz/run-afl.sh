@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of one target with AFL++ and SharpFuzz (docs/fuzzing.md). Not part of tests/run.sh or CI.
-#   tests/fuzz/run-afl.sh TARGET [SECONDS]     TARGET: ema | ema-raw | onnx | canary; SECONDS default 600
+#   tests/fuzz/run-afl.sh TARGET [SECONDS]     TARGET: ema | ema-raw | onnx | onnx-struct | canary; SECONDS default 600
 # Needs the Debian package afl++ and the SharpFuzz instrumenter (dotnet tool SharpFuzz.CommandLine 2.3.0); it
 # installs both when missing. Findings go to $EMA_FUZZ_OUT (default /tmp/ema-fuzz)/findings-TARGET; the
 # execution count is execs_done in its default/fuzzer_stats.
@@ -30,7 +30,7 @@ dotnet publish tests/fuzz/EdgeMixedAccum.Fuzz -c Release -o "$bin" --nologo -v q
 for dll in EdgeMixedAccum.Core EdgeMixedAccum.Runtime EdgeMixedAccum.Converters; do
   "$sharpfuzz" "$bin/$dll.dll"
 done
-[ "$target" = onnx ] && "$sharpfuzz" "$bin/Google.Protobuf.dll"
+case "$target" in onnx*) "$sharpfuzz" "$bin/Google.Protobuf.dll" ;; esac
 
 # AFL_SKIP_BIN_CHECK: the binary afl-fuzz starts is dotnet; the instrumented code is in the assemblies.
 # -t: per-input timeout in ms (the first inputs also JIT); -m none: .NET reserves a large address space.

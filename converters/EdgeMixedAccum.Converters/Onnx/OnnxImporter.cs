@@ -92,6 +92,7 @@ public static class OnnxImporter
     public static OnnxImportResult Lower(ImportGraph g, OnnxModelInfo info)
     {
         var mg = ModelGraphLowering.Lower(g);
+        Limits.CheckGraph(mg); // the .ema reader's limits (activation sizes the declared shapes imply), checked here, named by value
         var ins = mg.Inputs.Select(i => new OnnxTensorInfo(mg.Values[i].Name, mg.Values[i].Shape)).ToList();
         var outs = mg.Outputs.Select(o => new OnnxTensorInfo(mg.Values[o].Name, mg.Values[o].Shape)).ToList();
         return new OnnxImportResult(mg, info, ins, outs, g.Batch, g.Notes.ToList());

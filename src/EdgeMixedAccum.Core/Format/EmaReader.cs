@@ -233,7 +233,7 @@ public static class EmaReader
             try { Shapes.Validate(shape, $"value {v} '{vname}'", allowBatch: constant < 0); elements = Limits.CheckElements(shape, $"value {v} '{vname}'"); }
             catch (EmaException e) { throw r.ErrorAt(shapeAt, e.Message); }
             if (constant < 0 && (activations += elements) > Limits.MaxActivationElements)
-                throw r.ErrorAt(shapeAt, $"value {v} '{vname}': the graph's activations need more than {Limits.MaxActivationElements} elements per sample (Limits.MaxActivationElements)");
+                throw r.ErrorAt(shapeAt, Limits.ActivationsMessage($"value {v} '{vname}'"));
             g.Values.Add(new ValueInfo(vname, shape, constant));
         }
         ReadIds(ref r, g.Inputs, "graph input", values);

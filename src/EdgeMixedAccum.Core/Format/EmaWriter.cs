@@ -54,6 +54,7 @@ public static class EmaWriter
     {
         var g = model.Graph;
         g.Validate();
+        Limits.CheckGraph(g); // the reader's limits: never write a file it would refuse
 
         // DATA and TENSORS together: each blob at a 64-byte multiple within DATA.
         var data = new SectionWriter();

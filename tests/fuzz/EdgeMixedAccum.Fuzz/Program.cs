@@ -4,11 +4,18 @@ using SharpFuzz;
 // Usage (docs/fuzzing.md):
 //   EdgeMixedAccum.Fuzz TARGET                   under afl-fuzz (tests/fuzz/run-afl.sh): input on stdin, in-process loop
 //   EdgeMixedAccum.Fuzz replay TARGET PATH...    run files or folders (a corpus, crashes) once each, print the outcome
-// TARGET: ema (CRCs repaired before reading), ema-raw (bytes as given), onnx.
+//   EdgeMixedAccum.Fuzz dump SCRIPT OUT.onnx     the model an onnx-struct input builds
+// TARGET: ema (CRCs repaired before reading), ema-raw (bytes as given), onnx, onnx-struct (edit scripts on valid models), canary.
 if (args.Length == 0 || (args[0] == "replay" && args.Length < 3))
 {
     Console.Error.WriteLine($"usage: EdgeMixedAccum.Fuzz {string.Join('|', Targets.All.Keys)} | replay TARGET PATH...");
     return 2;
+}
+if (args[0] == "dump" && args.Length == 3)
+{
+    // The ONNX model an onnx-struct script builds, to keep as a regression input.
+    File.WriteAllBytes(args[2], OnnxStruct.Build(File.ReadAllBytes(args[1])) ?? []);
+    return 0;
 }
 if (args[0] == "replay")
 {
@@ -29,7 +36,7 @@ if (args[0] == "replay")
         {
             bad++;
             Console.WriteLine($"CRASH {sw.ElapsedMilliseconds,6} ms  {f}: {e.GetType().Name}: {e.Message}");
-            Console.WriteLine(e.StackTrace);
+            Console.WriteLine(e.InnerException?.ToString() ?? e.StackTrace); // the importer wraps its own bugs: show the original
         }
     }
     Console.WriteLine($"replay {args[1]}: {n} inputs, {accepted} loaded, {n - accepted - bad} refused with a typed error, {bad} crashed");

@@ -26,6 +26,7 @@ public static class Targets
         ["ema"] = b => { EmaRepair.Repair(b); return Ema(b); },
         ["ema-raw"] = Ema,
         ["onnx"] = Onnx,
+        ["onnx-struct"] = OnnxStruct.Run,
         // Checks the pipeline itself: a planted bug (any change of the first byte of the seeds, the magic's 0x89) that
         // run-afl.sh must report as a crash within seconds.
         // (It reads the input first so that AFL sees instrumented code run.)
