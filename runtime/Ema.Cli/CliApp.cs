@@ -23,6 +23,7 @@ public static class CliApp
         root.Subcommands.Add(DemoCommand.Create(stdout));
         root.Subcommands.Add(LoopCommand.Create(stdout));
         root.Subcommands.Add(BenchCommand.Create(stdout));
+        root.Subcommands.Add(SoakCommand.Create(stdout));
         root.Subcommands.Add(SelftestCommand.Create(stdout, families));
         root.Subcommands.Add(DoctorCommand.Create(stdout, families));
 #if EMA_CONVERTER

@@ -58,7 +58,12 @@ public static class OnnxImporter
     public static OnnxImportResult Import(string path)
     {
         byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
+        try
+        {
+            long length = new FileInfo(path).Length;
+            if (length > Limits.MaxFileBytes) throw new EmaException($"'{path}' is {length} bytes, more than the limit {Limits.MaxFileBytes} (Limits.MaxFileBytes)");
+            bytes = File.ReadAllBytes(path);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             throw new EmaException($"cannot read '{path}': {e.Message}", e);
@@ -87,6 +92,7 @@ public static class OnnxImporter
     public static OnnxImportResult Lower(ImportGraph g, OnnxModelInfo info)
     {
         var mg = ModelGraphLowering.Lower(g);
+        Limits.CheckGraph(mg); // the .ema reader's limits (activation sizes the declared shapes imply), checked here, named by value
         var ins = mg.Inputs.Select(i => new OnnxTensorInfo(mg.Values[i].Name, mg.Values[i].Shape)).ToList();
         var outs = mg.Outputs.Select(o => new OnnxTensorInfo(mg.Values[o].Name, mg.Values[o].Shape)).ToList();
         return new OnnxImportResult(mg, info, ins, outs, g.Batch, g.Notes.ToList());

@@ -38,6 +38,8 @@ internal static class OnnxModelReader
         var info = new OnnxModelInfo(m.IrVersion, (int)opset, m.ProducerName, m.ProducerVersion, gp.Name, m.Domain, m.ModelVersion,
             MetadataProps(m));
         if (gp.SparseInitializer.Count > 0) throw new EmaException("sparse initializers are not supported");
+        if (gp.Node.Count > Limits.MaxGraphNodes) throw Invalid($"the graph has {gp.Node.Count} nodes, more than the limit {Limits.MaxGraphNodes} (Limits.MaxGraphNodes)");
+        if (gp.Initializer.Count > Limits.MaxTensors) throw Invalid($"the graph has {gp.Initializer.Count} initializers, more than the limit {Limits.MaxTensors} (Limits.MaxTensors)");
         var g = new ImportGraph { Name = gp.Name, Opset = (int)opset };
 
         foreach (var t in gp.Initializer)
@@ -104,7 +106,7 @@ internal static class OnnxModelReader
             throw new EmaException($"{where} has element type {OnnxDataType.Name(tt.ElemType)}; only FLOAT inputs are supported");
         if (tt.Shape is null) throw new EmaException($"{where} has no shape");
         var dims = tt.Shape.Dim;
-        if (dims.Count > 8) throw new EmaException($"{where} has rank {dims.Count}, more than 8");
+        if (dims.Count > Limits.MaxRank) throw new EmaException($"{where} has rank {dims.Count}, more than {Limits.MaxRank}");
         var s = new int[dims.Count];
         for (int i = 0; i < s.Length; i++)
         {
@@ -117,6 +119,7 @@ internal static class OnnxModelReader
             s[i] = (int)d.DimValue;
         }
         Shapes.Validate(s, where, allowBatch: true);
+        Limits.CheckElements(s, where);
         return s;
     }
 
@@ -185,6 +188,10 @@ internal static class OnnxModelReader
 /// <summary>TensorProto to <see cref="ConstTensor"/>: inline data only (raw_data or the typed fields).</summary>
 internal static class OnnxTensors
 {
+    private static bool IsSupported(int type) => type is OnnxDataType.Float or OnnxDataType.Double or OnnxDataType.Float16
+        or OnnxDataType.BFloat16 or OnnxDataType.Int64 or OnnxDataType.UInt32 or OnnxDataType.UInt64 or OnnxDataType.Int32
+        or OnnxDataType.Int16 or OnnxDataType.Int8 or OnnxDataType.UInt16 or OnnxDataType.UInt8 or OnnxDataType.Bool;
+
     public static ConstTensor ToConst(TensorProto t, string where)
     {
         if (t.DataLocation == TensorProto.Types.DataLocation.External || t.ExternalData.Count > 0)
@@ -192,14 +199,16 @@ internal static class OnnxTensors
             string loc = t.ExternalData.FirstOrDefault(e => e.Key == "location")?.Value ?? "?";
             throw new EmaException($"{where} (tensor '{t.Name}') keeps its data in an external file ('{loc}'); external data is not supported: save the model with its weights inside the .onnx file");
         }
-        if (t.Dims.Count > 8) throw new EmaException($"{where}: rank {t.Dims.Count} exceeds 8");
+        if (t.Dims.Count > Limits.MaxRank) throw new EmaException($"{where}: rank {t.Dims.Count} exceeds {Limits.MaxRank}");
         var shape = new int[t.Dims.Count];
         for (int i = 0; i < shape.Length; i++)
         {
             if (t.Dims[i] < 0 || t.Dims[i] > int.MaxValue) throw new EmaException($"{where}: dim {t.Dims[i]} is invalid");
             shape[i] = (int)t.Dims[i];
         }
-        int n = checked((int)Shapes.Elements(shape, where));
+        // The declared shape is checked against the limit, and against the data actually present (below), before
+        // anything of its size is allocated: a few bytes of protobuf must not buy gigabytes.
+        int n = checked((int)Limits.CheckElements(shape, where));
         var raw = t.RawData.Span;
         bool hasRaw = !t.RawData.IsEmpty;
         int type = t.DataType;
@@ -207,7 +216,24 @@ internal static class OnnxTensors
         int rawLength = raw.Length;
         void CheckRaw(int size)
         {
-            if ((long)rawLength != (long)n * size) throw new EmaException($"{where}: raw_data has {rawLength} bytes, shape {Shapes.Format(shape)} of {OnnxDataType.Name(type)} needs {(long)n * size}");
+            if ((long)rawLength != checked((long)n * size)) throw new EmaException($"{where}: raw_data has {rawLength} bytes, shape {Shapes.Format(shape)} of {OnnxDataType.Name(type)} needs {(long)n * size}");
+        }
+        if (!hasRaw)
+        {
+            int got = type switch
+            {
+                OnnxDataType.Float => t.FloatData.Count,
+                OnnxDataType.Double => t.DoubleData.Count,
+                OnnxDataType.Int64 => t.Int64Data.Count,
+                OnnxDataType.UInt32 or OnnxDataType.UInt64 => t.Uint64Data.Count,
+                _ => t.Int32Data.Count,
+            };
+            string field = type switch
+            {
+                OnnxDataType.Float => "float_data", OnnxDataType.Double => "double_data", OnnxDataType.Int64 => "int64_data",
+                OnnxDataType.UInt32 or OnnxDataType.UInt64 => "uint64_data", _ => "int32_data",
+            };
+            if (got != n && IsSupported(type)) throw Count(got, field); // unsupported types fail below, by name
         }
         switch (type)
         {

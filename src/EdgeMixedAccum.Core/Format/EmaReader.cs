@@ -12,7 +12,7 @@ public sealed record EmaReadOptions
     /// memory-mapped file at start-up; the other sections are always checked.</summary>
     public bool VerifyDataCrc { get; init; } = true;
     /// <summary>Refuse files larger than this.</summary>
-    public long MaxFileBytes { get; init; } = EmaReader.MaxFileBytes;
+    public long MaxFileBytes { get; init; } = Limits.MaxFileBytes;
 }
 
 /// <summary>
@@ -23,12 +23,13 @@ public sealed record EmaReadOptions
 /// </summary>
 public static class EmaReader
 {
+    // The limits live in Limits (one place for the reader, the importer and the docs); these names stay for callers.
     /// <summary>The largest file this reader accepts (2 GiB - 1, the largest managed buffer).</summary>
-    public const long MaxFileBytes = int.MaxValue;
-    public const int MaxSections = 64;
-    public const int MaxTensors = 1 << 16;
-    public const int MaxLabels = 1 << 16;
-    public const int MaxRank = 8;
+    public const long MaxFileBytes = Limits.MaxFileBytes;
+    public const int MaxSections = Limits.MaxSections;
+    public const int MaxTensors = Limits.MaxTensors;
+    public const int MaxLabels = Limits.MaxLabels;
+    public const int MaxRank = Limits.MaxRank;
 
     public static EmaModel Read(string path, EmaReadOptions? options = null)
     {
@@ -69,7 +70,7 @@ public static class EmaReader
         ulong declaredLength = BinaryPrimitives.ReadUInt64LittleEndian(f[24..]);
         if (declaredLength != (ulong)f.Length)
             throw Err("HEADER", 24, $"header says the file is {declaredLength} bytes but it is {f.Length}{((ulong)f.Length < declaredLength ? " (truncated)" : "")}");
-        long tableEnd = HeaderSize + sectionCount * TableEntrySize;
+        long tableEnd = checked(HeaderSize + sectionCount * TableEntrySize); // sectionCount <= MaxSections
         if (tableEnd > f.Length) throw Err("TABLE", HeaderSize, $"section table of {sectionCount} entries runs past the end of the file");
         var table = f[HeaderSize..(int)tableEnd];
         if (Crc32.HashToUInt32(table) != BinaryPrimitives.ReadUInt32LittleEndian(f[32..])) throw Err("TABLE", HeaderSize, "section table CRC-32 mismatch");
@@ -93,7 +94,7 @@ public static class EmaReader
             if (off < (ulong)tableEnd) throw Err("TABLE", at + 8, $"section {sname} offset {off} overlaps the header or section table (ends at {tableEnd})");
             if (off > (ulong)f.Length || len > (ulong)f.Length - off)
                 throw Err("TABLE", at + 16, $"section {sname} [{off}, +{len}) runs past the end of the file ({f.Length} bytes)");
-            ranges.Add(((long)off, (long)(off + len), sname, at));
+            ranges.Add(((long)off, checked((long)(off + len)), sname, at));
             if (Crc32.HashToUInt32(f.Slice((int)off, (int)len)) != crc
                 && (kind != (uint)SectionKind.Data || options.VerifyDataCrc))
                 throw Err(sname, (long)off, $"CRC-32 mismatch over {len} bytes");
@@ -139,13 +140,13 @@ public static class EmaReader
             at = r.Offset;
             int[] shape = r.I32s($"{where} shape", MaxRank);
             long elements;
-            try { Shapes.Validate(shape, where, allowBatch: false); elements = Shapes.Elements(shape, where); }
+            try { Shapes.Validate(shape, where, allowBatch: false); elements = Limits.CheckElements(shape, where); }
             catch (EmaException e) when (e is not EmaFormatException) { throw r.ErrorAt(at, e.Message); }
             int rows = shape.Length >= 2 ? shape[0] : 0;
 
             at = r.Offset;
             ulong dataOff = r.U64($"{where} data offset"), dataLen = r.U64($"{where} data length");
-            if (dataLen != (ulong)elements * (ulong)dtype.ElementSize())
+            if (dataLen != checked((ulong)elements * (ulong)dtype.ElementSize()))
                 throw r.ErrorAt(at + 8, $"{where}: data length {dataLen} does not match shape {Shapes.Format(shape)} of {dtype} ({elements * dtype.ElementSize()} bytes)");
             var payload = Blob(ref r, file, data, blobs, where, dataOff, dataLen, "data", at);
 
@@ -155,7 +156,7 @@ public static class EmaReader
             int expectScales = dtype == TensorDType.Int8 ? TensorData.ScaleCount(shape) : 0;
             if (scaleCount != expectScales) throw r.ErrorAt(at + 8, $"{where}: {scaleCount} scales, expected {expectScales}");
             ReadOnlyMemory<byte> scales = default;
-            if (expectScales > 0) scales = Blob(ref r, file, data, blobs, where, scalesOff, scaleCount * 4UL, "scales", at);
+            if (expectScales > 0) scales = Blob(ref r, file, data, blobs, where, scalesOff, checked(scaleCount * 4UL), "scales", at);
             else if (scalesOff != 0) throw r.ErrorAt(at, $"{where}: scales offset {scalesOff} given without scales");
 
             at = r.Offset;
@@ -163,7 +164,7 @@ public static class EmaReader
             uint statRows = r.U32($"{where} row count");
             if (statRows != rows) throw r.ErrorAt(at + 16, $"{where}: {statRows} row statistics, expected {rows}");
             ReadOnlyMemory<byte> l1 = default, l2 = default;
-            if (rows > 0) { l1 = Blob(ref r, file, data, blobs, where, l1Off, (ulong)rows * 4, "row L1", at); l2 = Blob(ref r, file, data, blobs, where, l2Off, (ulong)rows * 4, "row L2", at + 8); }
+            if (rows > 0) { l1 = Blob(ref r, file, data, blobs, where, l1Off, checked((ulong)rows * 4), "row L1", at); l2 = Blob(ref r, file, data, blobs, where, l2Off, checked((ulong)rows * 4), "row L2", at + 8); }
             else if (l1Off != 0 || l2Off != 0) throw r.ErrorAt(at, $"{where}: row statistics offsets given for a tensor of rank {shape.Length}");
 
             var t = new TensorData(tname, dtype, shape, payload, scales, l1, l2);
@@ -185,7 +186,8 @@ public static class EmaReader
         if (off % Alignment != 0) throw r.ErrorAt(fieldAt, $"{where}: {what} offset {off} is not a multiple of {Alignment}");
         if (off > (ulong)data.Length || len > (ulong)data.Length - off)
             throw r.ErrorAt(fieldAt, $"{where}: {what} [{off}, +{len}) lies outside the DATA section ({data.Length} bytes)");
-        blobs.Add((data.Offset + (long)off, data.Offset + (long)(off + len), $"{where} {what}", fieldAt));
+        // off + len <= data.Length <= int.MaxValue here: the sums cannot overflow.
+        blobs.Add((checked(data.Offset + (long)off), checked(data.Offset + (long)(off + len)), $"{where} {what}", fieldAt));
         return file.Slice(data.Offset + (int)off, (int)len);
     }
 
@@ -217,7 +219,8 @@ public static class EmaReader
         var r = new SectionReader(f.Slice(sec.Offset, sec.Length), sec.Offset, "GRAPH", name);
         var g = new ModelGraph();
         g.Tensors.AddRange(tensors);
-        int values = r.Count("value count", 12, ModelGraph.MaxValues);
+        int values = r.Count("value count", 12, Limits.MaxGraphValues);
+        long activations = 0; // elements of the non-constant values per batch unit: what a session allocates
         for (int v = 0; v < values; v++)
         {
             long at = r.Offset;
@@ -226,13 +229,16 @@ public static class EmaReader
             int[] shape = r.I32s($"value {v} '{vname}' shape", MaxRank);
             int constant = r.I32($"value {v} '{vname}' constant");
             if (constant < -1 || constant >= tensors.Count) throw r.ErrorAt(r.Offset - 4, $"value {v} '{vname}': constant index {constant} is outside -1..{tensors.Count - 1}");
-            try { Shapes.Validate(shape, $"value {v} '{vname}'", allowBatch: constant < 0); }
+            long elements;
+            try { Shapes.Validate(shape, $"value {v} '{vname}'", allowBatch: constant < 0); elements = Limits.CheckElements(shape, $"value {v} '{vname}'"); }
             catch (EmaException e) { throw r.ErrorAt(shapeAt, e.Message); }
+            if (constant < 0 && (activations += elements) > Limits.MaxActivationElements)
+                throw r.ErrorAt(shapeAt, Limits.ActivationsMessage($"value {v} '{vname}'"));
             g.Values.Add(new ValueInfo(vname, shape, constant));
         }
         ReadIds(ref r, g.Inputs, "graph input", values);
         ReadIds(ref r, g.Outputs, "graph output", values);
-        int nodes = r.Count("node count", 11, ModelGraph.MaxNodes);
+        int nodes = r.Count("node count", 11, Limits.MaxGraphNodes);
         var nodeAt = new long[nodes];
         for (int n = 0; n < nodes; n++)
         {

@@ -22,9 +22,12 @@ public static class EmaWriter
     /// file in the same directory, are flushed to disk, and the file is renamed over the target.
     /// An exception leaves any existing file at <paramref name="path"/> untouched.
     /// </summary>
-    public static void Write(string path, EmaModel model)
+    public static void Write(string path, EmaModel model) => WriteAtomic(path, ToBytes(model), null);
+
+    /// <param name="wrap">Tests only: wraps the temporary file's stream (to fail mid-write, as a full disk or a
+    /// killed process would); null in production.</param>
+    internal static void WriteAtomic(string path, byte[] bytes, Func<Stream, Stream>? wrap)
     {
-        var bytes = ToBytes(model);
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full) ?? ".";
         string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
@@ -32,7 +35,9 @@ public static class EmaWriter
         {
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                fs.Write(bytes);
+                var s = wrap?.Invoke(fs) ?? fs;
+                s.Write(bytes);
+                s.Flush();
                 fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);
@@ -49,6 +54,7 @@ public static class EmaWriter
     {
         var g = model.Graph;
         g.Validate();
+        Limits.CheckGraph(g); // the reader's limits: never write a file it would refuse
 
         // DATA and TENSORS together: each blob at a 64-byte multiple within DATA.
         var data = new SectionWriter();

@@ -10,7 +10,7 @@ namespace EdgeMixedAccum.Format;
 /// </summary>
 internal ref struct SectionReader
 {
-    public const int MaxString = 65536;
+    public const int MaxString = Limits.MaxStringBytes;
 
     private readonly ReadOnlySpan<byte> _data;
     private readonly long _base;
