@@ -308,6 +308,9 @@ internal sealed partial class LayerStep
         q = q[..x.Length];
         if (!finite) { q.Clear(); return st; }
         float sx = _staticScale > 0 ? _staticScale : max / 127f;
+        // A step whose reciprocal overflows (max|x| below ~3.7e-37) would quantise a zero through 0 * inf = NaN:
+        // take the all-zero path instead (q = 0, e_max = max|x|), which bounds such tiny inputs rigorously.
+        if (!float.IsFinite(1f / sx)) sx = 0;
         st.Scale = sx;
         double emax = 0, l1 = 0;
         if (sx == 0)
