@@ -242,7 +242,7 @@ public static class ConstantEvaluator
 
     private static ConstTensor Slice(ImportNode n, ImportGraph g, ConstTensor?[] ins)
     {
-        var data = ins[0] ?? throw n.Fail("input 0 is required");
+        var data = (ins.Length > 0 ? ins[0] : null) ?? throw n.Fail("input 0 is required");
         long[] starts, ends;
         long[]? axes, steps = null;
         if (g.Opset < 10)

@@ -69,7 +69,7 @@ public sealed class PadFoldingPass : IImportPass
         if (mode != "constant") throw pad.Fail($"mode '{mode}' is not supported (only constant zero padding)");
         long[] pads = g.Opset < 11
             ? pad.Ints("pads") ?? throw pad.Fail("attribute 'pads' is required")
-            : (g.TryConstant(pad.Input(1)) ?? throw pad.Fail("pads must be a constant")).Ints.ToArray();
+            : (g.TryConstant(pad.Input(1)) ?? throw pad.Fail("pads must be a constant")).ToIntArray($"{pad.Where}: pads");
         if (pad.HasInput(3)) throw pad.Fail("the axes input is not supported");
         double value = g.Opset < 11 ? pad.Float("value", 0) : pad.HasInput(2) ? (g.TryConstant(pad.Input(2)) ?? throw pad.Fail("constant_value must be a constant")).Scalar(pad.Where) : 0;
         if (value != 0) throw pad.Fail($"padding value {value} is not supported (only zero)");

@@ -37,13 +37,18 @@ public class FuzzFindingTests
         EmaReader.Read(ema, file);
     }
 
-    [Theory]
-    [MemberData(nameof(Files), "open")]
-    public void Open_AreContainedAsTypedErrors(string file)
+    /// <summary>A Fact over the folder (none is open today): an input put there must still fail as the typed
+    /// internal-error wrapper; once its bug is fixed this fails and the file moves to fixed/.</summary>
+    [Fact]
+    public void Open_AreContainedAsTypedErrors()
     {
-        var bytes = File.ReadAllBytes(Path.Combine(Dir("open"), file));
-        var e = Assert.ThrowsAny<EmaException>(() => OnnxImporter.Import(bytes, file));
-        Assert.Contains("internal error in the ONNX importer", e.Message); // still open: when this fails, move the file to fixed/
+        foreach (var row in Files("open"))
+        {
+            string file = (string)row[0];
+            var bytes = File.ReadAllBytes(Path.Combine(Dir("open"), file));
+            var e = Assert.ThrowsAny<EmaException>(() => OnnxImporter.Import(bytes, file));
+            Assert.Contains("internal error in the ONNX importer", e.Message);
+        }
     }
 
     [Fact]
