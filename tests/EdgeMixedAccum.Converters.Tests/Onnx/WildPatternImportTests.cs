@@ -1,4 +1,5 @@
 using EdgeMixedAccum.Converters.Onnx;
+using EdgeMixedAccum.Converters.Passes;
 using EdgeMixedAccum.Graph;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -174,6 +175,32 @@ public class WildPatternImportTests
         var g = ob.Import().Graph;
         Assert.Equal(2, g.Nodes.OfType<TransposeNode>().Count());
         MatchesOrt(ob, [3, 5, 4, 1], 12);
+    }
+
+    [Fact]
+    public void FixedBatchExportWithBakedReshapesRunsAnyBatchLikeRowByRowOrt()
+    {
+        // tf2onnx of a Keras model saved with batch_size=1: [1, 5, 4, 1], Transpose, Conv, Reshape [1, 36], MatMul.
+        var ob = new OnnxBuilder(13);
+        ob.Input("x", 1, 5, 4, 1);
+        string t = ob.Node("Transpose", ["x"], "t", "to_nchw", ("perm", new[] { 0, 3, 1, 2 }));
+        ob.Init("w", [3, 1, 2, 2], T.Rand(12, 20));
+        string c = ob.Node("Conv", [t, "w"], "c", "conv", ("kernel_shape", new[] { 2, 2 }), ("strides", new[] { 2, 1 }), ("auto_pad", "SAME_UPPER"));
+        string f = ob.Node("Reshape", [c, ob.InitInt64("flat", 1, 36)], "f", "flatten");
+        ob.Init("d", [36, 2], T.Rand(72, 21));
+        ob.Node("MatMul", [f, "d"], "y");
+        ob.Output("y");
+        var r = ob.Import();
+        Assert.Equal(BatchMode.MadeSymbolic, r.Batch);
+        const int rows = 4;
+        var x = T.Rand(rows * 20, 22, 3);
+        var (ours, shape) = T.Run(r.Graph, x, [rows, 5, 4, 1]);
+        Assert.Equal(new[] { rows, 2 }, shape);
+        for (int i = 0; i < rows; i++)
+        {
+            var ort = Ort(ob, x.AsSpan(i * 20, 20).ToArray(), [1, 5, 4, 1]);
+            for (int k = 0; k < 2; k++) Assert.True(Math.Abs(ours[i * 2 + k] - ort[k]) <= 1e-5 * ort.Max(v => Math.Abs((double)v)), $"row {i} output {k}");
+        }
     }
 
     [Fact]
