@@ -137,7 +137,11 @@ public sealed class SymbolicBatchPass : IImportPass
         {
             if (!b.Shapes.TryGetValue(name, out var s2))
                 throw new EmaException($"value '{name}' is a runtime value with {at(b1)} but a constant with {at(b2)}");
-            a.Shapes[name] = Merge(name, s1, s2, b1, b2);
+            try { a.Shapes[name] = Merge(name, s1, s2, b1, b2); }
+            catch (EmaException e) when (a.Producer(name) is { } p)
+            {
+                throw new EmaException($"{p.Where}: {e.Message}", e); // name the node that moved the batch
+            }
         }
         for (int k = 0; k < a.Inputs.Count; k++)
             a.Inputs[k] = a.Inputs[k] with { Shape = a.Shapes[a.Inputs[k].Name] };
