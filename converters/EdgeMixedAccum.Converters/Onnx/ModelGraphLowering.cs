@@ -117,6 +117,23 @@ public static class ModelGraphLowering
                     if (!n.Has("axis")) throw n.Fail("attribute 'axis' is required");
                     return (new ConcatNode { Axis = n.Int32("axis", 0) }, Ins([.. n.Inputs]));
                 }
+            case LayerNormFusionPass.Op:
+                {
+                    var node = new LayerNormNode { Axis = n.Int32("axis", -1), Epsilon = n.Float("epsilon", 1e-5f) };
+                    return (node, Ins(n.Input(0), n.Input(1), n.Input(2)));
+                }
+            case "Transpose":
+                {
+                    var x = shapeOf(n.Input(0), n);
+                    var perm = n.IntArray("perm") ?? Enumerable.Range(0, x.Length).Reverse().ToArray();
+                    if (x.Length > 0 && x[0] == Shapes.Batch && perm.Length > 0 && perm[0] != 0)
+                        throw n.Fail($"perm {Shapes.Format(perm)} moves the batch dim: only transposes that keep dim 0 in place run on runtime tensors (NHWC <-> NCHW)");
+                    return (new TransposeNode { Perm = perm }, Ins(n.Input(0)));
+                }
+            case "Max" or "Min":
+                throw n.Fail($"{n.OpType} on runtime tensors is only supported with one scalar constant operand (a clamp)");
+            case "ReduceMean" or "Pow":
+                throw n.Fail($"{n.OpType} on runtime tensors is only supported inside the decomposed LayerNorm pattern (ReduceMean -> Sub -> Pow(2) -> ReduceMean -> Add(eps) -> Sqrt -> Div [-> Mul(gamma) -> Add(beta)]) over trailing dims");
             case var op when ImportActivations.Ops.Contains(op):
                 return (new ActivationNode { Activation = ImportActivations.Of(n, g) }, Ins(n.Input(0)));
             case "BatchNormalization":

@@ -33,7 +33,9 @@ public static class OnnxImporter
     [
         "Gemm", "MatMul", "Conv", "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Tanh", "Sigmoid", "Gelu", "Erf",
         "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub", "Mul", "Div", "Flatten", "Reshape", "Squeeze", "Unsqueeze",
-        "Softmax", "Concat", "Identity", "Dropout", "Pad",
+        "Softmax", "Concat", "Identity", "Dropout", "Pad", "Transpose", "LayerNormalization", "Max", "Min",
+        // Only inside the decomposed LayerNorm pattern (LayerNormFusionPass); alone they fail at lowering, named.
+        "ReduceMean", "Pow",
     ];
 
     /// <summary>Every default-domain op type the importer accepts, sorted: the runtime ops plus those it can
@@ -47,6 +49,8 @@ public static class OnnxImporter
     [
         new IdentityRemovalPass(),
         new SymbolicBatchPass(),      // constant folding + shape inference at two batch sizes
+        new LayerNormFusionPass(),
+        new ClampPass(),
         new PadFoldingPass(),
         new LinearLayerPass(),
         new BatchNormFoldingPass(),

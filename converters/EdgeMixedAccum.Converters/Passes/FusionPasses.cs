@@ -106,7 +106,8 @@ public sealed class PatternFusionPass : IImportPass
 
 /// <summary>
 /// Fuses an activation into the Dense or Conv producing its input when the layer output has exactly one reader
-/// (the activation) and is not a graph output; the layer then writes the activation's output.
+/// (the activation) and is not a graph output; the layer then writes the activation's output. A clamp (Clip or
+/// ReLU) after a layer whose fused activation is already a clamp is merged into it.
 /// </summary>
 public sealed class ActivationFusionPass : IImportPass
 {
@@ -116,13 +117,20 @@ public sealed class ActivationFusionPass : IImportPass
     {
         foreach (var layer in g.Nodes.ToList())
         {
-            if (!LayerUtil.IsLayer(layer) || layer.Fused.Kind != ActivationKind.Identity) continue;
+            if (!LayerUtil.IsLayer(layer)) continue;
             string outName = layer.Output0;
             if (g.IsOutput(outName)) continue;
             var cons = g.Consumers(outName);
             if (cons.Count != 1 || !ImportActivations.IsActivation(cons[0].Node) || cons[0].Index != 0) continue;
             var act = cons[0].Node;
-            layer.Fused = ImportActivations.Of(act, g);
+            var phi = ImportActivations.Of(act, g);
+            if (layer.Fused.Kind != ActivationKind.Identity)
+            {
+                // A clamp after a fused ReLU/Clip is one clamp; after any other activation it stays a node.
+                if (ClampPass.Compose(layer.Fused, phi) is not var (lo, hi)) continue;
+                phi = ClampPass.ToActivation(lo, hi);
+            }
+            layer.Fused = phi;
             layer.Outputs[0] = act.Output0;
             g.Nodes.Remove(act);
             g.Shapes.Remove(outName);

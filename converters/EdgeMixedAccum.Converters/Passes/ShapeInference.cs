@@ -184,7 +184,9 @@ public static class ShapeInference
         int[] one = n.OpType switch
         {
             "Identity" or "Dropout" or "Relu" or "LeakyRelu" or "Tanh" or "Sigmoid" or "Gelu" or "Erf" or "Clip" or ImportOps.Silu
-                or "Neg" or "Sqrt" or "Cast" or "Softmax" => Same(),
+                or "Neg" or "Sqrt" or "Cast" or "Softmax" or LayerNormFusionPass.Op => Same(),
+            "Pow" or "Max" or "Min" => ShapeMath.Broadcast(Arg(n, ins, 0), Arg(n, ins, 1), n),
+            "ReduceMean" => ReduceMean(n, g, ins[0]),
             "BatchNormalization" => BatchNorm(n, ins),
             "Add" or "Sub" or "Mul" or "Div" => ShapeMath.Broadcast(Arg(n, ins, 0), Arg(n, ins, 1), n),
             "Gemm" => Gemm(n, ins),
@@ -284,6 +286,22 @@ public static class ShapeInference
         var y = (int[])ins[0].Clone();
         for (int i = 2; i < rank; i++) y[i] = checked((int)(y[i] + pads[i] + pads[rank + i]));
         return y;
+    }
+
+    /// <summary>ReduceMean: axes attribute before opset 18, optional constant input from 18; none = all dims.</summary>
+    private static int[] ReduceMean(ImportNode n, ImportGraph g, int[] x)
+    {
+        long[]? axes = g.Opset < 18 ? n.Ints("axes") : n.HasInput(1) ? ConstInput(n, g, 1, "axes").ToIntArray($"{n.Where}: axes") : null;
+        if (axes is { Length: 0 }) axes = null;
+        if (axes is null && g.Opset >= 18 && n.Int("noop_with_empty_axes", 0) != 0) return (int[])x.Clone();
+        var reduce = new bool[x.Length];
+        foreach (long a in axes ?? Enumerable.Range(0, x.Length).Select(i => (long)i)) reduce[ShapeMath.NormAxis(a, x.Length, n, "axis")] = true;
+        bool keep = n.Int("keepdims", 1) != 0;
+        var y = new List<int>();
+        for (int d = 0; d < x.Length; d++)
+            if (!reduce[d]) y.Add(x[d]);
+            else if (keep) y.Add(1);
+        return y.ToArray();
     }
 
     private static int[] GlobalPool(ImportNode n, int[][] ins)

@@ -46,6 +46,21 @@ public sealed class SymbolicBatchPass : IImportPass
                     return;
                 }
                 catch (EmaException e) { reason = e.Message; }
+                // Fixed-batch exports (tf2onnx/Keras, TF Lite converters) often bake the batch into Reshape targets:
+                // [1, 1280]. Read a leading f in a constant target as "copy dim 0" where the Reshape's input has the
+                // batch in dim 0, and try again; the two-batch fold still has to agree, else the batch stays fixed.
+                if (RelaxBakedReshapes(g, batchInputs, f) is { } relaxed)
+                {
+                    try
+                    {
+                        var merged = FoldTwice(relaxed.Graph, batchInputs, f, f + 1);
+                        merged.Batch = BatchMode.MadeSymbolic;
+                        merged.Notes.Add($"input {names}: the fixed batch dim {f} was made symbolic, reading the leading {f} of the Reshape target(s) of {string.Join(", ", relaxed.Nodes.Select(n => $"'{n}'"))} as the batch (the graph then folds consistently with batch {f} and {f + 1})");
+                        g.CopyFrom(merged);
+                        return;
+                    }
+                    catch (EmaException) { } // keep the first reason: it names the baked-in shape
+                }
                 g.Notes.Add($"input {names}: the fixed batch dim {f} is kept (the graph does not fold with batch {f + 1}: {reason})");
             }
             else
@@ -57,6 +72,30 @@ public sealed class SymbolicBatchPass : IImportPass
         result.Batch = mode;
         if (mode == BatchMode.Symbolic && fixedCands.Count > 0) result.Notes.Add("some inputs keep a fixed dim 0 beside the symbolic batch");
         g.CopyFrom(result);
+    }
+
+    /// <summary>A copy of <paramref name="g"/> whose Reshapes with an initializer target starting with the fixed batch
+    /// <paramref name="f"/> (and reading a value whose dim 0 is that batch, at batch f) copy dim 0 instead (target 0),
+    /// or null when there is none.</summary>
+    private static (ImportGraph Graph, List<string> Nodes)? RelaxBakedReshapes(ImportGraph g, List<string> batchInputs, int f)
+    {
+        ImportGraph atF;
+        try { atF = FoldAt(g, batchInputs, f); }
+        catch (EmaException) { return null; }
+        var c = g.Clone();
+        var changed = new List<string>();
+        foreach (var n in c.Nodes)
+        {
+            if (n.OpType != "Reshape" || n.Int("allowzero", 0) != 0) continue; // with allowzero, 0 is a literal 0
+            if (!g.Constants.TryGetValue(n.Input(1), out var target) || target.Kind != ConstKind.Int) continue;
+            if (target.Rank != 1 || target.Count < 1 || target.Ints[0] != f) continue;
+            if (atF.TryShape(n.Input(0)) is not { Length: > 0 } xs || xs[0] != f) continue;
+            var t = target.Ints.ToArray();
+            t[0] = 0;
+            n.Inputs[1] = c.AddConstant(c.FreshName(n.Input(1) + "_batch"), ConstTensor.Int([t.Length], t, target.DataType));
+            changed.Add(n.Name);
+        }
+        return changed.Count == 0 ? null : (c, changed);
     }
 
     private static ImportGraph FoldOnce(ImportGraph g)
@@ -98,7 +137,11 @@ public sealed class SymbolicBatchPass : IImportPass
         {
             if (!b.Shapes.TryGetValue(name, out var s2))
                 throw new EmaException($"value '{name}' is a runtime value with {at(b1)} but a constant with {at(b2)}");
-            a.Shapes[name] = Merge(name, s1, s2, b1, b2);
+            try { a.Shapes[name] = Merge(name, s1, s2, b1, b2); }
+            catch (EmaException e) when (a.Producer(name) is { } p)
+            {
+                throw new EmaException($"{p.Where}: {e.Message}", e); // name the node that moved the batch
+            }
         }
         for (int k = 0; k < a.Inputs.Count; k++)
             a.Inputs[k] = a.Inputs[k] with { Shape = a.Shapes[a.Inputs[k].Name] };

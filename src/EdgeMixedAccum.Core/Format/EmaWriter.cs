@@ -9,7 +9,13 @@ namespace EdgeMixedAccum.Format;
 public static class EmaWriter
 {
     public const ushort MajorVersion = 1;
-    public const ushort MinorVersion = 0;
+    /// <summary>The newest minor version this writer writes (ema-format.md, "Versions").</summary>
+    public const ushort MinorVersion = 1;
+
+    /// <summary>The minor version a graph needs: 1 when it uses an op added in 1.1 (LayerNorm, Transpose), else 0,
+    /// so files of 1.0 models stay byte-identical and readable by 1.0 readers.</summary>
+    public static ushort MinorVersionFor(ModelGraph g) =>
+        g.Nodes.Any(n => n.Op is OpKind.LayerNorm or OpKind.Transpose) ? (ushort)1 : (ushort)0;
     public const int Alignment = 64;
     internal const int HeaderSize = 64;
     internal const int TableEntrySize = 32;
@@ -158,7 +164,7 @@ public static class EmaWriter
         var h = file.AsSpan(0, HeaderSize);
         Magic.CopyTo(h);
         BinaryPrimitives.WriteUInt16LittleEndian(h[8..], MajorVersion);
-        BinaryPrimitives.WriteUInt16LittleEndian(h[10..], MinorVersion);
+        BinaryPrimitives.WriteUInt16LittleEndian(h[10..], MinorVersionFor(g));
         BinaryPrimitives.WriteUInt32LittleEndian(h[12..], (uint)sections.Count);
         BinaryPrimitives.WriteUInt64LittleEndian(h[16..], HeaderSize);
         BinaryPrimitives.WriteUInt64LittleEndian(h[24..], (ulong)file.Length);

@@ -48,6 +48,11 @@ internal static class NodeCodec
                 attrs.Add(("activation", Ints, [(int)a.Activation.Kind], null));
                 attrs.Add(("params", Floats, null, [a.Activation.Alpha, a.Activation.Min, a.Activation.Max]));
                 break;
+            case LayerNormNode l:
+                attrs.Add(("axis", Ints, [l.Axis], null));
+                attrs.Add(("epsilon", Floats, null, [l.Epsilon]));
+                break;
+            case TransposeNode t: attrs.Add(("perm", Ints, t.Perm, null)); break;
         }
         w.U16((ushort)attrs.Count);
         foreach (var (name, type, ints, floats) in attrs)
@@ -75,6 +80,8 @@ internal static class NodeCodec
             OpKind.Softmax => new SoftmaxNode(),
             OpKind.Concat => new ConcatNode(),
             OpKind.Activation => new ActivationNode(),
+            OpKind.LayerNorm => new LayerNormNode(),
+            OpKind.Transpose => new TransposeNode(),
             _ => throw r.ErrorAt(start, $"node {index}: unknown op code {code}"),
         };
         n.Name = r.Str($"node {index} name");
@@ -141,6 +148,9 @@ internal static class NodeCodec
                 a.Activation = a.Activation with { Kind = (ActivationKind)ints[0] }; return true;
             case (ActivationNode a, "params") when type == Floats && floats.Length == 3:
                 a.Activation = a.Activation with { Alpha = floats[0], Min = floats[1], Max = floats[2] }; return true;
+            case (LayerNormNode l, "axis") when one: l.Axis = ints[0]; return true;
+            case (LayerNormNode l, "epsilon") when type == Floats && floats.Length == 1: l.Epsilon = floats[0]; return true;
+            case (TransposeNode t, "perm") when type == Ints: t.Perm = ints; return true;
             default: return false;
         }
     }
@@ -162,6 +172,9 @@ internal static class NodeCodec
                 if (p.Dilations.Length == 0) p.Dilations = Ones(sp);
                 if (p.Pads.Length == 0) p.Pads = new int[2 * sp];
                 break;
+            case TransposeNode when !seen.Contains("perm"):
+                // ONNX's default (reverse all dims) would move the batch: the converter always writes perm.
+                throw r.ErrorAt(start, $"{where}: required attribute 'perm' is missing");
             case ReshapeNode when !seen.Contains("shape"):
                 throw r.ErrorAt(start, $"{where}: required attribute 'shape' is missing");
             case ReshapeNode:

@@ -51,6 +51,9 @@ public sealed class GraphBuilder
     public int Softmax(int x, int axis = -1, string? name = null) => Add(new SoftmaxNode { Axis = axis }, name, x);
     public int Concat(int axis, int[] inputs, string? name = null) => Add(new ConcatNode { Axis = axis }, name, inputs);
     public int Act(int x, Activation activation, string? name = null) => Add(new ActivationNode { Activation = activation }, name, x);
+    public int LayerNorm(int x, TensorData scale, TensorData? bias, int axis = -1, float epsilon = 1e-5f, string? name = null)
+        => Add(new LayerNormNode { Axis = axis, Epsilon = epsilon }, name, bias is null ? [x, Constant(scale)] : [x, Constant(scale), Constant(bias)]);
+    public int Transpose(int x, int[] perm, string? name = null) => Add(new TransposeNode { Perm = perm }, name, x);
 
     private int[] LayerInputs(int x, TensorData weight, TensorData? bias)
         => bias is null ? [x, Constant(weight)] : [x, Constant(weight), Constant(bias)];

@@ -150,7 +150,7 @@ public sealed class ModelGraph
     }
 
     /// <summary>The constant tensor behind a value id.</summary>
-    /// <summary>Layers whose output reaches a graph output through shape-only ops, Softmax or an activation.</summary>
+    /// <summary>Layers whose output reaches a graph output through shape-only ops (Flatten, Reshape, Transpose), Softmax or an activation.</summary>
     public HashSet<LayerNode> HeadLayers()
     {
         var producer = new Dictionary<int, Node>();
@@ -162,7 +162,7 @@ public sealed class ModelGraph
             while (producer.TryGetValue(v, out var n))
             {
                 if (n is LayerNode l) { heads.Add(l); break; }
-                if (n is not (FlattenNode or ReshapeNode or SoftmaxNode or ActivationNode)) break;
+                if (n is not (FlattenNode or ReshapeNode or TransposeNode or SoftmaxNode or ActivationNode)) break;
                 v = n.Inputs[0];
             }
         }

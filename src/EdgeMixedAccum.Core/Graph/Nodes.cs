@@ -14,6 +14,10 @@ public enum OpKind : byte
     Softmax = 9,
     Concat = 10,
     Activation = 11,
+    /// <summary>Format 1.1: layer normalisation over the trailing dims, computed in fp32.</summary>
+    LayerNorm = 12,
+    /// <summary>Format 1.1: permutation of the dims (NHWC/NCHW at a graph's ends).</summary>
+    Transpose = 13,
 }
 
 /// <summary>
@@ -351,4 +355,63 @@ public sealed class ActivationNode : Node
     public Activation Activation { get; set; } = Activation.Identity;
 
     public override int[] InferShape(IReadOnlyList<int[]> inputs) => (int[])inputs[0].Clone();
+}
+
+/// <summary>
+/// ONNX LayerNormalization (opset 17), also the fused form of the decomposed pattern older exporters emit:
+/// y = (x - mean) / sqrt(var + epsilon) * scale + bias, mean and (biased) variance over the dims from
+/// <see cref="Axis"/> on. Scale and bias have exactly the normalised shape (the converter expands broadcasts).
+/// Not a layer: no inner products, nothing for Algorithm 1; the runtime computes it in fp32.
+/// </summary>
+public sealed class LayerNormNode : Node
+{
+    public override OpKind Op => OpKind.LayerNorm;
+    public override (int Min, int Max) Arity => (2, 3);
+    public int Axis { get; set; } = -1;
+    public float Epsilon { get; set; } = 1e-5f;
+
+    /// <summary>The first normalised dim for an input of rank <paramref name="rank"/>.</summary>
+    public int FirstAxis(int rank) => Axis < 0 ? Axis + rank : Axis;
+
+    public override int[] InferShape(IReadOnlyList<int[]> inputs)
+    {
+        var x = inputs[0];
+        int axis = FirstAxis(x.Length);
+        // The batch must not be normalised over: the statistics are per sample.
+        if (axis < 1 || axis >= x.Length) throw Fail($"axis {Axis} must select trailing dims after dim 0 of {Shapes.Format(x)}");
+        if (!(Epsilon >= 0) || !float.IsFinite(Epsilon)) throw Fail($"epsilon {Epsilon} must be finite and >= 0");
+        var norm = x.AsSpan(axis);
+        for (int k = 1; k < inputs.Count; k++)
+            if (!inputs[k].AsSpan().SequenceEqual(norm))
+                throw Fail($"{(k == 1 ? "scale" : "bias")} shape {Shapes.Format(inputs[k])} is not the normalised shape {Shapes.Format(norm.ToArray())}");
+        return (int[])x.Clone();
+    }
+}
+
+/// <summary>
+/// ONNX Transpose: y.shape[i] = x.shape[Perm[i]]. With a symbolic batch, Perm[0] must be 0 (the batch stays in
+/// dim 0): enough for the NHWC/NCHW conversions tf2onnx leaves at a graph's start and end.
+/// </summary>
+public sealed class TransposeNode : Node
+{
+    public override OpKind Op => OpKind.Transpose;
+    public override (int Min, int Max) Arity => (1, 1);
+    public int[] Perm { get; set; } = [];
+
+    public override int[] InferShape(IReadOnlyList<int[]> inputs)
+    {
+        var x = inputs[0];
+        if (Perm.Length != x.Length) throw Fail($"perm {Shapes.Format(Perm)} has {Perm.Length} entries for input {Shapes.Format(x)}");
+        var seen = new bool[x.Length];
+        var y = new int[x.Length];
+        for (int i = 0; i < Perm.Length; i++)
+        {
+            int p = Perm[i];
+            if ((uint)p >= (uint)x.Length || seen[p]) throw Fail($"perm {Shapes.Format(Perm)} is not a permutation of 0..{x.Length - 1}");
+            seen[p] = true;
+            y[i] = x[p];
+        }
+        if (x.Length > 0 && x[0] == Shapes.Batch && Perm[0] != 0) throw Fail($"perm {Shapes.Format(Perm)} moves the symbolic batch off dim 0");
+        return y;
+    }
 }

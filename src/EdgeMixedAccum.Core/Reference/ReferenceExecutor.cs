@@ -55,6 +55,8 @@ public static class ReferenceExecutor
                 SoftmaxNode s => ReferenceOps<T>.Softmax(ins[0], s.Axis),
                 ConcatNode c => ReferenceOps<T>.Concat(ins, c.Axis, outShape),
                 ActivationNode a => ReferenceOps<T>.Activate(ins[0], a.Activation),
+                LayerNormNode ln => ReferenceOps<T>.LayerNorm(ins[0], ins[1], ins.Length > 2 ? ins[2] : null, ln.FirstAxis(ins[0].Shape.Length), ln.Epsilon),
+                TransposeNode t => ReferenceOps<T>.Transpose(ins[0], t.Perm, outShape),
                 _ => throw new EmaException($"{node}: the reference executor has no implementation of {node.Op}"),
             };
             observe?.Invoke(node, values[node.Output]!);

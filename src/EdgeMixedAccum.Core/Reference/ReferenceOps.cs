@@ -198,6 +198,52 @@ public static class ReferenceOps<T> where T : IFloatingPointIeee754<T>
         return y;
     }
 
+    /// <summary>Layer normalisation over the dims from <paramref name="axis"/> on: mean, then the biased variance of
+    /// the deviations (two passes, in T), y = (x - mean) / sqrt(var + eps) * scale + bias.</summary>
+    public static RefTensor<T> LayerNorm(RefTensor<T> x, RefTensor<T> scale, RefTensor<T>? bias, int axis, float epsilon)
+    {
+        if (axis < 0) axis += x.Shape.Length;
+        int n = (int)Shapes.Elements(x.Shape[axis..], "layernorm");
+        int rows = n == 0 ? 0 : x.Data.Length / n;
+        var y = new RefTensor<T>((int[])x.Shape.Clone());
+        T len = T.CreateChecked(n), eps = T.CreateChecked(epsilon);
+        for (int r = 0; r < rows; r++)
+        {
+            int o = r * n;
+            T mean = T.Zero;
+            for (int j = 0; j < n; j++) mean += x.Data[o + j];
+            mean /= len;
+            T var = T.Zero;
+            for (int j = 0; j < n; j++) { T d = x.Data[o + j] - mean; var += d * d; }
+            var /= len;
+            T sd = T.Sqrt(var + eps);
+            for (int j = 0; j < n; j++)
+            {
+                T v = (x.Data[o + j] - mean) / sd * scale.Data[j];
+                y.Data[o + j] = bias is null ? v : v + bias.Data[j];
+            }
+        }
+        return y;
+    }
+
+    /// <summary>y[i_0, ..., i_r-1] = x at the index whose dim perm[k] is i_k (ONNX Transpose).</summary>
+    public static RefTensor<T> Transpose(RefTensor<T> x, int[] perm, int[] outShape)
+    {
+        int rank = x.Shape.Length;
+        var inStride = new int[rank];
+        for (int d = rank - 1, st = 1; d >= 0; st *= x.Shape[d], d--) inStride[d] = st;
+        var y = new RefTensor<T>(outShape);
+        var idx = new int[rank];
+        for (int e = 0; e < y.Data.Length; e++)
+        {
+            int rem = e, src = 0;
+            for (int k = rank - 1; k >= 0; k--) { idx[k] = rem % outShape[k]; rem /= outShape[k]; }
+            for (int k = 0; k < rank; k++) src += idx[k] * inStride[perm[k]];
+            y.Data[e] = x.Data[src];
+        }
+        return y;
+    }
+
     public static RefTensor<T> Activate(RefTensor<T> x, Activation act)
     {
         var y = new RefTensor<T>((int[])x.Shape.Clone());

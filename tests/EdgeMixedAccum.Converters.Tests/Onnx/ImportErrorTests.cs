@@ -40,12 +40,25 @@ public class ImportErrorTests
     {
         var ob = new OnnxBuilder();
         ob.Input("x", "N", 3, 4);
-        ob.Node("Transpose", ["x"], "y", "tr", ("perm", new[] { 0, 2, 1 }));
+        // Transpose runs on runtime tensors since issue 10; Sqrt still only folds.
+        ob.Node("Sqrt", ["x"], "y", "root");
         ob.Output("y");
         var e = Assert.Throws<EmaException>(() => ob.Import());
-        Assert.Contains("Transpose", e.Message);
-        Assert.Contains("tr", e.Message);
+        Assert.Contains("Sqrt", e.Message);
+        Assert.Contains("root", e.Message);
         Assert.Contains("runtime", e.Message);
+    }
+
+    [Fact]
+    public void Runtime_transpose_that_moves_the_batch_is_refused_clearly()
+    {
+        var ob = new OnnxBuilder();
+        ob.Input("x", "N", 3, 4);
+        ob.Node("Transpose", ["x"], "y", "tr", ("perm", new[] { 1, 0, 2 }));
+        ob.Output("y");
+        var e = Assert.Throws<EmaException>(() => ob.Import());
+        Assert.Contains("Transpose node 'tr'", e.Message);
+        Assert.Contains("batch", e.Message);
     }
 
     private static byte[] SmallModel()

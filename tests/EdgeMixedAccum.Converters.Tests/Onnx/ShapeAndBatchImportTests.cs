@@ -99,19 +99,38 @@ public class ShapeAndBatchImportTests
     }
 
     [Fact]
-    public void Fixed_batch_with_a_constant_reshape_baked_in_is_kept_and_reported()
+    public void Fixed_batch_with_a_constant_reshape_baked_in_is_relaxed_and_reported()
     {
-        // x.view(1, -1) exported with constant folding: the target [1, -1] ties the graph to batch 1.
+        // x.view(1, -1) exported with constant folding (or tf2onnx's Reshape [1, 1280] in a fixed-batch Keras export):
+        // the leading 1 of the target is read as the batch, so a batch of B is B runs of the batch-1 model, stacked.
         var ob = new OnnxBuilder(13);
         ob.Input("x", 1, 2, 3);
         ob.InitInt64("target", 1, -1);
+        ob.Node("Reshape", ["x", "target"], "y", "flatten");
+        ob.Output("y");
+        var r = ob.Import();
+        Assert.Equal(BatchMode.MadeSymbolic, r.Batch);
+        Assert.Contains(r.Notes, n => n.Contains("made symbolic") && n.Contains("'flatten'"));
+        Assert.Equal([Shapes.Batch, 2, 3], r.Inputs[0].Shape);
+        Assert.Equal([Shapes.Batch, 6], r.Outputs[0].Shape);
+        var x = T.Rand(18, 4);
+        Assert.Equal(x.Select(v => (double)v), T.Run(r.Graph, x, [3, 2, 3]).Y);
+    }
+
+    [Fact]
+    public void Fixed_batch_with_a_reshape_that_mixes_the_batch_is_kept_and_reported()
+    {
+        // [1, 6] -> [2, 3]: the target's leading dim is not the batch; with batch 2 the element counts differ.
+        var ob = new OnnxBuilder(13);
+        ob.Input("x", 1, 6);
+        ob.InitInt64("target", 2, 3);
         ob.Node("Reshape", ["x", "target"], "y");
         ob.Output("y");
         var r = ob.Import();
         Assert.Equal(BatchMode.KeptFixed, r.Batch);
         Assert.Contains(r.Notes, n => n.Contains("kept"));
-        Assert.Equal([1, 2, 3], r.Inputs[0].Shape);
-        Assert.Equal([1, 6], r.Outputs[0].Shape);
+        Assert.Equal([1, 6], r.Inputs[0].Shape);
+        Assert.Equal([2, 3], r.Outputs[0].Shape);
     }
 
     [Fact]

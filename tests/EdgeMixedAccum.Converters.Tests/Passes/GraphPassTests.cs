@@ -255,7 +255,7 @@ public class GraphPassTests
         var (g, info) = OnnxImporter.Read(ob.Bytes(), "m.onnx");
         Assert.Equal(11, g.Nodes.Count);
         var passes = OnnxImporter.Passes;
-        Assert.Equal(["identity-removal", "symbolic-batch", "pad-folding", "linear-layers", "batchnorm-folding", "pattern-fusion", "activation-fusion", "dead-node-removal"],
+        Assert.Equal(["identity-removal", "symbolic-batch", "layernorm-fusion", "clamp", "pad-folding", "linear-layers", "batchnorm-folding", "pattern-fusion", "activation-fusion", "dead-node-removal"],
             passes.Select(p => p.Name));
         foreach (var p in passes) p.Run(g);
         Assert.Equal(["Conv", "Reshape", ImportOps.Dense], g.Nodes.Select(n => n.OpType));

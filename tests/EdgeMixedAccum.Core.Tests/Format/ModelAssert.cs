@@ -97,6 +97,11 @@ public static class ModelAssert
             case ConcatNode ecat: Same(ecat.Axis, ((ConcatNode)a).Axis, path + ".Axis"); break;
             case ReshapeNode er: Ints(er.Target, ((ReshapeNode)a).Target, path + ".Target"); break;
             case ActivationNode ea: Act(ea.Activation, ((ActivationNode)a).Activation, path + ".Activation"); break;
+            case LayerNormNode eln:
+                Same(eln.Axis, ((LayerNormNode)a).Axis, path + ".Axis");
+                Same(eln.Epsilon, ((LayerNormNode)a).Epsilon, path + ".Epsilon");
+                break;
+            case TransposeNode et: Ints(et.Perm, ((TransposeNode)a).Perm, path + ".Perm"); break;
             case GlobalAveragePoolNode or AddNode: break;
             default: Assert.Fail($"{path}: node type {e.GetType().Name} is not covered by ModelAssert"); break;
         }

@@ -15,7 +15,7 @@ namespace EdgeMixedAccum.Tests.Format;
 public static class RandomModels
 {
     /// <summary>Ops the generator draws from, one entry each.</summary>
-    public enum Step { Dense, Conv, MaxPool, AveragePool, GlobalAveragePool, Add, Flatten, Reshape, Softmax, Concat, Activation }
+    public enum Step { Dense, Conv, MaxPool, AveragePool, GlobalAveragePool, Add, Flatten, Reshape, Softmax, Concat, Activation, LayerNorm, Transpose }
 
     /// <summary>A random valid model. <paramref name="steps"/> bounds the number of ops attempted.</summary>
     public static EmaModel Generate(int seed, int steps = 12) => new Gen(seed).Build(steps);
@@ -188,6 +188,8 @@ public static class RandomModels
             Step.Softmax => Softmax(x),
             Step.Concat => Concat(x),
             Step.Activation => _b.Act(x, RandomActivation(_rng), Name("act:")),
+            Step.LayerNorm => LayerNorm(x),
+            Step.Transpose => Transpose(x),
             _ => null,
         };
 
@@ -328,6 +330,27 @@ public static class RandomModels
                 if (Coin()) target[_rng.Next(rank)] = -1;
             }
             return _b.Reshape(x, target, Name("reshape:"));
+        }
+
+        private int? LayerNorm(int x)
+        {
+            var s = S(x);
+            if (s.Length < 2) return null;
+            int axis = _rng.Next(1, s.Length);
+            var norm = s[axis..];
+            float eps = Coin() ? 1e-5f : (float)_rng.NextDouble() * 1e-3f;
+            var scale = RandomTensor(_rng, Name("ln.scale:"), TensorDType.Float32, norm);
+            var bias = Coin() ? RandomTensor(_rng, Name("ln.bias:"), TensorDType.Float32, norm) : null;
+            return _b.LayerNorm(x, scale, bias, Coin() ? axis - s.Length : axis, eps, Name("layernorm:"));
+        }
+
+        private int? Transpose(int x)
+        {
+            var s = S(x);
+            int keep = s.Length > 0 && s[0] == Shapes.Batch ? 1 : 0;
+            if (s.Length - keep < 2) return null;
+            var rest = Enumerable.Range(keep, s.Length - keep).OrderBy(_ => _rng.Next()).ToArray();
+            return _b.Transpose(x, [.. Enumerable.Range(0, keep), .. rest], Name("transpose:"));
         }
 
         private int? Softmax(int x)

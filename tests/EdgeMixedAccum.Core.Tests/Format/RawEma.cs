@@ -96,6 +96,8 @@ public sealed class RawFile
     {
         var g = model.Graph; var m = model.Metadata;
         var raw = new RawFile();
+        // Spec, "Versions": minor 1 exactly when an op of format 1.1 (codes 12, 13) is used.
+        raw.Minor = (ushort)(g.Nodes.Any(n => (byte)n.Op is 12 or 13) ? 1 : 0);
         raw.Meta.Name = m.ModelName;
         raw.Meta.Sha = (byte[])m.SourceSha256.Clone();
         raw.Meta.Converter = m.ConverterVersion;
@@ -189,6 +191,8 @@ public sealed class RawFile
             case ActivationNode a:
                 r.Attrs = [RawAttr.I("activation", (int)a.Activation.Kind), RawAttr.F("params", a.Activation.Alpha, a.Activation.Min, a.Activation.Max)];
                 break;
+            case LayerNormNode ln: r.Attrs = [RawAttr.I("axis", ln.Axis), RawAttr.F("epsilon", ln.Epsilon)]; break;
+            case TransposeNode t: r.Attrs = [RawAttr.I("perm", t.Perm)]; break;
         }
         return r;
     }

@@ -369,6 +369,9 @@ public class FloatOpsTests
         yield return (Node(new ConcatNode { Axis = 1 }, "concat"), [[-1, 2, 3], [-1, 4, 3], [-1, 1, 3]]);
         yield return (Node(new ActivationNode { Activation = Activation.Tanh }, "tanh"), [[-1, 6, 5]]);
         yield return (Node(new ActivationNode { Activation = Activation.Relu }, "relu"), [[-1, 6, 5]]);
+        yield return (Node(new LayerNormNode { Axis = -1 }, "layernorm"), [[-1, 3, 8], [8], [8]]);
+        yield return (Node(new LayerNormNode { Axis = 1 }, "layernorm-noscale-bias"), [[-1, 3, 4], [3, 4]]);
+        yield return (Node(new TransposeNode { Perm = [0, 3, 1, 2] }, "transpose"), [[-1, 5, 4, 3]]);
     }
 
     [Fact]

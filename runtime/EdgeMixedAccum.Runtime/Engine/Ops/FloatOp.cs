@@ -77,7 +77,8 @@ public abstract class FloatOp
 
     /// <summary>
     /// Builds the op for a node: <see cref="PoolNode"/>, <see cref="GlobalAveragePoolNode"/>, <see cref="AddNode"/>,
-    /// <see cref="SoftmaxNode"/>, <see cref="ConcatNode"/>, <see cref="ActivationNode"/>. Other node kinds (layers run
+    /// <see cref="SoftmaxNode"/>, <see cref="ConcatNode"/>, <see cref="ActivationNode"/>, <see cref="LayerNormNode"/>,
+    /// <see cref="TransposeNode"/>. Other node kinds (layers run
     /// by Algorithm 1; Flatten/Reshape, which are views) throw <see cref="EmaException"/> naming the node.
     /// </summary>
     public static FloatOp Create(Node node, IReadOnlyList<int[]> inputShapes, int[] outputShape)
@@ -91,7 +92,9 @@ public abstract class FloatOp
             SoftmaxNode s => new SoftmaxOp(s, inputShapes, outputShape),
             ConcatNode c => new ConcatOp(c, inputShapes, outputShape),
             ActivationNode a => new ActivationOp(a, inputShapes, outputShape),
-            _ => throw new EmaException($"node '{node.Name}' ({node.Op}) has no fp32 op: only Pool, GlobalAveragePool, Add, Softmax, Concat and Activation nodes do"),
+            LayerNormNode l => new LayerNormOp(l, inputShapes, outputShape),
+            TransposeNode t => new TransposeOp(t, inputShapes, outputShape),
+            _ => throw new EmaException($"node '{node.Name}' ({node.Op}) has no fp32 op: only Pool, GlobalAveragePool, Add, Softmax, Concat, Activation, LayerNorm and Transpose nodes do"),
         };
     }
 
