@@ -160,6 +160,7 @@ public sealed class Session : IDisposable
             _lanes = new Lane[threads - 1];
             try
             {
+                WorkerNamePrefix = $"ema-w{Interlocked.Increment(ref s_pools)}-";
                 for (int i = 0; i < _lanes.Length; i++) _lanes[i] = new Lane(this, new Session(model, laneOptions, null, this), i + 1);
             }
             catch
@@ -380,6 +381,13 @@ public sealed class Session : IDisposable
         ((IDisposable?)_mapped)?.Dispose();
     }
 
+    private static int s_pools;
+
+    /// <summary>The name prefix of this session's worker threads ("ema-w7-" for workers "ema-w7-1".., at most 15
+    /// characters in all, Linux's thread-name limit), null for a one-thread session: one pool's threads are told
+    /// apart from another's (in `top -H`, and by the tests).</summary>
+    internal string? WorkerNamePrefix { get; private set; }
+
     /// <summary>A worker: an inner single-threaded session and the thread that runs its chunk when signalled.</summary>
     private sealed class Lane : IDisposable
     {
@@ -396,7 +404,7 @@ public sealed class Session : IDisposable
         {
             _owner = owner;
             Session = session;
-            Thread = new Thread(Loop) { IsBackground = true, Name = $"ema-worker-{index}" };
+            Thread = new Thread(Loop) { IsBackground = true, Name = owner.WorkerNamePrefix + index };
         }
 
         private void Loop()

@@ -70,7 +70,7 @@ public sealed record SessionOptions
     /// (costs memory and time; for `ema eval` and tests).</summary>
     public bool Trace { get; init; }
     /// <summary>Threads a batched run uses, 1 to <see cref="MaxThreads"/> (default 1). With T &gt; 1 the session creates
-    /// T-1 persistent background worker threads ("ema-worker-1", ...) at construction, each with its own execution lane
+    /// T-1 persistent background worker threads ("ema-w7-1", ...: one numbered prefix per session) at construction, each with its own execution lane
     /// (an inner single-threaded session with buffers for ceil(MaxBatch / T) samples, sharing the prepared weights);
     /// a run of B &gt;= 2 samples is split into min(T, B) contiguous chunks whose sizes differ by at most one, chunk 0 on
     /// the calling thread (which, done with it, also runs any chunk whose worker has not started yet). Outputs are bit-identical to T = 1 (every sample is computed on its own by the same code) and

@@ -209,8 +209,8 @@ public class ThreadPoolTests
     {
         var m = Load("cnn-i8");
         var s = new Session(m, new SessionOptions { Mode = RunMode.I8, MaxBatch = 4, Threads = 4 });
-        var workers = WorkerThreads();
-        Assert.True(workers >= 3, $"{workers} threads named ema-worker-*");
+        var workers = WorkerThreads(s.WorkerNamePrefix!);
+        Assert.True(workers == 3, $"{workers} threads named {s.WorkerNamePrefix}*");
         var x = SessionTests.Inputs(1, 4 * s.InputLength);
         s.Run(x, new float[4 * s.OutputLength], 4);
         s.Dispose();
@@ -218,14 +218,16 @@ public class ThreadPoolTests
         Assert.Throws<ObjectDisposedException>(() => s.Run(x, new float[4 * s.OutputLength], 4));
     }
 
-    /// <summary>Threads of this process named ema-worker-* (Linux: /proc/self/task/*/comm; elsewhere unknown, 3 assumed).</summary>
-    private static int WorkerThreads()
+    /// <summary>Threads of this process whose name starts with one session's worker prefix (Linux:
+    /// /proc/self/task/*/comm; elsewhere unknown, 3 assumed). Per session, so sessions of tests running in parallel
+    /// do not change the count.</summary>
+    private static int WorkerThreads(string prefix)
     {
         const string tasks = "/proc/self/task";
         if (!Directory.Exists(tasks)) return 3;
         int n = 0;
         foreach (var d in Directory.GetDirectories(tasks))
-            try { if (File.ReadAllText(Path.Combine(d, "comm")).StartsWith("ema-worker")) n++; } catch (IOException) { }
+            try { if (File.ReadAllText(Path.Combine(d, "comm")).StartsWith(prefix, StringComparison.Ordinal)) n++; } catch (IOException) { }
         return n;
     }
 
@@ -234,13 +236,13 @@ public class ThreadPoolTests
     {
         if (!Directory.Exists("/proc/self/task")) return;
         var m = Load("conv1d-i8");
-        int before = WorkerThreads();
         var s = new Session(m, new SessionOptions { Mode = RunMode.I8, Threads = 5 });
-        Assert.Equal(before + 4, WorkerThreads());
+        string prefix = s.WorkerNamePrefix!;
+        Assert.Equal(4, WorkerThreads(prefix));
         s.Dispose(); // joined: the managed threads have ended; the OS may take a moment to remove their task entries
         var sw = Stopwatch.StartNew();
-        while (WorkerThreads() != before && sw.Elapsed.TotalSeconds < 5) Thread.Sleep(10);
-        Assert.Equal(before, WorkerThreads());
+        while (WorkerThreads(prefix) != 0 && sw.Elapsed.TotalSeconds < 5) Thread.Sleep(10);
+        Assert.Equal(0, WorkerThreads(prefix));
     }
 
     [Theory]
