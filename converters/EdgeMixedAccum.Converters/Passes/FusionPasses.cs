@@ -89,7 +89,7 @@ public sealed class PatternFusionPass : IImportPass
 
     /// <summary>Puts <paramref name="fused"/> where <paramref name="top"/> was and removes the pattern's nodes,
     /// their intermediate values' shapes and constants nothing reads any more.</summary>
-    private static void Replace(ImportGraph g, List<ImportNode> removed, ImportNode top, ImportNode fused)
+    internal static void Replace(ImportGraph g, List<ImportNode> removed, ImportNode top, ImportNode fused)
     {
         g.Nodes[g.Nodes.IndexOf(top)] = fused;
         var consts = new List<string>();

@@ -149,16 +149,7 @@ public sealed class LayerNormFusionPass : IImportPass
             else fused.Inputs.RemoveAt(2);
         }
         catch (EmaException) { return; } // gamma/beta of another shape: not a LayerNorm, leave the ops (they fail later, named)
-        g.Nodes[g.Nodes.IndexOf(top)] = fused;
-        var consts = new List<string>();
-        foreach (var n in removed)
-        {
-            if (n != top) g.Nodes.Remove(n);
-            consts.AddRange(n.Inputs.Where(g.IsConstant));
-            foreach (var o in n.Outputs)
-                if (o != fused.Output0) g.Shapes.Remove(o);
-        }
-        foreach (var c in consts) g.DropConstantIfUnused(c);
+        PatternFusionPass.Replace(g, removed, top, fused);
         g.Notes.Add($"LayerNorm over dims {axes[0]}.. fused from the decomposed pattern ending at '{top.Name}'");
     }
 
