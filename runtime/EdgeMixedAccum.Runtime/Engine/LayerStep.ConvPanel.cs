@@ -12,8 +12,9 @@ namespace EdgeMixedAccum.Runtime.Engine;
 /// positions per output channel, which is the NCHW output layout. Algorithm 1's bookkeeping then runs along a
 /// channel row, where the channel's weight constants (scale, bias, norms) are scalars and the T positions are
 /// one long vectorisable span: s_hat and the bounds, kappa_phi, the flag test, the fp32 recompute of the
-/// flagged positions (f32-gemm-nn on the tile's fp32 panel, built only when a flag needs it), and a contiguous
-/// copy to the output. Every fp32 conv output (fp32 mode, recompute) sums in f32-gemm-nn's one fused order, so
+/// flagged components (the whole tile, whole rows, or one dot product each from the tile's fp32 panel or from the
+/// flagged positions' patches, whichever is cheaper; built only when a flag needs it), and a contiguous copy to
+/// the output. Panels and GEMM results are padded to whole 16-lane vectors (ld), so the kernels never run a tail. Every fp32 conv output (fp32 mode, recompute) sums in f32-gemm-nn's one fused order, so
 /// tau-0 adaptive equals fp32 bit for bit and no result depends on the tile or the batch.
 /// </summary>
 internal sealed partial class LayerStep
@@ -21,14 +22,15 @@ internal sealed partial class LayerStep
     private int _tile;                 // positions per tile (T)
     private int _kp;                   // pairs per weight row, ceil(k/2)
     private int[] _wPair = [];         // the int8 weights packed in pairs (i8-gemm-nn), rows of _kp
-    private int[] _panelQ = [];        // int8 panel, _kp rows of T pairs
+    private int[] _panelQ = [];        // int8 panel, _kp rows of ld pairs
     private sbyte[] _rowA = [], _rowB = [];
-    private float[] _panel32 = [];     // fp32 panel, k rows of T
-    private int[] _dotT = [];          // i8 results, _mg rows of T
-    private float[] _yT = [];          // fp32 results, _mg rows of T
-    private float[] _sT = [], _kRow = [];                  // s_hat of the tile (_mg rows of T); kappa of one row
+    private float[] _panel32 = [];     // fp32 panel, k rows of ld (or the flagged positions' patches, k each)
+    private int[] _dotT = [];          // i8 results, _mg rows of ld
+    private float[] _yT = [];          // fp32 results, _mg rows of ld
+    private float[] _sT = [], _kRow = [];  // s_hat of the tile (_mg rows of T); kappa of one row
     private double[] _bRigRow = [], _bFlagRow = [];
-    private int[] _qT = [], _qCount = [], _slot = [];                  // flagged positions per channel row, and their counts
+    private int[] _qT = [], _qCount = [];  // flagged positions per channel row (rows of T), and their counts
+    private int[] _slot = [];          // per position of the tile: where its fp32 inputs start (RecomputeSparse)
     private I8GemmNnFn _i8Nn = null!;
     private F32GemmNnFn _f32Nn = null!;
 
