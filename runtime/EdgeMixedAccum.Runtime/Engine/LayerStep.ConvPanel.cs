@@ -84,8 +84,7 @@ internal sealed partial class LayerStep
     private void TileF32(ReadOnlySpan<float> xs, Span<float> ys, int g, int p0, int len)
     {
         int r0 = g * _mg, ld = Pad(len);
-        for (int j = 0; j < _k; j++) GatherRow(xs, _panel32.AsSpan(j * ld, len), g, j, p0);
-        _f32Nn(_w.W32.AsSpan(r0 * _k, _mg * _k), _panel32.AsSpan(0, _k * ld), _yT, _mg, _k, ld, ld);
+        Fp32Tile(xs, g, p0, len, ld);
         var bias = _w.Bias;
         for (int i = 0; i < _mg; i++)
         {
@@ -137,8 +136,7 @@ internal sealed partial class LayerStep
         {
             if (3L * total > (long)_mg * len)
             {
-                for (int j = 0; j < _k; j++) GatherRow(xs, _panel32.AsSpan(j * ld, len), g, j, p0);
-                _f32Nn(_w.W32.AsSpan(r0 * _k, _mg * _k), _panel32.AsSpan(0, _k * ld), _yT, _mg, _k, ld, ld);
+                Fp32Tile(xs, g, p0, len, ld);
                 for (int i = 0; i < _mg; i++)
                 {
                     var s = _sT.AsSpan(i * len, len);
@@ -150,6 +148,20 @@ internal sealed partial class LayerStep
             else RecomputeSparse(xs, g, r0, p0, len, ld);
         }
         for (int i = 0; i < _mg; i++) _sT.AsSpan(i * len, len).CopyTo(ys.Slice((r0 + i) * _g.Positions + p0, len));
+    }
+
+    /// <summary>The fp32 panel of the tile (k rows of stride ld).</summary>
+    private void GatherPanel32(ReadOnlySpan<float> xs, int g, int p0, int len, int ld)
+    {
+        for (int j = 0; j < _k; j++) GatherRow(xs, _panel32.AsSpan(j * ld, len), g, j, p0);
+    }
+
+    /// <summary>The tile's fp32 sums for every channel of group g into _yT (rows of stride ld): fp32 mode, and the
+    /// int8 path's whole-tile recompute, so both have f32-gemm-nn's bits.</summary>
+    private void Fp32Tile(ReadOnlySpan<float> xs, int g, int p0, int len, int ld)
+    {
+        GatherPanel32(xs, g, p0, len, ld);
+        _f32Nn(_w.W32.AsSpan(g * _mg * _k, _mg * _k), _panel32.AsSpan(0, _k * ld), _yT, _mg, _k, ld, ld);
     }
 
     /// <summary>Panel rows padded to whole 16-lane vectors, so the GEMM-nn kernels never run their scalar tail
@@ -183,7 +195,7 @@ internal sealed partial class LayerStep
         }
         else
         {
-            for (int j = 0; j < _k; j++) GatherRow(xs, _panel32.AsSpan(j * ld, len), g, j, p0);
+            GatherPanel32(xs, g, p0, len, ld);
             for (int q = 0; q < len; q++) at[q] = q;
             stride = ld;
         }

@@ -35,9 +35,9 @@ internal sealed partial class LayerStep
     private readonly I8GemmFn _i8Gemm;
     private readonly F32GemmFn _f32Gemm;
 
-    // Blocked path (i8 and fp32 layers): up to _nb units (Dense rows of any sample, or Conv positions of one
-    // sample and group) go through one GEMM call, so each weight load serves several inputs. The per-sample
-    // arrays (_stats, _xq) grow with the batch on the first larger run, never in steady state.
+    // Blocked path (i8 and fp32 Dense layers): up to _nb units (rows of any sample) go through one GEMM call, so
+    // each weight load serves several inputs (i8 and fp32 Conv layers take the panel path, LayerStep.ConvPanel.cs).
+    // The per-sample arrays (_stats, _xq) grow with the batch on the first larger run, never in steady state.
     private readonly int _nb;
     private InputStats[] _stats = [];
     private readonly int[] _dotBlock = [];
@@ -115,22 +115,23 @@ internal sealed partial class LayerStep
 
         // About 64 KiB of gathered inputs per block, 4 to 64 units.
         _nb = Math.Clamp(65536 / Math.Max(1, _k * (_prec == Precision.F32 ? 4 : 1)), 4, 64);
-        // Per-component scratch: one unit on the per-sample path, a whole block on the blocked path.
-        int cap = _prec == Precision.F16Acc ? _mg : _nb * _mg;
+        // Per-component scratch: one unit on the per-sample path, a whole block on the blocked path, none on the
+        // panel path (it keeps its own rows).
+        int cap = _prec == Precision.F16Acc ? _mg : Panel ? 0 : _nb * _mg;
         _s = new float[cap]; _kappa = new float[cap]; _yRec = new float[_mg];
         _bFlag = new double[cap]; _bRig = new double[cap];
         _rows = new int[_mg]; _all = new int[_mg];
         for (int i = 0; i < _mg; i++) _all[i] = i;
-        if (_conv) _patch32 = new float[_k]; // Dense reads its fp32 rows in place
+        if (_conv && _prec == Precision.F16Acc) _patch32 = new float[_k]; // Dense reads its fp32 rows in place; the panel path keeps its own
         switch (_prec)
         {
             case Precision.I8:
                 w.PrepareI8();
                 _xq = new sbyte[_inSample];
-                _dotBlock = new int[_nb * _mg];
+                if (!_conv) _dotBlock = new int[_nb * _mg];
                 break;
             case Precision.F32:
-                _yBlock = new float[_nb * _mg];
+                if (!_conv) _yBlock = new float[_nb * _mg];
                 break;
             case Precision.F16Acc:
                 w.PrepareF16(_est == EstimatorKind.Blocked ? (o.Estimator is null && plan.BlockSize > 0 ? plan.BlockSize : o.BlockSize) : o.BlockSize);
@@ -176,70 +177,68 @@ internal sealed partial class LayerStep
         ActivationMath.Apply(_act, ya, ya);
     }
 
-    /// <summary>The i8 and fp32 paths: low input for every sample first, then blocks of units through one GEMM call
-    /// each, then per unit the same bound, flag, recompute and scatter as the per-sample path.</summary>
+    /// <summary>The i8 and fp32 paths: low input for every sample first, then Conv through the panel path, Dense in
+    /// blocks of units through one GEMM call each, then per unit the same bound, flag, recompute and scatter as the
+    /// per-sample path.</summary>
     private void RunBlocked(ReadOnlySpan<float> x, Span<float> y, int samples)
     {
         EnsureBlocked(samples);
         if (_prec == Precision.I8)
             for (int n = 0; n < samples; n++)
                 _stats[n] = QuantizeI8(x.Slice(n * _inSample, _inSample), _xq.AsSpan(n * _inSample, _inSample));
-        if (!_conv)
+        if (_conv)
         {
-            // Dense: the units of all samples are consecutive rows of K in the (quantised) input.
-            int total = samples * _units;
-            for (int f0 = 0; f0 < total; f0 += _nb)
-            {
-                int count = Math.Min(_nb, total - f0);
-                Block(_prec == Precision.I8 ? _xq.AsSpan(f0 * _k, count * _k) : default, x.Slice(f0 * _k, count * _k), 0, count);
-                for (int t = 0; t < count; t++) Post(t, (f0 + t) / _units, 0);
-                AfterPost(count);
-                for (int t = 0; t < count; t++)
-                {
-                    int n = (f0 + t) / _units, u = (f0 + t) % _units;
-                    Finish(x.Slice(n * _inSample, _inSample), y.Slice(n * _outSample, _outSample), in _stats[n], n, u, 0, 0, t * _mg);
-                }
-            }
+            RunPanel(x, y, samples);
             return;
         }
-        RunPanel(x, y, samples);
+        // Dense: the units of all samples are consecutive rows of K in the (quantised) input.
+        int total = samples * _units;
+        for (int f0 = 0; f0 < total; f0 += _nb)
+        {
+            int count = Math.Min(_nb, total - f0);
+            Block(_prec == Precision.I8 ? _xq.AsSpan(f0 * _k, count * _k) : default, x.Slice(f0 * _k, count * _k), count);
+            for (int t = 0; t < count; t++) Post(t, (f0 + t) / _units);
+            AfterPost(count);
+            for (int t = 0; t < count; t++)
+            {
+                int n = (f0 + t) / _units, u = (f0 + t) % _units;
+                Finish(x.Slice(n * _inSample, _inSample), y.Slice(n * _outSample, _outSample), in _stats[n], n, u, 0, 0, t * _mg);
+            }
+        }
     }
 
-    /// <summary>The low pass (or the fp32 pass) of <paramref name="count"/> units of group g: one GEMM, or the GEMV
-    /// kernel for a single unit (batch 1 of a Dense layer).</summary>
-    private void Block(ReadOnlySpan<sbyte> xq, ReadOnlySpan<float> x32, int g, int count)
+    /// <summary>The low pass (or the fp32 pass) of <paramref name="count"/> Dense units: one GEMM, or the GEMV kernel
+    /// for a single unit (batch 1).</summary>
+    private void Block(ReadOnlySpan<sbyte> xq, ReadOnlySpan<float> x32, int count)
     {
-        int r0 = g * _mg;
         if (_prec == Precision.I8)
         {
-            var wq = _w.Q.Slice(r0 * _k, _mg * _k);
-            if (count == 1) _i8(wq, xq, _dotBlock, default, _mg, _k);
-            else _i8Gemm(wq, xq, _dotBlock, _mg, _k, count);
+            if (count == 1) _i8(_w.Q, xq, _dotBlock, default, _mg, _k);
+            else _i8Gemm(_w.Q, xq, _dotBlock, _mg, _k, count);
         }
         else
         {
-            var w32 = _w.W32.AsSpan(r0 * _k, _mg * _k);
-            if (count == 1) _f32(w32, x32, _all, _yBlock, _k);
-            else _f32Gemm(w32, x32, _yBlock, _mg, _k, count);
+            if (count == 1) _f32(_w.W32, x32, _all, _yBlock, _k);
+            else _f32Gemm(_w.W32, x32, _yBlock, _mg, _k, count);
         }
     }
 
     /// <summary>s_hat (and for int8 the bounds) of unit t of the block from the block's results, at offset t * m.</summary>
-    private void Post(int t, int sample, int g)
+    private void Post(int t, int sample)
     {
-        int r0 = g * _mg, off = t * _mg;
+        int off = t * _mg;
         if (_prec == Precision.F32)
         {
             var yb = _yBlock.AsSpan(off, _mg);
             var sb = _s.AsSpan(off, _mg);
-            var bias = _w.Bias.AsSpan(r0, _mg);
+            var bias = _w.Bias.AsSpan(0, _mg);
             for (int i = 0; i < sb.Length; i++) sb[i] = yb[i] + bias[i];
         }
-        else PostI8(_dotBlock.AsSpan(off, _mg), r0, in _stats[sample], off);
+        else PostI8(_dotBlock.AsSpan(off, _mg), in _stats[sample], off);
     }
 
     /// <summary>kappa_phi of the whole block in one vectorised call (the per-unit calls of short spans cost more
-    /// than the arithmetic on small Conv layers).</summary>
+    /// than the arithmetic).</summary>
     private void AfterPost(int count)
     {
         if (_prec == Precision.I8) ActivationMath.Kappa(_act, _s.AsSpan(0, count * _mg), _kappa);
@@ -346,10 +345,10 @@ internal sealed partial class LayerStep
         return st;
     }
 
-    /// <summary>s_hat and the bounds of one unit from its exact int32 dot products, into _s/_bRig/_bFlag at off.</summary>
-    private void PostI8(ReadOnlySpan<int> dot, int r0, in InputStats st, int off)
+    /// <summary>s_hat and the bounds of one Dense unit from its exact int32 dot products, into _s/_bRig/_bFlag at off.</summary>
+    private void PostI8(ReadOnlySpan<int> dot, in InputStats st, int off)
     {
-        var row = new I8Bounds.Row(_w.QScale.AsSpan(r0, _mg), _w.Bias.AsSpan(r0, _mg), _w.QDiff.AsSpan(r0, _mg), _w.QL1.AsSpan(r0, _mg), _w.QL2.AsSpan(r0, _mg));
+        var row = new I8Bounds.Row(_w.QScale, _w.Bias, _w.QDiff, _w.QL1, _w.QL2);
         I8Bounds.Vector(dot[.._mg], in row, st.Scale, st.EMax, st.L1, _flagBound == FlagBound.Rigorous,
             _s.AsSpan(off, _mg), _bRig.AsSpan(off, _mg), _bFlag.AsSpan(off, _mg));
     }
