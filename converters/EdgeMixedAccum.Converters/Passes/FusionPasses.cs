@@ -35,11 +35,10 @@ public sealed class PatternFusionPass : IImportPass
     /// <summary>The one node reading <paramref name="value"/> when it is of <paramref name="op"/> and the value is no graph output.</summary>
     private static (ImportNode Node, string Other)? SoleBinaryConsumer(ImportGraph g, string value, string op)
     {
-        var c = g.Consumers(value);
-        if (c.Count != 1 || g.IsOutput(value)) return null;
-        var n = c[0].Node;
-        if (n.OpType != op || n.Inputs.Count != 2 || n.Input(0) == n.Input(1)) return null;
-        return (n, n.Input(1 - c[0].Index));
+        if (g.SoleConsumer(value, op) is not { } sole) return null;
+        var (n, index) = sole;
+        if (n.Inputs.Count != 2 || n.Input(0) == n.Input(1)) return null;
+        return (n, n.Input(1 - index));
     }
 
     private static void TryGelu(ImportGraph g, ImportNode erf)

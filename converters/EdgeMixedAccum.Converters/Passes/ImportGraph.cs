@@ -189,6 +189,14 @@ public sealed class ImportGraph
     /// <summary>Readers of a value: node inputs plus one for each time it is a graph output.</summary>
     public int UseCount(string name) => Consumers(name).Count + Outputs.Count(o => o == name);
 
+    /// <summary>The one node reading <paramref name="name"/> (and at which input) when it is of <paramref name="op"/> and
+    /// the value is no graph output; else null.</summary>
+    public (ImportNode Node, int Index)? SoleConsumer(string name, string op)
+    {
+        var c = Consumers(name);
+        return c.Count == 1 && !IsOutput(name) && c[0].Node.OpType == op ? c[0] : null;
+    }
+
     /// <summary>Whether <paramref name="name"/> is read only by node <paramref name="consumer"/> (once) and is not a graph output.</summary>
     public bool OnlyFeeds(string name, ImportNode consumer)
     {

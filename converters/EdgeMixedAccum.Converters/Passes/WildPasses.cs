@@ -80,12 +80,7 @@ public sealed class LayerNormFusionPass : IImportPass
         return g.AddConstant(g.FreshName(name + "_expanded"), ConstTensor.Float(shape, dst));
     }
 
-    private static ImportNode? Sole(ImportGraph g, string value, string op)
-    {
-        var c = g.Consumers(value);
-        if (c.Count != 1 || g.IsOutput(value) || c[0].Node.OpType != op) return null;
-        return c[0].Node;
-    }
+    private static ImportNode? Sole(ImportGraph g, string value, string op) => g.SoleConsumer(value, op)?.Node;
 
     /// <summary>Axes of a ReduceMean (attribute before opset 18, constant input from 18), normalised and sorted,
     /// or null when they are not a set of trailing dims that leaves dim 0 alone (then it is not a LayerNorm).</summary>
