@@ -12,8 +12,8 @@ namespace EdgeMixedAccum.Runtime.Engine;
 /// positions per output channel, which is the NCHW output layout. Algorithm 1's bookkeeping then runs along a
 /// channel row, where the channel's weight constants (scale, bias, norms) are scalars and the T positions are
 /// one long vectorisable span: s_hat and the bounds, kappa_phi, the flag test, the fp32 recompute of the
-/// flagged components (the whole tile, whole rows, or one dot product each from the tile's fp32 panel or from the
-/// flagged positions' patches, whichever is cheaper; built only when a flag needs it), and a contiguous copy to
+/// flagged components (rows with many flags through one f32-gemm-nn call over the tile's fp32 panel, the rest as
+/// one dot product each from that panel or from the flagged positions' patches; built only when a flag needs it), and a contiguous copy to
 /// the output. Panels and GEMM results are padded to whole 16-lane vectors (ld), so the kernels never run a tail. Every fp32 conv output (fp32 mode, recompute) sums in f32-gemm-nn's one fused order, so
 /// tau-0 adaptive equals fp32 bit for bit and no result depends on the tile or the batch.
 /// </summary>
@@ -25,6 +25,7 @@ internal sealed partial class LayerStep
     private int[] _panelQ = [];        // int8 panel, _kp rows of ld pairs
     private sbyte[] _rowA = [], _rowB = [];
     private float[] _panel32 = [];     // fp32 panel, k rows of ld (or the flagged positions' patches, k each)
+    private float[] _wDense = [];      // fp32 weights of the rows RecomputeTile sends through f32-gemm-nn
     private int[] _dotT = [];          // i8 results, _mg rows of ld
     private float[] _yT = [];          // fp32 results, _mg rows of ld
     private float[] _sT = [], _kRow = [];  // s_hat of the tile (_mg rows of T); kappa of one row
@@ -58,6 +59,7 @@ internal sealed partial class LayerStep
             I8GemmNnPack.Weights(_w.Q, _m, _k, _wPair);
             _panelQ = new int[_kp * pad];
             _rowA = new sbyte[_tile]; _rowB = new sbyte[_tile];
+            _wDense = new float[_mg * _k];
             _dotT = new int[_mg * pad];
         }
         _yT = new float[_mg * pad]; // fp32 mode, and the whole-tile recompute of int8
@@ -128,25 +130,8 @@ internal sealed partial class LayerStep
         }
         Report.Components += (long)_mg * len;
         Report.Flagged += total;
-        // Pass 2: fp32 results of the flagged components. Over a third flagged: the tile's fp32 panel and one
-        // f32-gemm-nn call for all its rows. Else each flagged component is one fused-order dot product, over
-        // the fp32 panel when the flagged positions are many, else over the patches of those positions alone
-        // (gathered once each, shared by the rows flagged there).
-        if (total > 0)
-        {
-            if (3L * total > (long)_mg * len)
-            {
-                Fp32Tile(xs, g, p0, len, ld);
-                for (int i = 0; i < _mg; i++)
-                {
-                    var s = _sT.AsSpan(i * len, len);
-                    var y32 = _yT.AsSpan(i * ld, len);
-                    float bias = _w.Bias[r0 + i];
-                    foreach (int p in _qT.AsSpan(i * len, _qCount[i])) s[p] = y32[p] + bias;
-                }
-            }
-            else RecomputeSparse(xs, g, r0, p0, len, ld);
-        }
+        // Pass 2: fp32 results of the flagged components (RecomputeTile).
+        if (total > 0) RecomputeTile(xs, g, r0, p0, len, ld);
         for (int i = 0; i < _mg; i++) _sT.AsSpan(i * len, len).CopyTo(ys.Slice((r0 + i) * _g.Positions + p0, len));
     }
 
@@ -168,53 +153,106 @@ internal sealed partial class LayerStep
     /// (the padding columns hold stale values; their results are never read).</summary>
     private static int Pad(int len) => (len + 15) & ~15;
 
-    /// <summary>The flagged components of the tile, each one fused-order dot product (the order of f32-gemm-nn,
-    /// so fp32 mode's bits), four interleaved at a time (four independent FMA chains). The inputs: when under a
-    /// quarter of the tile's positions hold a flag, the patch of each such position gathered once into _panel32
-    /// (slot-major, stride 1); else the tile's fp32 panel (stride ld).</summary>
-    private void RecomputeSparse(ReadOnlySpan<float> xs, int g, int r0, int p0, int len, int ld)
+    /// <summary>
+    /// The fp32 results of the tile's flagged components, all in f32-gemm-nn's fused order (fp32 mode's bits),
+    /// by the cheaper of two ways per channel row, on a cost model of this machine's kernels: a row whose flags
+    /// cover at least 1/<see cref="DenseRowShare"/> of the tile's positions joins one f32-gemm-nn call over the
+    /// fp32 panel (its weights copied into a block with the other such rows, so the call runs the 4-row tiles at
+    /// full width: k*ld/16 vector FMAs a row); a row with fewer flags computes each as one scalar fused-order dot
+    /// product (k scalar FMAs each, four chains interleaved). With flags spread thinly over many channels (the sign
+    /// guard near zero) one scalar chain per flag is far slower than the vector row, which is why the threshold
+    /// sits at a small share.
+    /// </summary>
+    private void RecomputeTile(ReadOnlySpan<float> xs, int g, int r0, int p0, int len, int ld)
     {
-        var at = _slot.AsSpan(0, len);   // where position q's patch starts in _panel32, or -1
-        at.Fill(-1);
-        int used = 0;
+        int dense = 0, sparse = 0;
         for (int i = 0; i < _mg; i++)
-            foreach (int q in _qT.AsSpan(i * len, _qCount[i]))
-                if (at[q] < 0) { at[q] = 0; used++; }
-        int stride;
-        if (4 * used < len)
         {
-            used = 0;
-            for (int q = 0; q < len; q++)
-                if (at[q] == 0)
-                {
-                    int p = p0 + q;
-                    _g.Gather<float>(xs, _panel32.AsSpan(used * _k, _k), g, p / _g.OW, p % _g.OW);
-                    at[q] = used++ * _k;
-                }
-            stride = 1;
+            int c = _qCount[i];
+            if (c == 0) continue;
+            if (DenseRowShare * c >= len) dense++; else sparse += c;
+        }
+        if (dense == _mg)
+        {
+            Fp32Tile(xs, g, p0, len, ld);
+            for (int i = 0; i < _mg; i++) ScatterRow(i, i, r0, len, ld);
+            return;
+        }
+        bool panel = dense > 0;
+        if (panel)
+        {
+            GatherPanel32(xs, g, p0, len, ld);
+            var wb = _wDense.AsSpan(0, dense * _k);
+            for (int i = 0, d = 0; i < _mg; i++)
+                if (DenseRowShare * _qCount[i] >= len) _w.W32.AsSpan((r0 + i) * _k, _k).CopyTo(wb.Slice(d++ * _k, _k));
+            _f32Nn(wb, _panel32.AsSpan(0, _k * ld), _yT, dense, _k, ld, ld);
+            for (int i = 0, d = 0; i < _mg; i++)
+                if (DenseRowShare * _qCount[i] >= len) ScatterRow(i, d++, r0, len, ld);
+        }
+        if (sparse > 0) RecomputeSparse(xs, g, r0, p0, len, ld, panel);
+    }
+
+    /// <summary>Flags cover at least 1/DenseRowShare of a row's positions: the row goes through f32-gemm-nn. A
+    /// 4x2-tile vector FMA does 16 of a row's k*ld products where a scalar chain does one, at about half the issue
+    /// rate per product once its loads are counted, so the break-even is near 1/32 of the positions.</summary>
+    private const int DenseRowShare = 32;
+
+    /// <summary>s[p] = fp32 result + bias at row i's flagged positions, from row d of _yT.</summary>
+    private void ScatterRow(int i, int d, int r0, int len, int ld)
+    {
+        var s = _sT.AsSpan(i * len, len);
+        var y32 = _yT.AsSpan(d * ld, len);
+        float bias = _w.Bias[r0 + i];
+        foreach (int p in _qT.AsSpan(i * len, _qCount[i])) s[p] = y32[p] + bias;
+    }
+
+    /// <summary>The flagged components of the rows under the dense share, each one fused-order dot product (the
+    /// order of f32-gemm-nn), four interleaved at a time (four independent FMA chains). The inputs: the tile's fp32
+    /// panel (stride ld) when it is already built or when a quarter of the positions or more hold such a flag, else
+    /// the patch of each such position gathered once into _panel32 (slot-major, stride 1).</summary>
+    private void RecomputeSparse(ReadOnlySpan<float> xs, int g, int r0, int p0, int len, int ld, bool panelBuilt)
+    {
+        var at = _slot.AsSpan(0, len);   // where position q's inputs start in _panel32, or -1
+        int stride;
+        if (panelBuilt)
+        {
+            for (int q = 0; q < len; q++) at[q] = q;
+            stride = ld;
         }
         else
         {
-            GatherPanel32(xs, g, p0, len, ld);
-            for (int q = 0; q < len; q++) at[q] = q;
-            stride = ld;
+            at.Fill(-1);
+            int used = 0;
+            for (int i = 0; i < _mg; i++)
+                foreach (int q in _qT.AsSpan(i * len, _qCount[i]))
+                    if (at[q] < 0) { at[q] = 0; used++; }
+            if (4 * used < len)
+            {
+                used = 0;
+                for (int q = 0; q < len; q++)
+                    if (at[q] == 0)
+                    {
+                        int p = p0 + q;
+                        _g.Gather<float>(xs, _panel32.AsSpan(used * _k, _k), g, p / _g.OW, p % _g.OW);
+                        at[q] = used++ * _k;
+                    }
+                stride = 1;
+            }
+            else
+            {
+                GatherPanel32(xs, g, p0, len, ld);
+                for (int q = 0; q < len; q++) at[q] = q;
+                stride = ld;
+            }
         }
         var src = _panel32.AsSpan();
         for (int i = 0; i < _mg; i++)
         {
             var q = _qT.AsSpan(i * len, _qCount[i]);
-            if (q.IsEmpty) continue;
+            if (q.IsEmpty || DenseRowShare * q.Length >= len) continue;
             var s = _sT.AsSpan(i * len, len);
             var wr = _w.W32.AsSpan((r0 + i) * _k, _k);
             float bias = _w.Bias[r0 + i];
-            if (stride == ld && 8 * q.Length > len)
-            {
-                // Over an eighth of the row flagged: the whole row in vector lanes beats one scalar chain each.
-                var y32 = _yT.AsSpan(0, ld);
-                _f32Nn(wr, _panel32.AsSpan(0, _k * ld), y32, 1, _k, ld, ld);
-                foreach (int p in q) s[p] = y32[p] + bias;
-                continue;
-            }
             int t = 0;
             for (; t + 4 <= q.Length; t += 4)
             {
