@@ -43,6 +43,48 @@ public class FlagVectorTests
         }
     }
 
+    [Theory]
+    [InlineData(0.01)]
+    [InlineData(1e-6)]
+    [InlineData(0.0)]
+    public void PredictionsWithinAnUlpOfTauOrOfTheMaximumMatchTheScalarTest(double tau)
+    {
+        // Predictions within a few ulps of tau or of the running maximum, among lanes far from both: where a
+        // division-free shortcut (tried: no gain measured, not kept) would have to defer to the exact test, so any
+        // vector form of the test must still match the scalar one there.
+        var rng = new Random(17);
+        double max0 = 4 * tau + 1e-3; // the running maximum above tau, so lanes near tau cannot raise it
+        for (int round = 0; round < 200; round++)
+        {
+            int len = 48;
+            var s = new float[len]; var k = new float[len]; var b = new double[len];
+            for (int i = 0; i < len; i++)
+            {
+                s[i] = (float)((rng.NextDouble() * 2 - 1) * Math.Pow(10, rng.Next(-30, 30)));
+                k[i] = (float)(0.5 + rng.NextDouble());
+                double target = rng.Next(32) switch { < 3 => tau, 3 => max0, 4 => 1e-300, _ => rng.NextDouble() * 1e-4 };
+                b[i] = target * Math.Abs(s[i]) / k[i] * (1 + (rng.Next(9) - 4) * Math.ScaleB(1.0, -52));
+                if (rng.Next(16) == 0) s[i] = 0;
+            }
+            var rowsV = new int[len]; int n = 0; double maxV = max0;
+            int stop = FlagTest.FlagsVector(s, k, b, tau, double.PositiveInfinity, rowsV, ref n, ref maxV);
+            var act = Activation.Relu;
+            for (int i = stop; i < len; i++)
+            {
+                bool f = FlagTest.Flags(act, s[i], k[i], b[i], tau, double.PositiveInfinity, out double p);
+                if (f) rowsV[n++] = i; else if (p > maxV) maxV = p;
+            }
+            var rowsS = new List<int>(); double maxS = max0;
+            for (int i = 0; i < len; i++)
+            {
+                bool f = FlagTest.Flags(act, s[i], k[i], b[i], tau, double.PositiveInfinity, out double p);
+                if (f) rowsS.Add(i); else if (p > maxS) maxS = p;
+            }
+            Assert.Equal(rowsS, rowsV.Take(n));
+            Assert.Equal(maxS, maxV);
+        }
+    }
+
     [Fact]
     public void StopsAtANonFiniteResult()
     {
