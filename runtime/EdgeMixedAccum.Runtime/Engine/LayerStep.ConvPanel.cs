@@ -167,11 +167,7 @@ internal sealed partial class LayerStep
     {
         int dense = 0, sparse = 0;
         for (int i = 0; i < _mg; i++)
-        {
-            int c = _qCount[i];
-            if (c == 0) continue;
-            if (DenseRowShare * c >= len) dense++; else sparse += c;
-        }
+            if (DenseRow(i, len)) dense++; else sparse += _qCount[i];
         if (dense == _mg)
         {
             Fp32Tile(xs, g, p0, len, ld);
@@ -184,10 +180,10 @@ internal sealed partial class LayerStep
             GatherPanel32(xs, g, p0, len, ld);
             var wb = _wDense.AsSpan(0, dense * _k);
             for (int i = 0, d = 0; i < _mg; i++)
-                if (DenseRowShare * _qCount[i] >= len) _w.W32.AsSpan((r0 + i) * _k, _k).CopyTo(wb.Slice(d++ * _k, _k));
+                if (DenseRow(i, len)) _w.W32.AsSpan((r0 + i) * _k, _k).CopyTo(wb.Slice(d++ * _k, _k));
             _f32Nn(wb, _panel32.AsSpan(0, _k * ld), _yT, dense, _k, ld, ld);
             for (int i = 0, d = 0; i < _mg; i++)
-                if (DenseRowShare * _qCount[i] >= len) ScatterRow(i, d++, r0, len, ld);
+                if (DenseRow(i, len)) ScatterRow(i, d++, r0, len, ld);
         }
         if (sparse > 0) RecomputeSparse(xs, g, r0, p0, len, ld, panel);
     }
@@ -196,6 +192,9 @@ internal sealed partial class LayerStep
     /// 4x2-tile vector FMA does 16 of a row's k*ld products where a scalar chain does one, at about half the issue
     /// rate per product once its loads are counted, so the break-even is near 1/32 of the positions.</summary>
     private const int DenseRowShare = 32;
+
+    /// <summary>Whether channel row i of the tile (len positions) is recomputed through f32-gemm-nn.</summary>
+    private bool DenseRow(int i, int len) => _qCount[i] > 0 && DenseRowShare * _qCount[i] >= len;
 
     /// <summary>s[p] = fp32 result + bias at row i's flagged positions, from row d of _yT.</summary>
     private void ScatterRow(int i, int d, int r0, int len, int ld)
@@ -213,13 +212,9 @@ internal sealed partial class LayerStep
     private void RecomputeSparse(ReadOnlySpan<float> xs, int g, int r0, int p0, int len, int ld, bool panelBuilt)
     {
         var at = _slot.AsSpan(0, len);   // where position q's inputs start in _panel32, or -1
-        int stride;
-        if (panelBuilt)
-        {
-            for (int q = 0; q < len; q++) at[q] = q;
-            stride = ld;
-        }
-        else
+        int stride = ld;
+        bool panel = panelBuilt;
+        if (!panel)
         {
             at.Fill(-1);
             int used = 0;
@@ -241,15 +236,15 @@ internal sealed partial class LayerStep
             else
             {
                 GatherPanel32(xs, g, p0, len, ld);
-                for (int q = 0; q < len; q++) at[q] = q;
-                stride = ld;
+                panel = true;
             }
         }
+        if (panel) for (int q = 0; q < len; q++) at[q] = q;
         var src = _panel32.AsSpan();
         for (int i = 0; i < _mg; i++)
         {
             var q = _qT.AsSpan(i * len, _qCount[i]);
-            if (q.IsEmpty || DenseRowShare * q.Length >= len) continue;
+            if (q.IsEmpty || DenseRow(i, len)) continue;
             var s = _sT.AsSpan(i * len, len);
             var wr = _w.W32.AsSpan((r0 + i) * _k, _k);
             float bias = _w.Bias[r0 + i];
