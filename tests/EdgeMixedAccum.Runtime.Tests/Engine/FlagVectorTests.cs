@@ -24,22 +24,7 @@ public class FlagVectorTests
                 k[i] = rng.Next(5) == 0 ? 0f : (float)rng.NextDouble();
                 b[i] = rng.Next(5) == 0 ? 0 : rng.NextDouble() * Math.Pow(10, rng.Next(-8, 1));
             }
-            var rowsV = new int[len]; int n = 0; double maxV = 0.5e-9;
-            int stop = FlagTest.FlagsVector(s, k, b, tau, tauNeg, rowsV, ref n, ref maxV);
-            var act = Activation.Relu;
-            for (int i = stop; i < len; i++)
-            {
-                bool f = FlagTest.Flags(act, s[i], k[i], b[i], tau, tauNeg, out double p);
-                if (f) rowsV[n++] = i; else if (p > maxV) maxV = p;
-            }
-            var rowsS = new List<int>(); double maxS = 0.5e-9;
-            for (int i = 0; i < len; i++)
-            {
-                bool f = FlagTest.Flags(act, s[i], k[i], b[i], tau, tauNeg, out double p);
-                if (f) rowsS.Add(i); else if (p > maxS) maxS = p;
-            }
-            Assert.Equal(rowsS, rowsV.Take(n));
-            Assert.Equal(maxS, maxV);
+            AssertVectorMatchesScalar(s, k, b, tau, tauNeg, 0.5e-9);
         }
     }
 
@@ -66,22 +51,7 @@ public class FlagVectorTests
                 b[i] = target * Math.Abs(s[i]) / k[i] * (1 + (rng.Next(9) - 4) * Math.ScaleB(1.0, -52));
                 if (rng.Next(16) == 0) s[i] = 0;
             }
-            var rowsV = new int[len]; int n = 0; double maxV = max0;
-            int stop = FlagTest.FlagsVector(s, k, b, tau, double.PositiveInfinity, rowsV, ref n, ref maxV);
-            var act = Activation.Relu;
-            for (int i = stop; i < len; i++)
-            {
-                bool f = FlagTest.Flags(act, s[i], k[i], b[i], tau, double.PositiveInfinity, out double p);
-                if (f) rowsV[n++] = i; else if (p > maxV) maxV = p;
-            }
-            var rowsS = new List<int>(); double maxS = max0;
-            for (int i = 0; i < len; i++)
-            {
-                bool f = FlagTest.Flags(act, s[i], k[i], b[i], tau, double.PositiveInfinity, out double p);
-                if (f) rowsS.Add(i); else if (p > maxS) maxS = p;
-            }
-            Assert.Equal(rowsS, rowsV.Take(n));
-            Assert.Equal(maxS, maxV);
+            AssertVectorMatchesScalar(s, k, b, tau, double.PositiveInfinity, max0);
         }
     }
 
@@ -110,5 +80,29 @@ public class FlagVectorTests
         Assert.Equal(20, stop);
         Assert.Equal(new[] { 3, 17 }, rows.Take(n));
         Assert.Equal(1e-3 / 1, max); // the largest prediction over the unflagged ones before the stop (s = 1)
+    }
+
+    /// <summary>FlagsVector, with the scalar test from where it stops (as LayerStep.Flag runs it), against the scalar
+    /// test over the whole span: the same flagged indices and the same largest prediction over the unflagged, both
+    /// starting from the running maximum max0.</summary>
+    private static void AssertVectorMatchesScalar(float[] s, float[] k, double[] b, double tau, double tauNeg, double max0)
+    {
+        int len = s.Length;
+        var act = Activation.Relu;
+        var rowsV = new int[len]; int n = 0; double maxV = max0;
+        int stop = FlagTest.FlagsVector(s, k, b, tau, tauNeg, rowsV, ref n, ref maxV);
+        for (int i = stop; i < len; i++)
+        {
+            bool f = FlagTest.Flags(act, s[i], k[i], b[i], tau, tauNeg, out double p);
+            if (f) rowsV[n++] = i; else if (p > maxV) maxV = p;
+        }
+        var rowsS = new List<int>(); double maxS = max0;
+        for (int i = 0; i < len; i++)
+        {
+            bool f = FlagTest.Flags(act, s[i], k[i], b[i], tau, tauNeg, out double p);
+            if (f) rowsS.Add(i); else if (p > maxS) maxS = p;
+        }
+        Assert.Equal(rowsS, rowsV.Take(n));
+        Assert.Equal(maxS, maxV);
     }
 }
