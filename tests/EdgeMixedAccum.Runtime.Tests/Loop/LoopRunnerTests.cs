@@ -140,18 +140,8 @@ public class LoopRunnerTests
         Action<LoopRecord> onRecord = r => { records++; json.Write(r); };
         var runner = new LoopRunner(src, 32, 4, 100, new DelegateInference(static _ => NoOp), clock);
         for (int i = 0; i < 200; i++) runner.Tick(onRecord); // warm-up: fills the ring, JITs every path
-        // Up to three windows of 2000 ticks, the least allocation counts: the runtime itself may allocate once on
-        // this thread while tiered JIT promotes a method mid-window (seen once in ~10 full runs); a tick that
-        // allocates does so in every window.
-        long allocated = long.MaxValue;
-        int ticks = 200;
-        for (int w = 0; w < 3 && allocated != 0; w++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 2000; i++) runner.Tick(onRecord);
-            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
-            ticks += 2000;
-        }
+        var (allocated, windows) = SteadyStateAllocation.Least(() => { for (int i = 0; i < 2000; i++) runner.Tick(onRecord); });
+        int ticks = 200 + 2000 * windows;
         Assert.Equal(0, allocated);
         Assert.Equal((ticks - 32) / 4 + 1, records);
     }
