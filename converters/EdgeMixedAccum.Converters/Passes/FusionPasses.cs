@@ -106,7 +106,8 @@ public sealed class PatternFusionPass : IImportPass
 /// <summary>
 /// Fuses an activation into the Dense or Conv producing its input when the layer output has exactly one reader
 /// (the activation) and is not a graph output; the layer then writes the activation's output. A clamp (Clip or
-/// ReLU) after a layer whose fused activation is already a clamp is merged into it.
+/// ReLU) after a layer whose fused activation is already a clamp is merged into it; after a fused LeakyReLU the two
+/// become one LeakyReluClip (tf2onnx's LeakyReLU then Max/Min).
 /// </summary>
 public sealed class ActivationFusionPass : IImportPass
 {
@@ -115,25 +116,31 @@ public sealed class ActivationFusionPass : IImportPass
     public void Run(ImportGraph g)
     {
         foreach (var layer in g.Nodes.ToList())
+            if (LayerUtil.IsLayer(layer))
+                while (FuseNext(g, layer)) { } // LeakyRelu, then the clamp after it
+    }
+
+    /// <summary>Fuses the activation reading the layer's output into it, if it can; whether it did.</summary>
+    private static bool FuseNext(ImportGraph g, ImportNode layer)
+    {
+        string outName = layer.Output0;
+        if (g.IsOutput(outName)) return false;
+        var cons = g.Consumers(outName);
+        if (cons.Count != 1 || !ImportActivations.IsActivation(cons[0].Node) || cons[0].Index != 0) return false;
+        var act = cons[0].Node;
+        var phi = ImportActivations.Of(act, g);
+        if (layer.Fused.Kind != ActivationKind.Identity)
         {
-            if (!LayerUtil.IsLayer(layer)) continue;
-            string outName = layer.Output0;
-            if (g.IsOutput(outName)) continue;
-            var cons = g.Consumers(outName);
-            if (cons.Count != 1 || !ImportActivations.IsActivation(cons[0].Node) || cons[0].Index != 0) continue;
-            var act = cons[0].Node;
-            var phi = ImportActivations.Of(act, g);
-            if (layer.Fused.Kind != ActivationKind.Identity)
-            {
-                // A clamp after a fused ReLU/Clip is one clamp; after any other activation it stays a node.
-                if (ClampPass.Compose(layer.Fused, phi) is not var (lo, hi)) continue;
-                phi = ClampPass.ToActivation(lo, hi);
-            }
-            layer.Fused = phi;
-            layer.Outputs[0] = act.Output0;
-            g.Nodes.Remove(act);
-            g.Shapes.Remove(outName);
-            foreach (var c in act.Inputs.Skip(1)) g.DropConstantIfUnused(c);
+            // A clamp after a fused ReLU/Clip is one clamp, after a fused LeakyReLU one LeakyReluClip; after any
+            // other activation it stays a node.
+            if (ClampPass.Fold(layer.Fused, phi) is not { } folded) return false;
+            phi = folded;
         }
+        layer.Fused = phi;
+        layer.Outputs[0] = act.Output0;
+        g.Nodes.Remove(act);
+        g.Shapes.Remove(outName);
+        foreach (var c in act.Inputs.Skip(1)) g.DropConstantIfUnused(c);
+        return true;
     }
 }

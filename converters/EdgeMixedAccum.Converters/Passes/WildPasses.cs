@@ -159,8 +159,9 @@ public sealed class LayerNormFusionPass : IImportPass
 /// <summary>
 /// Element-wise Max(x, c) and Min(x, c) with a scalar constant c (tf2onnx's clamps, Keras ReLU(max_value) and
 /// friends) become Clip nodes; then a Clip reading a Relu or a Clip (a chain of clamps) is merged into one Clip when
-/// their ranges overlap. <see cref="ActivationFusionPass"/> then fuses the Clip into a preceding Dense/Conv; after a
-/// layer that already has an activation (LeakyRelu, say) it stays a stand-alone fp32 Clip node (see the README).
+/// their ranges overlap. <see cref="ActivationFusionPass"/> then fuses the Clip into a preceding Dense/Conv, also
+/// after a fused LeakyReLU (one LeakyReluClip activation, <see cref="Fold"/>); after a layer with any other
+/// activation (Tanh, say) it stays a stand-alone fp32 Clip node.
 /// </summary>
 public sealed class ClampPass : IImportPass
 {
@@ -210,14 +211,39 @@ public sealed class ClampPass : IImportPass
     /// clamp (disjoint ranges make a constant; other activations are not clamps).</summary>
     public static (float Lo, float Hi)? Compose(Activation inner, Activation outer)
     {
-        static (float, float)? Range(Activation a) => a.Kind switch
-        {
-            ActivationKind.Identity => (float.NegativeInfinity, float.PositiveInfinity),
-            ActivationKind.Relu => (0f, float.PositiveInfinity),
-            ActivationKind.Clip => (a.Min, a.Max),
-            _ => null,
-        };
         if (Range(inner) is not var (l1, h1) || Range(outer) is not var (l2, h2)) return null;
+        return Intersect(l1, h1, l2, h2);
+    }
+
+    /// <summary>
+    /// One activation for a clamp (ReLU, Clip, Identity) applied after <paramref name="inner"/>: a clamp after a clamp
+    /// (<see cref="Compose"/>); after LeakyReLU, LeakyReluClip; after LeakyReluClip, LeakyReluClip with the ranges
+    /// intersected. Null when there is none (disjoint ranges make a constant; a clamp after Tanh, say, stays a node).
+    /// </summary>
+    public static Activation? Fold(Activation inner, Activation outer)
+    {
+        if (Range(outer) is not var (lo, hi)) return null;
+        switch (inner.Kind)
+        {
+            case ActivationKind.LeakyRelu:
+                return Activation.LeakyReluClip(inner.Alpha, lo, hi);
+            case ActivationKind.LeakyReluClip:
+                return Intersect(inner.Min, inner.Max, lo, hi) is var (l, h) ? Activation.LeakyReluClip(inner.Alpha, l, h) : null;
+            default:
+                return Compose(inner, outer) is var (cl, ch) ? ToActivation(cl, ch) : null;
+        }
+    }
+
+    private static (float, float)? Range(Activation a) => a.Kind switch
+    {
+        ActivationKind.Identity => (float.NegativeInfinity, float.PositiveInfinity),
+        ActivationKind.Relu => (0f, float.PositiveInfinity),
+        ActivationKind.Clip => (a.Min, a.Max),
+        _ => null,
+    };
+
+    private static (float, float)? Intersect(float l1, float h1, float l2, float h2)
+    {
         float lo = Math.Max(l1, l2), hi = Math.Min(h1, h2);
         return lo <= hi ? (lo, hi) : null;
     }

@@ -16,10 +16,16 @@ public static class FlagTest
     /// <param name="predicted">kappa * bound / |s| (0 when kappa or the bound is 0): the predicted relative error.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool Flags(in Activation act, double s, double kappa, double bound, double tau, double tauNegative, out double predicted)
+        => Flags(Kinks(act), s, kappa, bound, tau, tauNegative, out predicted);
+
+    /// <summary><see cref="Flags(in Activation, double, double, double, double, double, out double)"/> with the
+    /// activation's kinks computed once (<see cref="Kinks"/>): the engine's per-component form.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Flags(in GuardKinks kinks, double s, double kappa, double bound, double tau, double tauNegative, out double predicted)
     {
         predicted = kappa == 0 || bound == 0 ? 0 : kappa * bound / Math.Abs(s);
         bool flag = predicted > tau || double.IsNaN(predicted);
-        if (!flag && bound > 0) flag = bound > tauNegative * GuardDistance(act, s);
+        if (!flag && bound > 0) flag = bound > tauNegative * kinks.Distance(s);
         return flag;
     }
 
@@ -38,15 +44,24 @@ public static class FlagTest
     /// the scalar test from there (the odd tail, or a pair holding a non-finite s_hat, which the caller counts).
     /// </summary>
     public static int FlagsVector(ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound, double tau, double tauNegative,
+        Span<int> rows, ref int n, ref double maxPredicted) =>
+        FlagsVector(GuardKinks.Zero, s, kappa, bound, tau, tauNegative, rows, ref n, ref maxPredicted);
+
+    /// <summary><see cref="FlagsVector(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{double}, double, double, Span{int}, ref int, ref double)"/>
+    /// with the guard distance to the given kinks (the same double operations as <see cref="GuardKinks.Distance"/>),
+    /// for every activation: Clip and LeakyReluClip included.</summary>
+    public static int FlagsVector(in GuardKinks kinks, ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound, double tau, double tauNegative,
         Span<int> rows, ref int n, ref double maxPredicted)
     {
         int i = 0;
         if (!Vector128.IsHardwareAccelerated) return 0;
         int len = Math.Min(s.Length, Math.Min(kappa.Length, bound.Length));
-        if (Vector512.IsHardwareAccelerated) i = Flags512(s[..len], kappa, bound, tau, tauNegative, rows, ref n, ref maxPredicted);
+        if (Vector512.IsHardwareAccelerated) i = Flags512(in kinks, s[..len], kappa, bound, tau, tauNegative, rows, ref n, ref maxPredicted);
         var vt = Vector128.Create(tau);
         var vg = Vector128.Create(tauNegative);
         var max = Vector128.Create(maxPredicted);
+        // With tau_negative = +inf (uniform modes) the guard never fires whatever the distance: skip it.
+        bool kinked = !kinks.IsZero && tauNegative != double.PositiveInfinity;
         for (; i + 2 <= len; i += 2)
         {
             var sv = Vector128.Create((double)s[i], s[i + 1]);
@@ -54,10 +69,11 @@ public static class FlagTest
             var kv = Vector128.Create((double)kappa[i], kappa[i + 1]);
             var bv = Vector128.Create(bound[i], bound[i + 1]);
             var a = Vector128.Abs(sv);
+            var d = kinked ? kinks.Distance(sv) : a;
             var none = Vector128.Equals(kv, Vector128<double>.Zero) | Vector128.Equals(bv, Vector128<double>.Zero);
             var pred = Vector128.ConditionalSelect(none, Vector128<double>.Zero, kv * bv / a);
             var flag = Vector128.GreaterThan(pred, vt) | ~Vector128.Equals(pred, pred)
-                | (Vector128.GreaterThan(bv, Vector128<double>.Zero) & Vector128.GreaterThan(bv, vg * a));
+                | (Vector128.GreaterThan(bv, Vector128<double>.Zero) & Vector128.GreaterThan(bv, vg * d));
             max = Vector128.Max(max, Vector128.ConditionalSelect(flag, Vector128<double>.Zero, pred));
             uint bits = flag.ExtractMostSignificantBits();
             if ((bits & 1) != 0) rows[n++] = i;
@@ -69,7 +85,7 @@ public static class FlagTest
 
     /// <summary>The loop of <see cref="FlagsVector"/> 16 components at a time in Vector512 double lanes (the same
     /// double operations, so the same flags and predictions); stops before a block holding a non-finite s_hat.</summary>
-    private static int Flags512(ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound, double tau, double tauNegative,
+    private static int Flags512(in GuardKinks kinks, ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound, double tau, double tauNegative,
         Span<int> rows, ref int n, ref double maxPredicted)
     {
         int i = 0, len = s.Length;
@@ -80,6 +96,8 @@ public static class FlagTest
         var vt = Vector512.Create(tau);
         var vg = Vector512.Create(tauNegative);
         var max = Vector512.Create(maxPredicted);
+        // With tau_negative = +inf (uniform modes) the guard never fires whatever the distance: skip it.
+        bool kinked = !kinks.IsZero && tauNegative != double.PositiveInfinity;
         int cnt = n;
         for (; i + 16 <= len; i += 16)
         {
@@ -89,7 +107,10 @@ public static class FlagTest
             var (k0, k1) = Vector512.Widen(Vector512.LoadUnsafe(ref kr, (nuint)i));
             var b0 = Vector512.LoadUnsafe(ref br, (nuint)i);
             var b1 = Vector512.LoadUnsafe(ref br, (nuint)(i + 8));
-            ulong bits = Lanes(s0, k0, b0, vt, vg, ref max) | (Lanes(s1, k1, b1, vt, vg, ref max) << 8);
+            var a0 = Vector512.Abs(s0); var a1 = Vector512.Abs(s1);
+            var d0 = kinked ? kinks.Distance(s0) : a0;
+            var d1 = kinked ? kinks.Distance(s1) : a1;
+            ulong bits = Lanes(a0, d0, k0, b0, vt, vg, ref max) | (Lanes(a1, d1, k1, b1, vt, vg, ref max) << 8);
             while (bits != 0)
             {
                 rows[cnt++] = i + System.Numerics.BitOperations.TrailingZeroCount(bits);
@@ -104,20 +125,100 @@ public static class FlagTest
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Lanes(Vector512<double> sv, Vector512<double> kv, Vector512<double> bv, Vector512<double> vt, Vector512<double> vg, ref Vector512<double> max)
+    private static ulong Lanes(Vector512<double> a, Vector512<double> d, Vector512<double> kv, Vector512<double> bv, Vector512<double> vt, Vector512<double> vg, ref Vector512<double> max)
     {
-        var a = Vector512.Abs(sv);
         var none = Vector512.Equals(kv, Vector512<double>.Zero) | Vector512.Equals(bv, Vector512<double>.Zero);
         var pred = Vector512.ConditionalSelect(none, Vector512<double>.Zero, kv * bv / a);
         var flag = Vector512.GreaterThan(pred, vt) | ~Vector512.Equals(pred, pred)
-            | (Vector512.GreaterThan(bv, Vector512<double>.Zero) & Vector512.GreaterThan(bv, vg * a));
+            | (Vector512.GreaterThan(bv, Vector512<double>.Zero) & Vector512.GreaterThan(bv, vg * d));
         max = Vector512.Max(max, Vector512.ConditionalSelect(flag, Vector512<double>.Zero, pred));
         return flag.ExtractMostSignificantBits();
     }
 
-    /// <summary>Distance from s to where phi changes behaviour: Clip's nearest kink, else zero (ReLU's kink, the sign).</summary>
+    /// <summary>Distance from s to where phi changes behaviour (<see cref="Kinks"/>).</summary>
+    public static double GuardDistance(in Activation act, double s) => Kinks(act).Distance(s);
+
+    /// <summary>
+    /// Where phi changes behaviour, for the guard: Clip's bounds; LeakyReluClip's sign kink and the points whose
+    /// LeakyReLU value is a bound (t = v on the right side when v &gt;= 0, v / alpha on the left when that is
+    /// negative); zero for every other activation (ReLU's kink, the sign).
+    /// </summary>
+    public static GuardKinks Kinks(in Activation act)
+    {
+        Span<double> k = stackalloc double[5];
+        int n = 0;
+        switch (act.Kind)
+        {
+            case ActivationKind.Clip:
+                Add(k, ref n, act.Min);
+                Add(k, ref n, act.Max);
+                break;
+            case ActivationKind.LeakyReluClip:
+                Add(k, ref n, 0);
+                foreach (double v in (ReadOnlySpan<double>)[act.Min, act.Max])
+                {
+                    if (v >= 0) Add(k, ref n, v);
+                    if (act.Alpha != 0 && v / act.Alpha < 0) Add(k, ref n, v / act.Alpha);
+                }
+                break;
+            default:
+                return GuardKinks.Zero;
+        }
+        return new GuardKinks(n, k[0], k[1], k[2], k[3], k[4]);
+
+        // Infinite bounds are no kinks (their distance is +inf); a repeated point counts once.
+        static void Add(Span<double> k, ref int n, double v)
+        {
+            if (double.IsFinite(v) && !k[..n].Contains(v)) k[n++] = v;
+        }
+    }
+}
+
+/// <summary>
+/// Up to five finite points where phi changes behaviour (the first <see cref="Count"/> of K0..K4); the guard distance
+/// of a finite s is the least |s - K| (+inf when there is none). A least value is exact whatever the order, so the
+/// scalar and the vector flag tests agree bit for bit. <see cref="Zero"/> (the sign) makes it |s|.
+/// </summary>
+public readonly record struct GuardKinks(int Count, double K0, double K1 = 0, double K2 = 0, double K3 = 0, double K4 = 0)
+{
+    public static GuardKinks Zero => new(1, 0);
+
+    /// <summary>Only the sign kink: the vector test uses |s| itself.</summary>
+    public bool IsZero => Count == 1 && K0 == 0;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static double GuardDistance(in Activation act, double s) => act.Kind == ActivationKind.Clip
-        ? Math.Min(Math.Abs(s - act.Min), Math.Abs(s - act.Max))
-        : Math.Abs(s);
+    public double Distance(double s)
+    {
+        if (Count == 0) return double.PositiveInfinity;
+        double d = Math.Abs(s - K0);
+        if (Count > 1) d = Math.Min(d, Math.Abs(s - K1));
+        if (Count > 2) d = Math.Min(d, Math.Abs(s - K2));
+        if (Count > 3) d = Math.Min(d, Math.Abs(s - K3));
+        if (Count > 4) d = Math.Min(d, Math.Abs(s - K4));
+        return d;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector128<double> Distance(Vector128<double> s)
+    {
+        if (Count == 0) return Vector128.Create(double.PositiveInfinity);
+        var d = Vector128.Abs(s - Vector128.Create(K0));
+        if (Count > 1) d = Vector128.Min(d, Vector128.Abs(s - Vector128.Create(K1)));
+        if (Count > 2) d = Vector128.Min(d, Vector128.Abs(s - Vector128.Create(K2)));
+        if (Count > 3) d = Vector128.Min(d, Vector128.Abs(s - Vector128.Create(K3)));
+        if (Count > 4) d = Vector128.Min(d, Vector128.Abs(s - Vector128.Create(K4)));
+        return d;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<double> Distance(Vector512<double> s)
+    {
+        if (Count == 0) return Vector512.Create(double.PositiveInfinity);
+        var d = Vector512.Abs(s - Vector512.Create(K0));
+        if (Count > 1) d = Vector512.Min(d, Vector512.Abs(s - Vector512.Create(K1)));
+        if (Count > 2) d = Vector512.Min(d, Vector512.Abs(s - Vector512.Create(K2)));
+        if (Count > 3) d = Vector512.Min(d, Vector512.Abs(s - Vector512.Create(K3)));
+        if (Count > 4) d = Vector512.Min(d, Vector512.Abs(s - Vector512.Create(K4)));
+        return d;
+    }
 }

@@ -20,6 +20,7 @@ internal sealed partial class LayerStep
     private readonly bool _adaptive;
     private readonly float _tau, _tauNeg, _staticScale;
     private readonly bool _authors, _vectorFlag;
+    private readonly GuardKinks _kinks;
     private readonly EstimatorKind _est;
     private readonly FlagBound _flagBound;
 
@@ -84,8 +85,9 @@ internal sealed partial class LayerStep
             : o.Tau ?? (_prec == plan.Precision ? plan.Tau : LayerPlan.DefaultTau(_prec)); // a plan's tau is for its own precision
         _tauNeg = _adaptive ? o.TauNegative ?? plan.TauNegative : float.PositiveInfinity;
         _authors = _adaptive && o.Criterion == FlagCriterion.Authors;
-        // The vector flag test covers the full criterion with the guard distance |s| (every activation but Clip).
-        _vectorFlag = !_authors && _act.Kind != ActivationKind.Clip;
+        // The vector flag test covers the full criterion for every activation (the guard's kinks as lanes).
+        _vectorFlag = !_authors;
+        _kinks = FlagTest.Kinks(_act);
         _est = o.Estimator ?? plan.Estimator;
         _flagBound = o.FlagBound;
         _staticScale = plan.Precision == Precision.I8 ? plan.InputScale : 0f;
@@ -414,7 +416,7 @@ internal sealed partial class LayerStep
     {
         int n = 0, i = 0;
         double maxPred = Report.MaxPredictedRelError;
-        if (_vectorFlag && st.Finite) i = FlagTest.FlagsVector(s, kappa, bFlag, _tau, _tauNeg, rows, ref n, ref maxPred);
+        if (_vectorFlag && st.Finite) i = FlagTest.FlagsVector(in _kinks, s, kappa, bFlag, _tau, _tauNeg, rows, ref n, ref maxPred);
         for (; i < s.Length; i++)
         {
             float sh = s[i];
@@ -426,7 +428,7 @@ internal sealed partial class LayerStep
             }
             else
             {
-                flag = FlagTest.Flags(_act, sh, kappa[i], bFlag[i], _tau, _tauNeg, out double pred);
+                flag = FlagTest.Flags(in _kinks, sh, kappa[i], bFlag[i], _tau, _tauNeg, out double pred);
                 if (_authors) flag = FlagTest.FlagsAuthors(sh, kappa[i], _tau); // pred still reports the bound-based estimate
                 if (!flag && pred > maxPred) maxPred = pred;
             }

@@ -150,6 +150,7 @@ public static class ActivationMath
             ActivationKind.Sigmoid => work.Run<SigmoidOp>(),
             ActivationKind.Gelu => work.Run<GeluOp>(),
             ActivationKind.Silu => work.Run<SiluOp>(),
+            ActivationKind.LeakyReluClip => work.Run<LeakyReluClipOp>(),
             _ => throw UnknownKind(kind),
         };
 

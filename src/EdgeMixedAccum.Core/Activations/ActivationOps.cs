@@ -203,6 +203,89 @@ public readonly struct LeakyReluOp : IActivationOp
     }
 }
 
+/// <summary>
+/// phi(t) = clamp(LeakyRelu(t), Min, Max): tf2onnx's LeakyReLU followed by Max/Min with constants, one
+/// activation so Algorithm 1 sees the whole phi. Where the LeakyReLU value lies in the closed range [Min, Max]
+/// phi' and kappa are LeakyReLU's; outside it phi is constant, so phi' = kappa = 0 (Min = Max: constant
+/// everywhere). The float form is LeakyReLU's float result clamped, so its bits are those of the two ONNX ops.
+/// </summary>
+public readonly struct LeakyReluClipOp : IActivationOp
+{
+    public static ActivationKind Kind => ActivationKind.LeakyReluClip;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Phi(double t, in ActivationParams p) => ClipOp.Phi(LeakyReluOp.Phi(t, p), p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Phi(float t, in ActivationParams p) => ClipOp.Phi(LeakyReluOp.Phi(t, p), p);
+
+    public static double Derivative(double t, in ActivationParams p) =>
+        double.IsNaN(t) ? t : Inside(t, p) ? LeakyReluOp.Derivative(t, p) : 0.0;
+
+    public static double Kappa(double t, in ActivationParams p) =>
+        double.IsNaN(t) ? t : Inside(t, p) ? LeakyReluOp.Kappa(t, p) : 0.0;
+
+    /// <summary>Whether the LeakyReLU value of t lies in the closed, non-degenerate range [Min, Max].</summary>
+    private static bool Inside(double t, in ActivationParams p)
+    {
+        double v = LeakyReluOp.Phi(t, p);
+        return p.Min < p.Max && v >= p.Min && v <= p.Max;
+    }
+
+    /// <summary>The element form lane by lane: LeakyReLU's select, then Clip's two selects (NaN, -0 kept).</summary>
+    public static bool PhiSpan(ReadOnlySpan<float> s, Span<float> y, in ActivationParams p)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var a = new Vector<float>(p.AlphaF);
+            var lo = new Vector<float>(p.MinF); var hi = new Vector<float>(p.MaxF);
+            bool zero = p.AlphaF == 0f;
+            for (; i + Vector<float>.Count <= s.Length; i += Vector<float>.Count)
+            {
+                var t = new Vector<float>(s[i..]);
+                var v = Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), zero ? Vector<float>.Zero : a * t, t);
+                Vector.ConditionalSelect(Vector.LessThan(v, lo), lo, Vector.ConditionalSelect(Vector.GreaterThan(v, hi), hi, v)).CopyTo(y[i..]);
+            }
+        }
+        for (; i < s.Length; i++) y[i] = Phi(s[i], p);
+        return true;
+    }
+
+    /// <summary>LeakyReLU's kappa lanes where the LeakyReLU value is inside [Min, Max], else 0. The element form
+    /// tests the exact (double) product Alpha * t; rounding is monotone and the bounds are floats, so the float
+    /// product compares with a bound as the exact one does unless it equals the bound: a block holding such a
+    /// lane takes the element form.</summary>
+    public static bool KappaSpan(ReadOnlySpan<float> s, Span<float> kappa, in ActivationParams p)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var a = new Vector<float>(p.AlphaF);
+            var lo = new Vector<float>(p.MinF); var hi = new Vector<float>(p.MaxF);
+            var below = p.Alpha != 0 ? Vector<float>.One : Vector<float>.Zero;
+            var one = p.MinF < p.MaxF ? Vector<float>.One : Vector<float>.Zero;
+            for (; i + Vector<float>.Count <= s.Length; i += Vector<float>.Count)
+            {
+                var t = new Vector<float>(s[i..]);
+                var v = Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), a * t, t);
+                // A float product on a bound may be a double product just outside it (or the reverse): element form.
+                if (Vector.EqualsAny(v, lo) || Vector.EqualsAny(v, hi))
+                {
+                    for (int l = 0; l < Vector<float>.Count; l++) kappa[i + l] = (float)Kappa(s[i + l], p);
+                    continue;
+                }
+                var inside = Vector.GreaterThan(v, lo) & Vector.LessThan(v, hi);
+                var k = Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), below, Vector<float>.One) & one;
+                k = Vector.ConditionalSelect(inside, k, Vector<float>.Zero);
+                Vector.ConditionalSelect(Vector.Equals(t, t), k, t).CopyTo(kappa[i..]);
+            }
+        }
+        for (; i < s.Length; i++) kappa[i] = (float)Kappa(s[i], p);
+        return true;
+    }
+}
+
 /// <summary>phi = tanh; phi' = sech^2; kappa = 2|t| / sinh(2|t|) (&lt;= 1, 1 at t = 0, 0 at ±inf).</summary>
 public readonly struct TanhOp : IActivationOp
 {

@@ -32,14 +32,28 @@ public readonly struct ActivationParams
         switch (a.Kind)
         {
             case ActivationKind.Clip:
-                if (float.IsNaN(a.Min) || float.IsNaN(a.Max) || a.Min > a.Max)
-                    throw new EmaException($"Invalid activation {a}: Clip needs Min <= Max, both not NaN.");
+                CheckRange(a);
                 break;
             case ActivationKind.LeakyRelu:
-                if (!float.IsFinite(a.Alpha))
-                    throw new EmaException($"Invalid activation {a}: LeakyRelu needs a finite Alpha.");
+                CheckAlpha(a);
+                break;
+            case ActivationKind.LeakyReluClip:
+                CheckAlpha(a);
+                CheckRange(a);
                 break;
         }
         return new ActivationParams(a.Alpha, a.Min, a.Max);
+    }
+
+    private static void CheckRange(Activation a)
+    {
+        if (float.IsNaN(a.Min) || float.IsNaN(a.Max) || a.Min > a.Max)
+            throw new EmaException($"Invalid activation {a}: Clip needs Min <= Max, both not NaN.");
+    }
+
+    private static void CheckAlpha(Activation a)
+    {
+        if (!float.IsFinite(a.Alpha))
+            throw new EmaException($"Invalid activation {a}: LeakyRelu needs a finite Alpha.");
     }
 }

@@ -10,12 +10,21 @@ public static class EmaWriter
 {
     public const ushort MajorVersion = 1;
     /// <summary>The newest minor version this writer writes (ema-format.md, "Versions").</summary>
-    public const ushort MinorVersion = 1;
+    public const ushort MinorVersion = 2;
 
-    /// <summary>The minor version a graph needs: 1 when it uses an op added in 1.1 (LayerNorm, Transpose), else 0,
-    /// so files of 1.0 models stay byte-identical and readable by 1.0 readers.</summary>
+    /// <summary>The minor version a graph needs: 2 when it uses the activation added in 1.2 (LeakyReluClip), 1 when
+    /// it uses an op added in 1.1 (LayerNorm, Transpose), else 0, so files of older models stay byte-identical
+    /// and readable by older readers.</summary>
     public static ushort MinorVersionFor(ModelGraph g) =>
-        g.Nodes.Any(n => n.Op is OpKind.LayerNorm or OpKind.Transpose) ? (ushort)1 : (ushort)0;
+        g.Nodes.Any(n => ActivationOf(n)?.Kind == ActivationKind.LeakyReluClip) ? (ushort)2
+        : g.Nodes.Any(n => n.Op is OpKind.LayerNorm or OpKind.Transpose) ? (ushort)1 : (ushort)0;
+
+    private static Activation? ActivationOf(Node n) => n switch
+    {
+        LayerNode l => l.Activation,
+        ActivationNode a => a.Activation,
+        _ => null,
+    };
     public const int Alignment = 64;
     internal const int HeaderSize = 64;
     internal const int TableEntrySize = 32;

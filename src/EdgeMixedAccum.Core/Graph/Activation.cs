@@ -16,9 +16,13 @@ public enum ActivationKind : byte
     Gelu = 6,
     /// <summary>SiLU / swish: t * sigmoid(t).</summary>
     Silu = 7,
+    /// <summary>LeakyReLU then clamp: clamp(LeakyRelu_Alpha(t), Min, Max), tf2onnx's LeakyReLU followed by a
+    /// Max/Min with a constant, folded into one (format 1.2).</summary>
+    LeakyReluClip = 8,
 }
 
-/// <summary>An activation with its parameters (Alpha for LeakyReLU, Min/Max for Clip; unused ones are 0).</summary>
+/// <summary>An activation with its parameters (Alpha for LeakyReLU, Min/Max for Clip, all three for LeakyReluClip;
+/// unused ones are 0).</summary>
 public readonly record struct Activation(ActivationKind Kind, float Alpha = 0f, float Min = 0f, float Max = 0f)
 {
     public static readonly Activation Identity = new(ActivationKind.Identity);
@@ -30,11 +34,13 @@ public readonly record struct Activation(ActivationKind Kind, float Alpha = 0f, 
     public static readonly Activation Silu = new(ActivationKind.Silu);
     public static Activation LeakyRelu(float alpha) => new(ActivationKind.LeakyRelu, Alpha: alpha);
     public static Activation Clip(float min, float max) => new(ActivationKind.Clip, Min: min, Max: max);
+    public static Activation LeakyReluClip(float alpha, float min, float max) => new(ActivationKind.LeakyReluClip, alpha, min, max);
 
     public override string ToString() => Kind switch
     {
         ActivationKind.LeakyRelu => $"LeakyRelu({Alpha})",
         ActivationKind.Clip => $"Clip({Min}, {Max})",
+        ActivationKind.LeakyReluClip => $"LeakyRelu({Alpha})+Clip({Min}, {Max})",
         _ => Kind.ToString(),
     };
 }

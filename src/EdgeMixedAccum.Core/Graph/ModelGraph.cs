@@ -131,7 +131,7 @@ public sealed class ModelGraph
     {
         if (!Enum.IsDefined(a.Kind)) throw node.Fail($"unknown activation code {(byte)a.Kind}");
         if (!float.IsFinite(a.Alpha)) throw node.Fail($"activation alpha {a.Alpha} is not finite");
-        if (a.Kind == ActivationKind.Clip && !(a.Min <= a.Max)) throw node.Fail($"clip bounds [{a.Min}, {a.Max}] are not ordered");
+        if (a.Kind is ActivationKind.Clip or ActivationKind.LeakyReluClip && !(a.Min <= a.Max)) throw node.Fail($"clip bounds [{a.Min}, {a.Max}] are not ordered");
         if (float.IsNaN(a.Min) || float.IsNaN(a.Max)) throw node.Fail("clip bound is NaN");
     }
 

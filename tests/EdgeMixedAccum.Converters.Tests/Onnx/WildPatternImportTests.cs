@@ -131,7 +131,7 @@ public class WildPatternImportTests
         string a = ob.Node("Max", [c1, ob.Init("zero", 0f)], "a");
         string b = ob.Node("Min", [ob.Init("six", 6f), a], "b");
         string c2 = ob.Node("Conv", [b, "w2"], "c2", "conv2", ("auto_pad", "SAME_UPPER"), ("kernel_shape", new[] { 1, 1 }));
-        // LeakyRelu then a clamp: LeakyRelu fused into conv2, the clamp stays a Clip node.
+        // LeakyRelu then a clamp: both fused into conv2 as one LeakyReluClip.
         string l = ob.Node("LeakyRelu", [c2], "l", "leaky", ("alpha", 0.2f));
         string m = ob.Node("Max", [l, ob.Init("lo", -0.3f)], "m");
         ob.Node("Min", [m, ob.Init("hi", 1.5f)], "y");
@@ -140,9 +140,8 @@ public class WildPatternImportTests
         var convs = g.Nodes.OfType<ConvNode>().ToList();
         Assert.Equal(Activation.Clip(0, 6), convs[0].Activation);
         Assert.Equal(new[] { 1, 0, 1, 2 }, convs[0].Pads);
-        Assert.Equal(ActivationKind.LeakyRelu, convs[1].Activation.Kind);
-        var clip = Assert.Single(g.Nodes.OfType<ActivationNode>());
-        Assert.Equal(Activation.Clip(-0.3f, 1.5f), clip.Activation);
+        Assert.Equal(Activation.LeakyReluClip(0.2f, -0.3f, 1.5f), convs[1].Activation);
+        Assert.Empty(g.Nodes.OfType<ActivationNode>());
         MatchesOrt(ob, [3, 2, 6, 5], 9);
     }
 

@@ -4,32 +4,37 @@ using EdgeMixedAccum.Tests;
 
 namespace EdgeMixedAccum.Tests.Format;
 
-/// <summary>ema-format.md, "Versions": LayerNorm and Transpose (op codes 12, 13) came with 1.1. A writer writes minor 1
-/// only for graphs that use them, so 1.0 models keep their bytes; files written as 1.0 still load.</summary>
+/// <summary>ema-format.md, "Versions": LayerNorm and Transpose (op codes 12, 13) came with 1.1, activation code 8
+/// (LeakyReLU then clamp) with 1.2. A writer writes the newer minor only for graphs that use them, so older models keep
+/// their bytes; files written as 1.0 still load.</summary>
 public class FormatVersionTests
 {
-    private static EmaModel Model(bool newOps)
+    private static EmaModel Model(int minor)
     {
         var b = new GraphBuilder();
         int x = b.Input("x", Shapes.Batch, 2, 3);
-        int y = newOps
-            ? b.LayerNorm(b.Transpose(x, [0, 2, 1]), TensorData.FromFloat32("s", [2], [1f, 2f]), TensorData.FromFloat32("b", [2], [0f, 1f]))
-            : b.Act(x, Activation.Relu);
+        int y = minor switch
+        {
+            0 => b.Act(x, Activation.Relu),
+            1 => b.LayerNorm(b.Transpose(x, [0, 2, 1]), TensorData.FromFloat32("s", [2], [1f, 2f]), TensorData.FromFloat32("b", [2], [0f, 1f])),
+            _ => b.Act(x, Activation.LeakyReluClip(0.1f, -2f, 6f)),
+        };
         b.Output(y);
         return new EmaModel(new ModelMetadata { ModelName = "v" }, b.Graph);
     }
 
     [Theory]
-    [InlineData(false, 0)]
-    [InlineData(true, 1)]
-    public void MinorVersionIsTheOneTheGraphNeeds(bool newOps, int minor)
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void MinorVersionIsTheOneTheGraphNeeds(int minor)
     {
-        var bytes = EmaWriter.ToBytes(Model(newOps));
+        var bytes = EmaWriter.ToBytes(Model(minor));
         Assert.Equal(1, BitConverter.ToUInt16(bytes, 8));
         Assert.Equal(minor, BitConverter.ToUInt16(bytes, 10));
         var read = EmaReader.Read(bytes);
         Assert.Equal($"1.{minor}", read.FormatVersion);
-        ModelAssert.Equivalent(Model(newOps), read);
+        ModelAssert.Equivalent(Model(minor), read);
     }
 
     [Fact]

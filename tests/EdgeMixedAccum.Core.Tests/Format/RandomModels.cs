@@ -23,7 +23,7 @@ public static class RandomModels
     /// <summary>A random activation with parameters that pass validation (Clip ordered, alpha finite).</summary>
     public static Activation RandomActivation(Random rng)
     {
-        var kind = (ActivationKind)rng.Next(8);
+        var kind = (ActivationKind)rng.Next(9);
         return kind switch
         {
             ActivationKind.LeakyRelu => Activation.LeakyRelu(rng.Next(4) == 0 ? 0f : (float)(rng.NextDouble() * 0.6 - 0.1)),
@@ -34,6 +34,7 @@ public static class RandomModels
                 2 => Activation.Clip(1.5f, 1.5f),
                 _ => RandomClip(rng),
             },
+            ActivationKind.LeakyReluClip => RandomClip(rng) with { Kind = kind, Alpha = (float)(rng.NextDouble() * 0.6 - 0.1) },
             _ => new Activation(kind),
         };
 

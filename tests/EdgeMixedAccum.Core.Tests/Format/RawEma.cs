@@ -96,8 +96,9 @@ public sealed class RawFile
     {
         var g = model.Graph; var m = model.Metadata;
         var raw = new RawFile();
-        // Spec, "Versions": minor 1 exactly when an op of format 1.1 (codes 12, 13) is used.
-        raw.Minor = (ushort)(g.Nodes.Any(n => (byte)n.Op is 12 or 13) ? 1 : 0);
+        // Spec, "Versions": minor 2 exactly when activation code 8 (format 1.2) is used, else 1 exactly when an op of
+        // format 1.1 (codes 12, 13) is used.
+        raw.Minor = (ushort)(g.Nodes.Any(UsesActivation8) ? 2 : g.Nodes.Any(n => (byte)n.Op is 12 or 13) ? 1 : 0);
         raw.Meta.Name = m.ModelName;
         raw.Meta.Sha = (byte[])m.SourceSha256.Clone();
         raw.Meta.Converter = m.ConverterVersion;
@@ -161,6 +162,13 @@ public sealed class RawFile
         while (data.Count % 64 != 0) data.Add(0);
         Data = data.ToArray();
     }
+
+    private static bool UsesActivation8(Node n) => n switch
+    {
+        LayerNode l => (byte)l.Activation.Kind == 8,
+        ActivationNode a => (byte)a.Activation.Kind == 8,
+        _ => false,
+    };
 
     private static RawNode RawNodeOf(Node n)
     {

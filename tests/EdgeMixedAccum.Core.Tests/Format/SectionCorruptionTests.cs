@@ -277,10 +277,10 @@ public class SectionCorruptionTests
     [Fact]
     public void Graph_UnknownActivationCode()
     {
-        Bad(r => r.Nodes[0].Layer!.Act = 8, "GRAPH", "GRAPH.node[0].layer", "unknown activation code 8");
+        Bad(r => r.Nodes[0].Layer!.Act = 9, "GRAPH", "GRAPH.node[0].layer", "unknown activation code 9");
         Bad(r => r.Nodes[0].Layer!.Act = 255, "GRAPH", "GRAPH.node[0].layer", "unknown activation code 255");
         // Stand-alone: the attribute is rejected.
-        Bad(r => r.Nodes[1].Attrs[0] = RawAttr.I("activation", 8), "GRAPH", "GRAPH.node[1].attr[0]", "attribute 'activation' (ints, 1 values) is not valid");
+        Bad(r => r.Nodes[1].Attrs[0] = RawAttr.I("activation", 9), "GRAPH", "GRAPH.node[1].attr[0]", "attribute 'activation' (ints, 1 values) is not valid");
         Bad(r => r.Nodes[1].Attrs[0] = RawAttr.I("activation", 257), "GRAPH", "GRAPH.node[1].attr[0]", "is not valid");
         Bad(r => r.Nodes[1].Attrs[0] = RawAttr.I("activation", -255), "GRAPH", "GRAPH.node[1].attr[0]", "is not valid");
         Bad(r => r.Nodes[1].Attrs[1] = RawAttr.F("params", 0, 1), "GRAPH", "GRAPH.node[1].attr[1]", "attribute 'params' (floats, 2 values)");

@@ -171,7 +171,7 @@ public class ValidateTests
         { Activation.Clip(0f, float.NaN), "not ordered" },
         { Activation.LeakyRelu(float.NaN), "alpha" },
         { Activation.LeakyRelu(float.PositiveInfinity), "alpha" },
-        { new Activation((ActivationKind)8), "unknown activation code 8" },
+        { new Activation((ActivationKind)9), "unknown activation code 9" },
         { new Activation(ActivationKind.Relu, Min: float.NaN), "NaN" },
     };
 

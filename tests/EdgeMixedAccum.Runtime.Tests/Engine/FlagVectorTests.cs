@@ -1,3 +1,4 @@
+using EdgeMixedAccum.Activations;
 using EdgeMixedAccum.Graph;
 using EdgeMixedAccum.Runtime.Engine;
 
@@ -55,6 +56,53 @@ public class FlagVectorTests
         }
     }
 
+    public static TheoryData<Activation> KinkedActivations() =>
+    [
+        Activation.Relu6, Activation.Clip(-2.5f, -0.5f), Activation.Clip(float.NegativeInfinity, 1f),
+        Activation.LeakyReluClip(0.1f, -2f, 6f), Activation.LeakyReluClip(-0.5f, 0f, 2f), Activation.LeakyReluClip(0f, -1f, 1f),
+        Activation.LeakyReluClip(-0.5f, 0.5f, 2f), // five kinks: 0, 0.5, -1, 2, -4
+    ];
+
+    /// <summary>Clip and LeakyReluClip guard on the distance to their kinks (not |s|): results on, beside and between
+    /// the kinks, bounds on both sides of the guard's threshold.</summary>
+    [Theory]
+    [MemberData(nameof(KinkedActivations))]
+    public void VectorEqualsScalarAtTheKinksOfClampedActivations(Activation act)
+    {
+        var kinks = FlagTest.Kinks(act);
+        double[] points = new[] { kinks.K0, kinks.K1, kinks.K2, kinks.K3, kinks.K4 }[..kinks.Count];
+        var rng = new Random(5);
+        for (int len = 0; len <= 41; len++)
+        {
+            var s = new float[len]; var k = new float[len]; var b = new double[len];
+            for (int i = 0; i < len; i++)
+            {
+                double at = points[rng.Next(points.Length)];
+                s[i] = (float)(rng.Next(4) == 0 ? at : at + (rng.NextDouble() * 2 - 1) * Math.Pow(10, rng.Next(-6, 1)));
+                k[i] = (float)ActivationMath.Kappa(act, s[i]);
+                b[i] = rng.Next(6) == 0 ? 0 : rng.NextDouble() * Math.Pow(10, rng.Next(-6, 0));
+            }
+            AssertVectorMatchesScalar(s, k, b, 0.05, 2.0, 0, act);
+            AssertVectorMatchesScalar(s, k, b, 0.05, double.PositiveInfinity, 0, act); // uniform modes: no guard
+        }
+    }
+
+    [Fact]
+    public void LeakyReluClipKinksAreWhereTheLeakyValueMeetsABound()
+    {
+        // tf2onnx's LeakyReLU(0.1) then clamp to [-2, 6]: kinks at 0, -2 / alpha (about -20) and 6.
+        Assert.Equal(new GuardKinks(3, 0, -2.0 / 0.1f, 6), FlagTest.Kinks(Activation.LeakyReluClip(0.1f, -2f, 6f)));
+        // Alpha < 0: both sides of the kink reach Max = 2 (t = 2 and t = -4); Min = -1 is never reached (phi >= 0).
+        Assert.Equal(new GuardKinks(3, 0, 2, -4), FlagTest.Kinks(Activation.LeakyReluClip(-0.5f, -1f, 2f)));
+        // Infinite bounds are no kinks; a repeated point counts once (Min = 0 is the sign kink).
+        Assert.Equal(new GuardKinks(1, 1), FlagTest.Kinks(Activation.Clip(float.NegativeInfinity, 1f)));
+        Assert.Equal(new GuardKinks(2, 0, 6), FlagTest.Kinks(Activation.LeakyReluClip(0.5f, 0f, 6f)));
+        Assert.Equal(double.PositiveInfinity, FlagTest.GuardDistance(Activation.Clip(float.NegativeInfinity, float.PositiveInfinity), 3.0));
+        Assert.Equal(GuardKinks.Zero, FlagTest.Kinks(Activation.LeakyRelu(0.1f)));
+        Assert.Equal(2.0, FlagTest.GuardDistance(Activation.Relu6, 4.0));
+        Assert.Equal(1.0, FlagTest.GuardDistance(Activation.LeakyReluClip(0.5f, -2f, 6f), -3.0)); // kinks 0, -4, 6
+    }
+
     [Fact]
     public void StopsAtANonFiniteResult()
     {
@@ -85,12 +133,13 @@ public class FlagVectorTests
     /// <summary>FlagsVector, with the scalar test from where it stops (as LayerStep.Flag runs it), against the scalar
     /// test over the whole span: the same flagged indices and the same largest prediction over the unflagged, both
     /// starting from the running maximum max0.</summary>
-    private static void AssertVectorMatchesScalar(float[] s, float[] k, double[] b, double tau, double tauNeg, double max0)
+    private static void AssertVectorMatchesScalar(float[] s, float[] k, double[] b, double tau, double tauNeg, double max0, Activation? phi = null)
     {
         int len = s.Length;
-        var act = Activation.Relu;
+        var act = phi ?? Activation.Relu;
         var rowsV = new int[len]; int n = 0; double maxV = max0;
-        int stop = FlagTest.FlagsVector(s, k, b, tau, tauNeg, rowsV, ref n, ref maxV);
+        int stop = phi is null ? FlagTest.FlagsVector(s, k, b, tau, tauNeg, rowsV, ref n, ref maxV)
+            : FlagTest.FlagsVector(FlagTest.Kinks(act), s, k, b, tau, tauNeg, rowsV, ref n, ref maxV);
         for (int i = stop; i < len; i++)
         {
             bool f = FlagTest.Flags(act, s[i], k[i], b[i], tau, tauNeg, out double p);
