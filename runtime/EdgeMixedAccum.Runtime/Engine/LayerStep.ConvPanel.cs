@@ -276,6 +276,11 @@ internal sealed partial class LayerStep
         ref readonly var rg = ref _rowGeo[j];
         int OW = _g.OW, SW = _g.SW, W = _g.W, H = _g.H, SH = _g.SH;
         int plane = (g * _g.CG + rg.C) * H;
+        if (SW == 1 && SH == 1 && W == OW)
+        {
+            GatherRowContiguous(x, dst, in rg, plane, p0);
+            return;
+        }
         int q = 0, len = dst.Length;
         int oh = p0 / OW, ow = p0 - oh * OW;
         while (q < len)
@@ -301,6 +306,35 @@ internal sealed partial class LayerStep
                 }
             }
             q += run; oh++; ow = 0;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="GatherRow{T}"/> when the input index of position p is one affine function of p (stride 1 and
+    /// input rows as long as output rows, the "same"-padded 1xk and kx1 convs): one copy over the valid rows,
+    /// then zeros in the padding columns of each row, instead of one short copy per output row. Reads only
+    /// in-bounds input (the copy starts at the first valid column of the first valid row and ends after the last).
+    /// </summary>
+    private void GatherRowContiguous<T>(ReadOnlySpan<T> x, Span<T> dst, in RowGeo rg, int plane, int p0) where T : unmanaged
+    {
+        int OW = _g.OW, len = dst.Length;
+        int ohLo = Math.Max(0, -rg.Ih), ohHi = Math.Min(_g.OH, _g.H - rg.Ih); // output rows whose input row exists
+        int a = Math.Max(p0, ohLo * OW + rg.OwLo) - p0, b = Math.Min(p0 + len, (ohHi - 1) * OW + rg.OwHi) - p0;
+        if (rg.OwLo >= rg.OwHi || ohLo >= ohHi || a >= b)
+        {
+            dst.Clear();
+            return;
+        }
+        dst[..a].Clear();
+        dst[b..].Clear();
+        // Input index of position p: ((plane + oh + Ih) * W + ow + Iw) = (plane + Ih) * W + Iw + p, as W = OW.
+        x.Slice((plane + rg.Ih) * OW + rg.Iw + p0 + a, b - a).CopyTo(dst[a..b]);
+        if (rg.OwLo == 0 && rg.OwHi == OW) return;
+        // The copy ran across row ends: zero each row's padding columns [0, OwLo) and [OwHi, OW) inside [a, b).
+        for (int rowStart = (p0 + a) / OW * OW - p0; rowStart < b; rowStart += OW)
+        {
+            for (int q = Math.Max(a, rowStart), e = Math.Min(b, rowStart + rg.OwLo); q < e; q++) dst[q] = default;
+            for (int q = Math.Max(a, rowStart + rg.OwHi), e = Math.Min(b, rowStart + OW); q < e; q++) dst[q] = default;
         }
     }
 
