@@ -89,12 +89,7 @@ internal sealed partial class LayerStep
         Fp32Tile(xs, g, p0, len, ld);
         var bias = _w.Bias;
         for (int i = 0; i < _mg; i++)
-        {
-            var src = _yT.AsSpan(i * ld, len);
-            var dst = ys.Slice((r0 + i) * _g.Positions + p0, len);
-            float b = bias[r0 + i];
-            for (int q = 0; q < len; q++) dst[q] = src[q] + b;
-        }
+            AddBias(_yT.AsSpan(i * ld, len), bias[r0 + i], ys.Slice((r0 + i) * _g.Positions + p0, len));
         Report.Components += (long)_mg * len;
     }
 
@@ -133,6 +128,19 @@ internal sealed partial class LayerStep
         // Pass 2: fp32 results of the flagged components (RecomputeTile).
         if (total > 0) RecomputeTile(xs, g, r0, p0, len, ld);
         for (int i = 0; i < _mg; i++) _sT.AsSpan(i * len, len).CopyTo(ys.Slice((r0 + i) * _g.Positions + p0, len));
+    }
+
+    /// <summary>dst[q] = src[q] + b: one IEEE add per element, in vector lanes (the bits of the scalar loop).</summary>
+    private static void AddBias(ReadOnlySpan<float> src, float b, Span<float> dst)
+    {
+        int q = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var vb = new System.Numerics.Vector<float>(b);
+            for (; q + System.Numerics.Vector<float>.Count <= src.Length; q += System.Numerics.Vector<float>.Count)
+                (new System.Numerics.Vector<float>(src[q..]) + vb).CopyTo(dst[q..]);
+        }
+        for (; q < src.Length; q++) dst[q] = src[q] + b;
     }
 
     /// <summary>The fp32 panel of the tile (k rows of stride ld).</summary>
