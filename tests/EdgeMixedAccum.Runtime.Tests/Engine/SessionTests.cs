@@ -91,18 +91,18 @@ public class SessionTests
         return new EmaModel(new ModelMetadata { ModelName = "conv1d" }, b.Graph);
     }
 
-    /// <summary>Convs whose output does not fit one tile of the panel path (k = 72: 224 positions per tile, 400
+    /// <summary>Convs whose output does not fit one tile of the panel path (k = 72: 896 positions per tile, 1,600
     /// positions), so tiles start mid-row; then a 3x1 conv with stride (2, 1), and a head.</summary>
     internal static EmaModel CnnTiles(int seed, Precision low, TensorDType dtype)
     {
         var r = new Random(seed);
         var b = new GraphBuilder();
         var plan = new LayerPlan(low, 0.01f, EstimatorKind.RowNorm, 0, 1f);
-        int x = b.Input("x", Shapes.Batch, 8, 20, 20);
+        int x = b.Input("x", Shapes.Batch, 8, 40, 40);
         x = b.Conv(x, Weights(r, dtype, 12, 8, 3, 3), Bias(r, 12), pads: [1, 1, 1, 1], activation: Activation.Relu, plan: plan, name: "t1");
         x = b.Conv(x, Weights(r, dtype, 5, 12, 3, 1), Bias(r, 5), strides: [2, 1], activation: Activation.Tanh, plan: plan, name: "t2");
         x = b.Flatten(x);
-        x = b.Dense(x, Weights(r, dtype, 4, 5 * 9 * 20), Bias(r, 4), Activation.Identity, plan, "head");
+        x = b.Dense(x, Weights(r, dtype, 4, 5 * 19 * 40), Bias(r, 4), Activation.Identity, plan, "head");
         b.Output(x);
         return new EmaModel(new ModelMetadata { ModelName = "cnn-tiles" }, b.Graph);
     }
@@ -184,10 +184,11 @@ public class SessionTests
     {
         // One int8 conv layer, so its outputs are the model's: at every tau, each flagged component must carry
         // fp32 mode's bits (whichever recompute the panel path picked: whole tile, whole row, or the flagged
-        // positions alone) and each unflagged one its low-pass value; the taus span sparse to dense flags.
+        // positions alone) and each unflagged one its low-pass value; the taus span sparse to dense flags. 34 x 46
+        // positions are two tiles (k = 45: 1,456 positions per tile).
         var r = new Random(41);
         var b = new GraphBuilder();
-        int x = b.Input("x", Shapes.Batch, 5, 17, 23);
+        int x = b.Input("x", Shapes.Batch, 5, 34, 46);
         x = b.Conv(x, Weights(r, TensorDType.Int8, 7, 5, 3, 3), Bias(r, 7), pads: [1, 1, 1, 1], activation: Activation.Identity,
             plan: new LayerPlan(Precision.I8, 0.01f, EstimatorKind.RowNorm, 0, 1f), name: "c");
         b.Output(x);
