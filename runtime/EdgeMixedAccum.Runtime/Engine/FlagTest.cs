@@ -74,7 +74,7 @@ public static class FlagTest
             var pred = Vector128.ConditionalSelect(none, Vector128<double>.Zero, kv * bv / a);
             var flag = Vector128.GreaterThan(pred, vt) | ~Vector128.Equals(pred, pred)
                 | (Vector128.GreaterThan(bv, Vector128<double>.Zero) & Vector128.GreaterThan(bv, vg * d));
-            max = Vector128.Max(max, Vector128.ConditionalSelect(flag, Vector128<double>.Zero, pred));
+            max = Vector128.MaxNative(max, Vector128.ConditionalSelect(flag, Vector128<double>.Zero, pred));
             uint bits = flag.ExtractMostSignificantBits();
             if ((bits & 1) != 0) rows[n++] = i;
             if ((bits & 2) != 0) rows[n++] = i + 1;
@@ -131,7 +131,7 @@ public static class FlagTest
         var pred = Vector512.ConditionalSelect(none, Vector512<double>.Zero, kv * bv / a);
         var flag = Vector512.GreaterThan(pred, vt) | ~Vector512.Equals(pred, pred)
             | (Vector512.GreaterThan(bv, Vector512<double>.Zero) & Vector512.GreaterThan(bv, vg * d));
-        max = Vector512.Max(max, Vector512.ConditionalSelect(flag, Vector512<double>.Zero, pred));
+        max = Vector512.MaxNative(max, Vector512.ConditionalSelect(flag, Vector512<double>.Zero, pred));
         return flag.ExtractMostSignificantBits();
     }
 
@@ -203,10 +203,10 @@ public readonly record struct GuardKinks(int Count, double K0, double K1 = 0, do
     {
         if (Count == 0) return Vector128.Create(double.PositiveInfinity);
         var d = Vector128.Abs(s - Vector128.Create(K0));
-        if (Count > 1) d = Vector128.Min(d, Vector128.Abs(s - Vector128.Create(K1)));
-        if (Count > 2) d = Vector128.Min(d, Vector128.Abs(s - Vector128.Create(K2)));
-        if (Count > 3) d = Vector128.Min(d, Vector128.Abs(s - Vector128.Create(K3)));
-        if (Count > 4) d = Vector128.Min(d, Vector128.Abs(s - Vector128.Create(K4)));
+        if (Count > 1) d = Vector128.MinNative(d, Vector128.Abs(s - Vector128.Create(K1)));
+        if (Count > 2) d = Vector128.MinNative(d, Vector128.Abs(s - Vector128.Create(K2)));
+        if (Count > 3) d = Vector128.MinNative(d, Vector128.Abs(s - Vector128.Create(K3)));
+        if (Count > 4) d = Vector128.MinNative(d, Vector128.Abs(s - Vector128.Create(K4)));
         return d;
     }
 
@@ -215,10 +215,10 @@ public readonly record struct GuardKinks(int Count, double K0, double K1 = 0, do
     {
         if (Count == 0) return Vector512.Create(double.PositiveInfinity);
         var d = Vector512.Abs(s - Vector512.Create(K0));
-        if (Count > 1) d = Vector512.Min(d, Vector512.Abs(s - Vector512.Create(K1)));
-        if (Count > 2) d = Vector512.Min(d, Vector512.Abs(s - Vector512.Create(K2)));
-        if (Count > 3) d = Vector512.Min(d, Vector512.Abs(s - Vector512.Create(K3)));
-        if (Count > 4) d = Vector512.Min(d, Vector512.Abs(s - Vector512.Create(K4)));
+        if (Count > 1) d = Vector512.MinNative(d, Vector512.Abs(s - Vector512.Create(K1)));
+        if (Count > 2) d = Vector512.MinNative(d, Vector512.Abs(s - Vector512.Create(K2)));
+        if (Count > 3) d = Vector512.MinNative(d, Vector512.Abs(s - Vector512.Create(K3)));
+        if (Count > 4) d = Vector512.MinNative(d, Vector512.Abs(s - Vector512.Create(K4)));
         return d;
     }
 }

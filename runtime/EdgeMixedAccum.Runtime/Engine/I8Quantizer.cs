@@ -91,14 +91,14 @@ internal static class I8Quantizer
             for (; j + 16 <= n; j += 16)
             {
                 var v = Vector512.LoadUnsafe(ref xr, (nuint)j);
-                var r = Vector512.Min(Vector512.Max(Vector512.Round(v * winv), wlo), whi);
+                var r = Vector512.MinNative(Vector512.MaxNative(Vector512.Round(v * winv), wlo), whi); // x finite: no NaN, no signed-zero tie
                 var i32 = Vector512.ConvertToInt32(r);
                 var i16 = Vector512.Narrow(i32, i32);
                 var i8 = Vector512.Narrow(i16, i16);
                 Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref qr, j)), i8.AsInt64().GetLower().GetLower().AsByte());
                 var (v0, v1) = Vector512.Widen(v);
                 var (r0, r1) = Vector512.Widen(r);
-                we = Vector512.Max(we, Vector512.Max(Vector512.Abs(v0 - r0 * wsd), Vector512.Abs(v1 - r1 * wsd)));
+                we = Vector512.MaxNative(we, Vector512.MaxNative(Vector512.Abs(v0 - r0 * wsd), Vector512.Abs(v1 - r1 * wsd)));
                 wl += Vector512.Abs(v0) + Vector512.Abs(v1);
             }
             var e4 = Vector256.Max(we.GetLower(), we.GetUpper());
