@@ -84,7 +84,23 @@ public class FlagVectorTests
             }
             AssertVectorMatchesScalar(s, k, b, 0.05, 2.0, 0, act);
             AssertVectorMatchesScalar(s, k, b, 0.05, double.PositiveInfinity, 0, act); // uniform modes: no guard
+            // A running maximum above most predictions: the float screen decides most lanes without the exact test.
+            AssertVectorMatchesScalar(s, k, b, 0.05, 2.0, 1e-2, act);
+            AssertVectorMatchesScalar(s, k, b, double.PositiveInfinity, 1.0, 1e-2, act);
         }
+    }
+
+    [Fact]
+    public void BoundsAndKinksBeyondFloatRangeMatchTheScalarTest()
+    {
+        // A bound over float's range (its float is +inf) with a tiny kappa: the prediction stays under tau. And a
+        // kink beyond float range (v / alpha for a subnormal alpha), an infinite float kink.
+        var s = new float[32]; var k = new float[32]; var b = new double[32];
+        for (int i = 0; i < 32; i++) { s[i] = i % 2 == 0 ? 1e38f : -3f + i * 0.1f; k[i] = i % 2 == 0 ? 1e-30f : 1f; b[i] = i % 2 == 0 ? 1e39 : 1e-3; }
+        AssertVectorMatchesScalar(s, k, b, 1.0, double.PositiveInfinity, 0.5);
+        AssertVectorMatchesScalar(s, k, b, 1.0, 2.0, 0.5);
+        AssertVectorMatchesScalar(s, k, b, 1.0, 2.0, 0.5, Activation.LeakyReluClip(1e-40f, -2f, 6f));
+        Assert.True(FlagTest.Kinks(Activation.LeakyReluClip(1e-40f, -2f, 6f)).K1 < -1e39);
     }
 
     [Fact]
