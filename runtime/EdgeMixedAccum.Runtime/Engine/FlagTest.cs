@@ -37,9 +37,10 @@ public static class FlagTest
     public static bool FlagsAuthors(double s, double kappa, double tau) => kappa != 0 && !(kappa / Math.Abs(s) <= tau);
 
     /// <summary>
-    /// <see cref="Flags"/> over a unit, two components per Vector128&lt;double&gt; step, for activations whose guard
-    /// distance is |s| (all but Clip): the same double operations as the scalar test, so the same flags and
-    /// predictions. Appends the indices of flagged components to <paramref name="rows"/> at <paramref name="n"/>,
+    /// <see cref="Flags"/> over a unit, for activations whose guard distance is |s| (all but Clip and LeakyReluClip):
+    /// 16 components per step in Vector512 lanes where accelerated, then 4 per step in Vector128 lanes, each step
+    /// decided by a float screen (<see cref="FlagScreen{TV, TL}"/>) or by the scalar test's double operations in
+    /// double lanes, so the same flags and predictions. Appends the indices of flagged components to <paramref name="rows"/> at <paramref name="n"/>,
     /// raises <paramref name="maxPredicted"/> over the unflagged ones, and returns where it stopped: the caller runs
     /// the scalar test from there (the odd tail, or a pair holding a non-finite s_hat, which the caller counts).
     /// </summary>
@@ -51,31 +52,51 @@ public static class FlagTest
     /// with the guard distance to the given kinks (the same double operations as <see cref="GuardKinks.Distance"/>),
     /// for every activation: Clip and LeakyReluClip included.</summary>
     public static int FlagsVector(in GuardKinks kinks, ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound, double tau, double tauNegative,
-        Span<int> rows, ref int n, ref double maxPredicted)
+        Span<int> rows, ref int n, ref double maxPredicted) =>
+        FlagsVector(in kinks, s, kappa, bound, tau, tauNegative, rows, ref n, ref maxPredicted, Vector512.IsHardwareAccelerated);
+
+    /// <param name="wide">Whether the Vector512 loop runs first (where accelerated); tests turn it off to check the
+    /// Vector128 loop (NEON's, and AVX2's) on the same inputs.</param>
+    internal static int FlagsVector(in GuardKinks kinks, ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound, double tau, double tauNegative,
+        Span<int> rows, ref int n, ref double maxPredicted, bool wide)
     {
         int i = 0;
         if (!Vector128.IsHardwareAccelerated) return 0;
         int len = Math.Min(s.Length, Math.Min(kappa.Length, bound.Length));
-        if (Vector512.IsHardwareAccelerated) i = Flags512(in kinks, s[..len], kappa, bound, tau, tauNegative, rows, ref n, ref maxPredicted);
+        if (rows.Length < len) throw new ArgumentException("FlagTest: rows shorter than s");
+        if (wide && Vector512.IsHardwareAccelerated) i = Flags512(in kinks, s[..len], kappa, bound, tau, tauNegative, rows, ref n, ref maxPredicted);
         var vt = Vector128.Create(tau);
         var vg = Vector128.Create(tauNegative);
         var max = Vector128.Create(maxPredicted);
         // With tau_negative = +inf (uniform modes) the guard never fires whatever the distance: skip it.
         bool kinked = !kinks.IsZero && tauNegative != double.PositiveInfinity;
+        var screen = new FlagScreen<Vector128<float>, Lanes128>(in kinks, tau, tauNegative);
+        double top = maxPredicted; // the running maximum as of the last exact block
+        var tLo = FlagScreen<Vector128<float>, Lanes128>.Below(Math.Min(tau, top));
+        for (; i + 4 <= len; i += 4)
+        {
+            var sf = Vector128.Create(s.Slice(i, 4));
+            if (!Vector128.EqualsAll(sf - sf, Vector128<float>.Zero)) break; // a non-finite s_hat: the pairs, then the caller
+            var kf = Vector128.Create(kappa.Slice(i, 4));
+            var b0 = Vector128.Create(bound.Slice(i, 2));
+            var b1 = Vector128.Create(bound.Slice(i + 2, 2));
+            uint bits;
+            if (screen.Decide(sf, kf, Vector128.Narrow(b0, b1), tLo, out var sure)) bits = sure.ExtractMostSignificantBits();
+            else
+            {
+                var (s0, s1) = Vector128.Widen(sf);
+                var (k0, k1) = Vector128.Widen(kf);
+                bits = Pair(s0, k0, b0, in kinks, kinked, vt, vg, ref max) | (Pair(s1, k1, b1, in kinks, kinked, vt, vg, ref max) << 2);
+                double m = Math.Max(max[0], max[1]);
+                if (m != top) { top = m; tLo = FlagScreen<Vector128<float>, Lanes128>.Below(Math.Min(tau, top)); }
+            }
+            for (; bits != 0; bits &= bits - 1) rows[n++] = i + System.Numerics.BitOperations.TrailingZeroCount(bits);
+        }
         for (; i + 2 <= len; i += 2)
         {
             var sv = Vector128.Create((double)s[i], s[i + 1]);
             if (!Vector128.EqualsAll(sv - sv, Vector128<double>.Zero)) break; // a non-finite s_hat: the caller's scalar loop
-            var kv = Vector128.Create((double)kappa[i], kappa[i + 1]);
-            var bv = Vector128.Create(bound[i], bound[i + 1]);
-            var a = Vector128.Abs(sv);
-            var d = kinked ? kinks.Distance(sv) : a;
-            var none = Vector128.Equals(kv, Vector128<double>.Zero) | Vector128.Equals(bv, Vector128<double>.Zero);
-            var pred = Vector128.ConditionalSelect(none, Vector128<double>.Zero, kv * bv / a);
-            var flag = Vector128.GreaterThan(pred, vt) | ~Vector128.Equals(pred, pred)
-                | (Vector128.GreaterThan(bv, Vector128<double>.Zero) & Vector128.GreaterThan(bv, vg * d));
-            max = Vector128.MaxNative(max, Vector128.ConditionalSelect(flag, Vector128<double>.Zero, pred));
-            uint bits = flag.ExtractMostSignificantBits();
+            uint bits = Pair(sv, Vector128.Create((double)kappa[i], kappa[i + 1]), Vector128.Create(bound[i], bound[i + 1]), in kinks, kinked, vt, vg, ref max);
             if ((bits & 1) != 0) rows[n++] = i;
             if ((bits & 2) != 0) rows[n++] = i + 1;
         }
@@ -83,7 +104,22 @@ public static class FlagTest
         return i;
     }
 
-    /// <summary>The loop of <see cref="FlagsVector"/> 16 components at a time: a float screen (<see cref="Screen512"/>)
+    /// <summary>The exact test on two components in double lanes (the scalar test's operations); the flagged lanes' bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Pair(Vector128<double> sv, Vector128<double> kv, Vector128<double> bv, in GuardKinks kinks, bool kinked,
+        Vector128<double> vt, Vector128<double> vg, ref Vector128<double> max)
+    {
+        var a = Vector128.Abs(sv);
+        var d = kinked ? kinks.Distance(sv) : a;
+        var none = Vector128.Equals(kv, Vector128<double>.Zero) | Vector128.Equals(bv, Vector128<double>.Zero);
+        var pred = Vector128.ConditionalSelect(none, Vector128<double>.Zero, kv * bv / a);
+        var flag = Vector128.GreaterThan(pred, vt) | ~Vector128.Equals(pred, pred)
+            | (Vector128.GreaterThan(bv, Vector128<double>.Zero) & Vector128.GreaterThan(bv, vg * d));
+        max = Vector128.MaxNative(max, Vector128.ConditionalSelect(flag, Vector128<double>.Zero, pred));
+        return flag.ExtractMostSignificantBits();
+    }
+
+    /// <summary>The loop of <see cref="FlagsVector"/> 16 components at a time: a float screen (<see cref="FlagScreen{TV, TL}"/>)
     /// decides the block when it can, else Vector512 double lanes run the same double operations as the scalar test;
     /// either way the same flags and predictions. Stops before a block holding a non-finite s_hat.</summary>
     private static int Flags512(in GuardKinks kinks, ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound, double tau, double tauNegative,
@@ -99,9 +135,9 @@ public static class FlagTest
         var max = Vector512.Create(maxPredicted);
         // With tau_negative = +inf (uniform modes) the guard never fires whatever the distance: skip it.
         bool kinked = !kinks.IsZero && tauNegative != double.PositiveInfinity;
-        var screen = new Screen512(in kinks, tau, tauNegative);
+        var screen = new FlagScreen<Vector512<float>, Lanes512>(in kinks, tau, tauNegative);
         double top = maxPredicted;                       // the running maximum as of the last exact block
-        var tLo = Screen512.Below(Math.Min(tau, top));
+        var tLo = FlagScreen<Vector512<float>, Lanes512>.Below(Math.Min(tau, top));
         int cnt = n;
         for (; i + 16 <= len; i += 16)
         {
@@ -122,7 +158,7 @@ public static class FlagTest
                 var d1 = kinked ? kinks.Distance(s1) : a1;
                 bits = Lanes(a0, d0, k0, b0, vt, vg, ref max) | (Lanes(a1, d1, k1, b1, vt, vg, ref max) << 8);
                 double m = HorizontalMax(max);
-                if (m != top) { top = m; tLo = Screen512.Below(Math.Min(tau, top)); }
+                if (m != top) { top = m; tLo = FlagScreen<Vector512<float>, Lanes512>.Below(Math.Min(tau, top)); }
             }
             while (bits != 0)
             {
@@ -141,92 +177,6 @@ public static class FlagTest
     {
         var h = Vector256.Max(v.GetLower(), v.GetUpper());
         return Math.Max(Math.Max(h[0], h[1]), Math.Max(h[2], h[3]));
-    }
-
-    /// <summary>
-    /// A float screen in front of the exact double test, 16 lanes at a time: each lane is decided "not flagged and
-    /// its prediction cannot raise the running maximum" or "flagged" from float bounds that enclose the double
-    /// quantities with margins of 2^-20 to 2^-22 (bound b, distance d, products), or the block goes to the exact
-    /// test. The claims, for finite s:
-    /// - not flagged by tau, no new maximum: kappa b_hi + eps &lt; T_lo |s| with T = min(tau, running maximum),
-    ///   so kappa b &lt; T |s| (1 - 2^-52) and the double prediction fl(fl(kappa b) / |s|) &lt;= T;
-    /// - flagged by tau: kappa b_lo &gt; fl(tau_hi |s|) up + eps, so the double prediction exceeds tau;
-    /// - guard off: b_hi &lt; tauNeg_lo d_lo, so b &lt;= fl(tauNeg d); guard on: b_lo &gt; tauNeg_hi d_hi (up), so
-    ///   b &gt; fl(tauNeg d) &gt;= 0.
-    /// d_lo and d_hi enclose the least distance to the kinks through float kinks and their rounding errors
-    /// (exactly |s| for the sign). A comparison with a quantity under 2^-100 decides nothing (float subnormals
-    /// round by absolute steps), nor does any NaN. So a decided lane has the exact test's outcome, and the
-    /// running maximum only moves in exact blocks, where the caller refreshes T.
-    /// </summary>
-    private readonly struct Screen512
-    {
-        private static readonly float Up = 1 + MathF.ScaleB(1, -22), Down = 1 - MathF.ScaleB(1, -22);
-        private static readonly Vector512<float> Tiny = Vector512.Create(MathF.ScaleB(1, -100)), Eps = Vector512.Create(float.Epsilon),
-            MaxFloat = Vector512.Create(float.MaxValue);
-        private readonly bool _sureTau, _guard;
-        private readonly int _kc; // 0: the sign alone (d = |s| exactly), else the number of kinks
-        private readonly Vector512<float> _tauHi, _gLo, _gHi, _k0, _k1, _k2, _k3, _k4, _e0, _e1, _e2, _e3, _e4;
-
-        public Screen512(in GuardKinks kinks, double tau, double tauNegative)
-        {
-            _sureTau = tau != double.PositiveInfinity;
-            _tauHi = Vector512.Create((float)(tau * (1 + Math.ScaleB(1, -20))));
-            _guard = tauNegative != double.PositiveInfinity;
-            _gLo = Below(tauNegative);
-            _gHi = Vector512.Create((float)(tauNegative * (1 + Math.ScaleB(1, -20))));
-            _kc = kinks.IsZero ? 0 : kinks.Count;
-            (_k0, _e0) = Kink(kinks.K0); (_k1, _e1) = Kink(kinks.K1); (_k2, _e2) = Kink(kinks.K2);
-            (_k3, _e3) = Kink(kinks.K3); (_k4, _e4) = Kink(kinks.K4);
-            // A kink beyond float range (v / alpha for a tiny alpha) becomes an infinite float, whose distance is
-            // +inf: right in the least distance, as LeakyReluClip's kink 0 is nearer than it for every float s.
-        }
-
-        /// <summary>t (1 - 2^-20) as a float at most t (t &gt;= 0; beyond float range the largest float).</summary>
-        public static Vector512<float> Below(double t) =>
-            Vector512.Create((float)(Math.Min(t, float.MaxValue) * (1 - Math.ScaleB(1, -20))));
-
-        /// <summary>A kink as a float and a float at least its rounding error.</summary>
-        private static (Vector512<float>, Vector512<float>) Kink(double k)
-        {
-            float f = double.IsFinite(k) ? (float)k : 0;
-            double e = Math.Abs(k - f);
-            return (Vector512.Create(f), Vector512.Create((float)(e * (1 + Math.ScaleB(1, -20))) + float.Epsilon));
-        }
-
-        /// <summary>Whether every lane is decided; <paramref name="flag"/> holds the lanes decided flagged.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool Decide(Vector512<float> s, Vector512<float> kappa, Vector512<float> b, Vector512<float> tLo, out Vector512<float> flag)
-        {
-            flag = Vector512<float>.Zero;
-            var a = Vector512.Abs(s);
-            var bHi = b * Up + Eps;
-            var bLo = Vector512.MinNative(b * Down, MaxFloat); // a bound beyond float range converts to +inf
-            var bBig = Vector512.GreaterThanOrEqual(bLo, Tiny);
-            var y = tLo * a;
-            var quiet = Vector512.LessThan(kappa * bHi + Eps, y) & Vector512.GreaterThanOrEqual(y, Tiny);
-            if (_sureTau) flag = Vector512.GreaterThan(kappa * bLo, _tauHi * a * Up + Eps) & bBig;
-            if (_guard)
-            {
-                Vector512<float> dLo = a, dHi = a;
-                if (_kc > 0) Distances(s, out dLo, out dHi);
-                var g = _gLo * dLo;
-                quiet &= Vector512.LessThan(bHi, g) & Vector512.GreaterThanOrEqual(g, Tiny);
-                flag |= Vector512.GreaterThan(bLo, _gHi * dHi * Up + Eps) & bBig;
-            }
-            return (quiet | flag).ExtractMostSignificantBits() == 0xFFFF;
-        }
-
-        /// <summary>Float bounds d_lo &lt;= d &lt;= d_hi of the least distance from s to the kinks.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Distances(Vector512<float> s, out Vector512<float> lo, out Vector512<float> hi)
-        {
-            var t = Vector512.Abs(s - _k0);
-            lo = (t - _e0) * Down; hi = (t + _e0) * Up + Eps;
-            if (_kc > 1) { t = Vector512.Abs(s - _k1); lo = Vector512.MinNative(lo, (t - _e1) * Down); hi = Vector512.MinNative(hi, (t + _e1) * Up + Eps); }
-            if (_kc > 2) { t = Vector512.Abs(s - _k2); lo = Vector512.MinNative(lo, (t - _e2) * Down); hi = Vector512.MinNative(hi, (t + _e2) * Up + Eps); }
-            if (_kc > 3) { t = Vector512.Abs(s - _k3); lo = Vector512.MinNative(lo, (t - _e3) * Down); hi = Vector512.MinNative(hi, (t + _e3) * Up + Eps); }
-            if (_kc > 4) { t = Vector512.Abs(s - _k4); lo = Vector512.MinNative(lo, (t - _e4) * Down); hi = Vector512.MinNative(hi, (t + _e4) * Up + Eps); }
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -148,26 +148,30 @@ public class FlagVectorTests
 
     /// <summary>FlagsVector, with the scalar test from where it stops (as LayerStep.Flag runs it), against the scalar
     /// test over the whole span: the same flagged indices and the same largest prediction over the unflagged, both
-    /// starting from the running maximum max0.</summary>
+    /// starting from the running maximum max0. Both vector loops: the Vector512 one where the machine has it, and the
+    /// Vector128 one (NEON's and AVX2's) alone.</summary>
     private static void AssertVectorMatchesScalar(float[] s, float[] k, double[] b, double tau, double tauNeg, double max0, Activation? phi = null)
     {
         int len = s.Length;
         var act = phi ?? Activation.Relu;
-        var rowsV = new int[len]; int n = 0; double maxV = max0;
-        int stop = phi is null ? FlagTest.FlagsVector(s, k, b, tau, tauNeg, rowsV, ref n, ref maxV)
-            : FlagTest.FlagsVector(FlagTest.Kinks(act), s, k, b, tau, tauNeg, rowsV, ref n, ref maxV);
-        for (int i = stop; i < len; i++)
-        {
-            bool f = FlagTest.Flags(act, s[i], k[i], b[i], tau, tauNeg, out double p);
-            if (f) rowsV[n++] = i; else if (p > maxV) maxV = p;
-        }
         var rowsS = new List<int>(); double maxS = max0;
         for (int i = 0; i < len; i++)
         {
             bool f = FlagTest.Flags(act, s[i], k[i], b[i], tau, tauNeg, out double p);
             if (f) rowsS.Add(i); else if (p > maxS) maxS = p;
         }
-        Assert.Equal(rowsS, rowsV.Take(n));
-        Assert.Equal(maxS, maxV);
+        foreach (bool wide in new[] { true, false })
+        {
+            var rowsV = new int[len]; int n = 0; double maxV = max0;
+            int stop = phi is null && wide ? FlagTest.FlagsVector(s, k, b, tau, tauNeg, rowsV, ref n, ref maxV)
+                : FlagTest.FlagsVector(FlagTest.Kinks(act), s, k, b, tau, tauNeg, rowsV, ref n, ref maxV, wide);
+            for (int i = stop; i < len; i++)
+            {
+                bool f = FlagTest.Flags(act, s[i], k[i], b[i], tau, tauNeg, out double p);
+                if (f) rowsV[n++] = i; else if (p > maxV) maxV = p;
+            }
+            Assert.Equal(rowsS, rowsV.Take(n));
+            Assert.Equal(maxS, maxV);
+        }
     }
 }

@@ -1,0 +1,151 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace EdgeMixedAccum.Runtime.Engine;
+
+/// <summary>The float lane operations <see cref="FlagScreen{TV, TL}"/> needs, one struct per vector width (the
+/// operator-struct pattern), so the screen is written once for Vector512 (AVX-512) and Vector128 (NEON, AVX2).</summary>
+internal interface IFloatLanes<TV> where TV : struct
+{
+    static abstract TV Create(float v);
+    static abstract TV Abs(TV a);
+    static abstract TV Add(TV a, TV b);
+    static abstract TV Sub(TV a, TV b);
+    static abstract TV Mul(TV a, TV b);
+    /// <summary>Lane minimum for operands that are never NaN and never a signed-zero tie (one instruction).</summary>
+    static abstract TV Min(TV a, TV b);
+    static abstract TV LessThan(TV a, TV b);
+    static abstract TV GreaterThan(TV a, TV b);
+    static abstract TV GreaterThanOrEqual(TV a, TV b);
+    static abstract TV And(TV a, TV b);
+    static abstract TV Or(TV a, TV b);
+    /// <summary>Whether every lane of a comparison mask is set.</summary>
+    static abstract bool All(TV mask);
+}
+
+internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
+{
+    public static Vector512<float> Create(float v) => Vector512.Create(v);
+    public static Vector512<float> Abs(Vector512<float> a) => Vector512.Abs(a);
+    public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+    public static Vector512<float> Sub(Vector512<float> a, Vector512<float> b) => a - b;
+    public static Vector512<float> Mul(Vector512<float> a, Vector512<float> b) => a * b;
+    public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.MinNative(a, b);
+    public static Vector512<float> LessThan(Vector512<float> a, Vector512<float> b) => Vector512.LessThan(a, b);
+    public static Vector512<float> GreaterThan(Vector512<float> a, Vector512<float> b) => Vector512.GreaterThan(a, b);
+    public static Vector512<float> GreaterThanOrEqual(Vector512<float> a, Vector512<float> b) => Vector512.GreaterThanOrEqual(a, b);
+    public static Vector512<float> And(Vector512<float> a, Vector512<float> b) => a & b;
+    public static Vector512<float> Or(Vector512<float> a, Vector512<float> b) => a | b;
+    public static bool All(Vector512<float> mask) => mask.ExtractMostSignificantBits() == 0xFFFF;
+}
+
+internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
+{
+    public static Vector128<float> Create(float v) => Vector128.Create(v);
+    public static Vector128<float> Abs(Vector128<float> a) => Vector128.Abs(a);
+    public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
+    public static Vector128<float> Sub(Vector128<float> a, Vector128<float> b) => a - b;
+    public static Vector128<float> Mul(Vector128<float> a, Vector128<float> b) => a * b;
+    public static Vector128<float> Min(Vector128<float> a, Vector128<float> b) => Vector128.MinNative(a, b);
+    public static Vector128<float> LessThan(Vector128<float> a, Vector128<float> b) => Vector128.LessThan(a, b);
+    public static Vector128<float> GreaterThan(Vector128<float> a, Vector128<float> b) => Vector128.GreaterThan(a, b);
+    public static Vector128<float> GreaterThanOrEqual(Vector128<float> a, Vector128<float> b) => Vector128.GreaterThanOrEqual(a, b);
+    public static Vector128<float> And(Vector128<float> a, Vector128<float> b) => a & b;
+    public static Vector128<float> Or(Vector128<float> a, Vector128<float> b) => a | b;
+    public static bool All(Vector128<float> mask) => mask.ExtractMostSignificantBits() == 0xF;
+}
+
+/// <summary>
+/// A float screen in front of the exact double flag test (<see cref="FlagTest"/>, its vector forms),
+/// a vector of lanes at a time: each lane is decided "not flagged, and its prediction cannot raise the running
+/// maximum" or "flagged" from float bounds that enclose the double quantities with margins of 2^-20 to 2^-22
+/// (bound b, distance d, products), or the block goes to the exact test. The claims, for finite s:
+/// - not flagged by tau, no new maximum: kappa b_hi + eps &lt; T_lo |s| with T = min(tau, running maximum),
+///   so kappa b &lt; T |s| (1 - 2^-52) and the double prediction fl(fl(kappa b) / |s|) &lt;= T;
+/// - flagged by tau: kappa b_lo &gt; fl(tau_hi |s|) up + eps, so the double prediction exceeds tau;
+/// - guard off: b_hi &lt; tauNeg_lo d_lo, so b &lt;= fl(tauNeg d); guard on: b_lo &gt; tauNeg_hi d_hi (up), so
+///   b &gt; fl(tauNeg d) &gt;= 0.
+/// d_lo and d_hi enclose the least distance to the kinks through float kinks and their rounding errors (exactly
+/// |s| for the sign). A comparison with a quantity under 2^-100 decides nothing (float subnormals round by
+/// absolute steps), nor does any NaN. So a decided lane has the exact test's outcome, and the running maximum only
+/// moves in exact blocks, where the caller refreshes T (<see cref="Below"/>).
+/// </summary>
+internal readonly struct FlagScreen<TV, TL> where TV : struct where TL : struct, IFloatLanes<TV>
+{
+    private static readonly float Up = 1 + MathF.ScaleB(1, -22), Down = 1 - MathF.ScaleB(1, -22);
+    private static readonly TV VUp = TL.Create(Up), VDown = TL.Create(Down), Tiny = TL.Create(MathF.ScaleB(1, -100)),
+        Eps = TL.Create(float.Epsilon), MaxFloat = TL.Create(float.MaxValue);
+    private readonly bool _sureTau, _guard;
+    private readonly int _kc; // 0: the sign alone (d = |s| exactly), else the number of kinks
+    private readonly TV _tauHi, _gLo, _gHi, _k0, _k1, _k2, _k3, _k4, _e0, _e1, _e2, _e3, _e4;
+
+    public FlagScreen(in GuardKinks kinks, double tau, double tauNegative)
+    {
+        _sureTau = tau != double.PositiveInfinity;
+        _tauHi = TL.Create((float)(tau * (1 + Math.ScaleB(1, -20))));
+        _guard = tauNegative != double.PositiveInfinity;
+        _gLo = Below(tauNegative);
+        _gHi = TL.Create((float)(tauNegative * (1 + Math.ScaleB(1, -20))));
+        _kc = kinks.IsZero ? 0 : kinks.Count;
+        // A kink beyond float range (v / alpha for a tiny alpha) becomes an infinite float, whose distance is +inf:
+        // right in the least distance, as LeakyReluClip's kink 0 is nearer than it for every float s.
+        (_k0, _e0) = Kink(kinks.K0); (_k1, _e1) = Kink(kinks.K1); (_k2, _e2) = Kink(kinks.K2);
+        (_k3, _e3) = Kink(kinks.K3); (_k4, _e4) = Kink(kinks.K4);
+    }
+
+    /// <summary>t (1 - 2^-20) as a float at most t (t &gt;= 0; beyond float range the largest float).</summary>
+    public static TV Below(double t) => TL.Create((float)(Math.Min(t, float.MaxValue) * (1 - Math.ScaleB(1, -20))));
+
+    /// <summary>A kink as a float and a float at least its rounding error.</summary>
+    private static (TV, TV) Kink(double k)
+    {
+        float f = double.IsFinite(k) ? (float)k : 0;
+        double e = Math.Abs(k - f);
+        return (TL.Create(f), TL.Create((float)(e * (1 + Math.ScaleB(1, -20))) + float.Epsilon));
+    }
+
+    /// <summary>Whether every lane is decided; <paramref name="flag"/> holds the lanes decided flagged.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Decide(TV s, TV kappa, TV b, TV tLo, out TV flag)
+    {
+        var a = TL.Abs(s);
+        var bHi = TL.Add(TL.Mul(b, VUp), Eps);
+        var bLo = TL.Min(TL.Mul(b, VDown), MaxFloat); // a bound beyond float range converts to +inf
+        var bBig = TL.GreaterThanOrEqual(bLo, Tiny);
+        var y = TL.Mul(tLo, a);
+        var quiet = TL.And(TL.LessThan(TL.Add(TL.Mul(kappa, bHi), Eps), y), TL.GreaterThanOrEqual(y, Tiny));
+        flag = default;
+        if (_sureTau) flag = TL.And(TL.GreaterThan(TL.Mul(kappa, bLo), TL.Add(TL.Mul(TL.Mul(_tauHi, a), VUp), Eps)), bBig);
+        if (_guard)
+        {
+            TV dLo = a, dHi = a;
+            if (_kc > 0) Distances(s, out dLo, out dHi);
+            var g = TL.Mul(_gLo, dLo);
+            quiet = TL.And(quiet, TL.And(TL.LessThan(bHi, g), TL.GreaterThanOrEqual(g, Tiny)));
+            flag = TL.Or(flag, TL.And(TL.GreaterThan(bLo, TL.Add(TL.Mul(TL.Mul(_gHi, dHi), VUp), Eps)), bBig));
+        }
+        return TL.All(TL.Or(quiet, flag));
+    }
+
+    /// <summary>Float bounds d_lo &lt;= d &lt;= d_hi of the least distance from s to the kinks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Distances(TV s, out TV lo, out TV hi)
+    {
+        lo = default; hi = default;
+        One(s, _k0, _e0, ref lo, ref hi, true);
+        if (_kc > 1) One(s, _k1, _e1, ref lo, ref hi, false);
+        if (_kc > 2) One(s, _k2, _e2, ref lo, ref hi, false);
+        if (_kc > 3) One(s, _k3, _e3, ref lo, ref hi, false);
+        if (_kc > 4) One(s, _k4, _e4, ref lo, ref hi, false);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void One(TV s, TV k, TV e, ref TV lo, ref TV hi, bool first)
+    {
+        var t = TL.Abs(TL.Sub(s, k));
+        var l = TL.Mul(TL.Sub(t, e), VDown);
+        var h = TL.Add(TL.Mul(TL.Add(t, e), VUp), Eps);
+        lo = first ? l : TL.Min(lo, l);
+        hi = first ? h : TL.Min(hi, h);
+    }
+}
