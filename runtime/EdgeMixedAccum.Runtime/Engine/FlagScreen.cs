@@ -15,6 +15,7 @@ internal interface IFloatLanes<TV> where TV : struct
     /// <summary>Lane minimum for operands that are never NaN and never a signed-zero tie (one instruction).</summary>
     static abstract TV Min(TV a, TV b);
     static abstract TV LessThan(TV a, TV b);
+    static abstract TV EqualTo(TV a, TV b);
     static abstract TV GreaterThan(TV a, TV b);
     static abstract TV GreaterThanOrEqual(TV a, TV b);
     static abstract TV And(TV a, TV b);
@@ -32,6 +33,7 @@ internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
     public static Vector512<float> Mul(Vector512<float> a, Vector512<float> b) => a * b;
     public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.MinNative(a, b);
     public static Vector512<float> LessThan(Vector512<float> a, Vector512<float> b) => Vector512.LessThan(a, b);
+    public static Vector512<float> EqualTo(Vector512<float> a, Vector512<float> b) => Vector512.Equals(a, b);
     public static Vector512<float> GreaterThan(Vector512<float> a, Vector512<float> b) => Vector512.GreaterThan(a, b);
     public static Vector512<float> GreaterThanOrEqual(Vector512<float> a, Vector512<float> b) => Vector512.GreaterThanOrEqual(a, b);
     public static Vector512<float> And(Vector512<float> a, Vector512<float> b) => a & b;
@@ -48,6 +50,7 @@ internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
     public static Vector128<float> Mul(Vector128<float> a, Vector128<float> b) => a * b;
     public static Vector128<float> Min(Vector128<float> a, Vector128<float> b) => Vector128.MinNative(a, b);
     public static Vector128<float> LessThan(Vector128<float> a, Vector128<float> b) => Vector128.LessThan(a, b);
+    public static Vector128<float> EqualTo(Vector128<float> a, Vector128<float> b) => Vector128.Equals(a, b);
     public static Vector128<float> GreaterThan(Vector128<float> a, Vector128<float> b) => Vector128.GreaterThan(a, b);
     public static Vector128<float> GreaterThanOrEqual(Vector128<float> a, Vector128<float> b) => Vector128.GreaterThanOrEqual(a, b);
     public static Vector128<float> And(Vector128<float> a, Vector128<float> b) => a & b;
@@ -61,7 +64,8 @@ internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
 /// maximum" or "flagged" from float bounds that enclose the double quantities with margins of 2^-20 to 2^-22
 /// (bound b, distance d, products), or the block goes to the exact test. The claims, for finite s:
 /// - not flagged by tau, no new maximum: kappa b_hi + eps &lt; T_lo |s| with T = min(tau, running maximum),
-///   so kappa b &lt; T |s| (1 - 2^-52) and the double prediction fl(fl(kappa b) / |s|) &lt;= T;
+///   so kappa b &lt; T |s| (1 - 2^-52) and the double prediction fl(fl(kappa b) / |s|) &lt;= T; or kappa = 0,
+///   whose prediction is exactly 0;
 /// - flagged by tau: kappa b_lo &gt; fl(tau_hi |s|) up + eps, so the double prediction exceeds tau;
 /// - guard off: b_hi &lt; tauNeg_lo d_lo, so b &lt;= fl(tauNeg d); guard on: b_lo &gt; tauNeg_hi d_hi (up), so
 ///   b &gt; fl(tauNeg d) &gt;= 0.
@@ -113,7 +117,9 @@ internal readonly struct FlagScreen<TV, TL> where TV : struct where TL : struct,
         var bLo = TL.Min(TL.Mul(b, VDown), MaxFloat); // a bound beyond float range converts to +inf
         var bBig = TL.GreaterThanOrEqual(bLo, Tiny);
         var y = TL.Mul(tLo, a);
-        var quiet = TL.And(TL.LessThan(TL.Add(TL.Mul(kappa, bHi), Eps), y), TL.GreaterThanOrEqual(y, Tiny));
+        // kappa = 0 predicts exactly 0: never over tau, never a new maximum (the ReLU's negative side, where the
+        // maximum may stay 0 for a whole layer).
+        var quiet = TL.Or(TL.And(TL.LessThan(TL.Add(TL.Mul(kappa, bHi), Eps), y), TL.GreaterThanOrEqual(y, Tiny)), TL.EqualTo(kappa, default));
         flag = default;
         if (_sureTau) flag = TL.And(TL.GreaterThan(TL.Mul(kappa, bLo), TL.Add(TL.Mul(TL.Mul(_tauHi, a), VUp), Eps)), bBig);
         if (_guard)

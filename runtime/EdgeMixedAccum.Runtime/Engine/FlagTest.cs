@@ -241,39 +241,29 @@ public readonly record struct GuardKinks(int Count, double K0, double K1 = 0, do
     /// <summary>Only the sign kink: the vector test uses |s| itself.</summary>
     public bool IsZero => Count == 1 && K0 == 0;
 
+    private double At(int c) => c switch { 0 => K0, 1 => K1, 2 => K2, 3 => K3, _ => K4 };
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public double Distance(double s)
     {
-        if (Count == 0) return double.PositiveInfinity;
-        double d = Math.Abs(s - K0);
-        if (Count > 1) d = Math.Min(d, Math.Abs(s - K1));
-        if (Count > 2) d = Math.Min(d, Math.Abs(s - K2));
-        if (Count > 3) d = Math.Min(d, Math.Abs(s - K3));
-        if (Count > 4) d = Math.Min(d, Math.Abs(s - K4));
+        double d = double.PositiveInfinity;
+        for (int c = 0; c < Count; c++) d = Math.Min(d, Math.Abs(s - At(c)));
         return d;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary><see cref="Distance(double)"/> lane by lane (the least of the same differences: exact in any order).</summary>
     public Vector128<double> Distance(Vector128<double> s)
     {
-        if (Count == 0) return Vector128.Create(double.PositiveInfinity);
-        var d = Vector128.Abs(s - Vector128.Create(K0));
-        if (Count > 1) d = Vector128.MinNative(d, Vector128.Abs(s - Vector128.Create(K1)));
-        if (Count > 2) d = Vector128.MinNative(d, Vector128.Abs(s - Vector128.Create(K2)));
-        if (Count > 3) d = Vector128.MinNative(d, Vector128.Abs(s - Vector128.Create(K3)));
-        if (Count > 4) d = Vector128.MinNative(d, Vector128.Abs(s - Vector128.Create(K4)));
+        var d = Vector128.Create(double.PositiveInfinity);
+        for (int c = 0; c < Count; c++) d = Vector128.MinNative(d, Vector128.Abs(s - Vector128.Create(At(c))));
         return d;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary><see cref="Distance(double)"/> lane by lane.</summary>
     public Vector512<double> Distance(Vector512<double> s)
     {
-        if (Count == 0) return Vector512.Create(double.PositiveInfinity);
-        var d = Vector512.Abs(s - Vector512.Create(K0));
-        if (Count > 1) d = Vector512.MinNative(d, Vector512.Abs(s - Vector512.Create(K1)));
-        if (Count > 2) d = Vector512.MinNative(d, Vector512.Abs(s - Vector512.Create(K2)));
-        if (Count > 3) d = Vector512.MinNative(d, Vector512.Abs(s - Vector512.Create(K3)));
-        if (Count > 4) d = Vector512.MinNative(d, Vector512.Abs(s - Vector512.Create(K4)));
+        var d = Vector512.Create(double.PositiveInfinity);
+        for (int c = 0; c < Count; c++) d = Vector512.MinNative(d, Vector512.Abs(s - Vector512.Create(At(c))));
         return d;
     }
 }

@@ -232,23 +232,12 @@ public readonly struct LeakyReluClipOp : IActivationOp
         return p.Min < p.Max && v >= p.Min && v <= p.Max;
     }
 
-    /// <summary>The element form lane by lane: LeakyReLU's select, then Clip's two selects (NaN, -0 kept).</summary>
+    /// <summary>LeakyReLU's span form, then Clip's in place: the element form's two steps (NaN, -0 kept).</summary>
     public static bool PhiSpan(ReadOnlySpan<float> s, Span<float> y, in ActivationParams p)
     {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var a = new Vector<float>(p.AlphaF);
-            var lo = new Vector<float>(p.MinF); var hi = new Vector<float>(p.MaxF);
-            bool zero = p.AlphaF == 0f;
-            for (; i + Vector<float>.Count <= s.Length; i += Vector<float>.Count)
-            {
-                var t = new Vector<float>(s[i..]);
-                var v = Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), zero ? Vector<float>.Zero : a * t, t);
-                Vector.ConditionalSelect(Vector.LessThan(v, lo), lo, Vector.ConditionalSelect(Vector.GreaterThan(v, hi), hi, v)).CopyTo(y[i..]);
-            }
-        }
-        for (; i < s.Length; i++) y[i] = Phi(s[i], p);
+        var d = y[..s.Length]; // only the first s.Length are written
+        LeakyReluOp.PhiSpan(s, d, p);
+        ClipOp.PhiSpan(d, d, p);
         return true;
     }
 
