@@ -60,17 +60,26 @@ public static class FlagTest
     internal static int FlagsVector(in GuardKinks kinks, ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound, double tau, double tauNegative,
         Span<int> rows, ref int n, ref double maxPredicted, bool wide)
     {
+        var plan = new FlagPlan(in kinks, tau, tauNegative);
+        return FlagsVector(in plan, s, kappa, bound, rows, ref n, ref maxPredicted, wide);
+    }
+
+    /// <summary>The vector test with its per-layer constants built once (<see cref="FlagPlan"/>): the engine's form.</summary>
+    internal static int FlagsVector(in FlagPlan plan, ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound,
+        Span<int> rows, ref int n, ref double maxPredicted, bool wide)
+    {
         int i = 0;
         if (!Vector128.IsHardwareAccelerated) return 0;
         int len = Math.Min(s.Length, Math.Min(kappa.Length, bound.Length));
         if (rows.Length < len) throw new ArgumentException("FlagTest: rows shorter than s");
-        if (wide && Vector512.IsHardwareAccelerated) i = Flags512(in kinks, s[..len], kappa, bound, tau, tauNegative, rows, ref n, ref maxPredicted);
+        if (wide && Vector512.IsHardwareAccelerated) i = Flags512(in plan, s[..len], kappa, bound, rows, ref n, ref maxPredicted);
+        ref readonly var kinks = ref plan.Kinks;
+        double tau = plan.Tau;
         var vt = Vector128.Create(tau);
-        var vg = Vector128.Create(tauNegative);
+        var vg = Vector128.Create(plan.TauNegative);
         var max = Vector128.Create(maxPredicted);
-        // With tau_negative = +inf (uniform modes) the guard never fires whatever the distance: skip it.
-        bool kinked = !kinks.IsZero && tauNegative != double.PositiveInfinity;
-        var screen = new FlagScreen<Vector128<float>, Lanes128>(in kinks, tau, tauNegative);
+        bool kinked = plan.Kinked;
+        ref readonly var screen = ref plan.Screen128;
         double top = maxPredicted; // the running maximum as of the last exact block
         var tLo = FlagScreen<Vector128<float>, Lanes128>.Below(Math.Min(tau, top));
         for (; i + 4 <= len; i += 4)
@@ -122,20 +131,21 @@ public static class FlagTest
     /// <summary>The loop of <see cref="FlagsVector"/> 16 components at a time: a float screen (<see cref="FlagScreen{TV, TL}"/>)
     /// decides the block when it can, else Vector512 double lanes run the same double operations as the scalar test;
     /// either way the same flags and predictions. Stops before a block holding a non-finite s_hat.</summary>
-    private static int Flags512(in GuardKinks kinks, ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound, double tau, double tauNegative,
+    private static int Flags512(in FlagPlan plan, ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound,
         Span<int> rows, ref int n, ref double maxPredicted)
     {
+        ref readonly var kinks = ref plan.Kinks;
+        double tau = plan.Tau;
         int i = 0, len = s.Length;
         if (kappa.Length < len || bound.Length < len || rows.Length < len) throw new ArgumentException("FlagTest: spans shorter than s");
         ref float sr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(s);
         ref float kr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(kappa);
         ref double br = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(bound);
         var vt = Vector512.Create(tau);
-        var vg = Vector512.Create(tauNegative);
+        var vg = Vector512.Create(plan.TauNegative);
         var max = Vector512.Create(maxPredicted);
-        // With tau_negative = +inf (uniform modes) the guard never fires whatever the distance: skip it.
-        bool kinked = !kinks.IsZero && tauNegative != double.PositiveInfinity;
-        var screen = new FlagScreen<Vector512<float>, Lanes512>(in kinks, tau, tauNegative);
+        bool kinked = plan.Kinked;
+        ref readonly var screen = ref plan.Screen512;
         double top = maxPredicted;                       // the running maximum as of the last exact block
         var tLo = FlagScreen<Vector512<float>, Lanes512>.Below(Math.Min(tau, top));
         int cnt = n;
@@ -226,6 +236,27 @@ public static class FlagTest
         {
             if (double.IsFinite(v) && !k[..n].Contains(v)) k[n++] = v;
         }
+    }
+}
+
+/// <summary>The flag test's constants for one layer (tau, tau_negative, the kinks) and the float screens built from
+/// them, made once per layer so a short row pays no set-up.</summary>
+internal readonly struct FlagPlan
+{
+    public readonly GuardKinks Kinks;
+    public readonly double Tau, TauNegative;
+    /// <summary>Whether the guard measures a distance other than |s|: with tau_negative = +inf (uniform modes) the
+    /// guard never fires whatever the distance, so it is skipped.</summary>
+    public readonly bool Kinked;
+    public readonly FlagScreen<Vector512<float>, Lanes512> Screen512;
+    public readonly FlagScreen<Vector128<float>, Lanes128> Screen128;
+
+    public FlagPlan(in GuardKinks kinks, double tau, double tauNegative)
+    {
+        Kinks = kinks; Tau = tau; TauNegative = tauNegative;
+        Kinked = !kinks.IsZero && tauNegative != double.PositiveInfinity;
+        Screen512 = new(in kinks, tau, tauNegative);
+        Screen128 = new(in kinks, tau, tauNegative);
     }
 }
 

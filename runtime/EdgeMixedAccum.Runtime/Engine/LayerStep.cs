@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using EdgeMixedAccum.Activations;
 using EdgeMixedAccum.Graph;
 using EdgeMixedAccum.Runtime.Kernels;
@@ -21,6 +22,7 @@ internal sealed partial class LayerStep
     private readonly float _tau, _tauNeg, _staticScale;
     private readonly bool _authors, _vectorFlag;
     private readonly GuardKinks _kinks;
+    private readonly FlagPlan _flagPlan;
     private readonly EstimatorKind _est;
     private readonly FlagBound _flagBound;
 
@@ -88,6 +90,7 @@ internal sealed partial class LayerStep
         // The vector flag test covers the full criterion for every activation (the guard's kinks as lanes).
         _vectorFlag = !_authors;
         _kinks = FlagTest.Kinks(_act);
+        _flagPlan = new FlagPlan(in _kinks, _tau, _tauNeg);
         _est = o.Estimator ?? plan.Estimator;
         _flagBound = o.FlagBound;
         _staticScale = plan.Precision == Precision.I8 ? plan.InputScale : 0f;
@@ -416,7 +419,7 @@ internal sealed partial class LayerStep
     {
         int n = 0, i = 0;
         double maxPred = Report.MaxPredictedRelError;
-        if (_vectorFlag && st.Finite) i = FlagTest.FlagsVector(in _kinks, s, kappa, bFlag, _tau, _tauNeg, rows, ref n, ref maxPred);
+        if (_vectorFlag && st.Finite) i = FlagTest.FlagsVector(in _flagPlan, s, kappa, bFlag, rows, ref n, ref maxPred, Vector512.IsHardwareAccelerated);
         for (; i < s.Length; i++)
         {
             float sh = s[i];
