@@ -13,8 +13,8 @@ namespace EdgeMixedAccum.Runtime.Engine;
 /// channel row, where the channel's weight constants (scale, bias, norms) are scalars and the T positions are
 /// one long vectorisable span: s_hat and the bounds, kappa_phi, the flag test, the fp32 recompute of the
 /// flagged components (rows with many flags through one f32-gemm-nn call over the tile's fp32 panel, the rest as
-/// one dot product each from that panel or from the flagged positions' patches; built only when a flag needs it), and a contiguous copy to
-/// the output. Panels and GEMM results are padded to whole 16-lane vectors (ld), so the kernels never run a tail. Every fp32 conv output (fp32 mode, recompute) sums in f32-gemm-nn's one fused order, so
+/// one dot product each from that panel or from the flagged positions' patches; built only when a flag needs it). s_hat is written
+/// straight into the channel's output row, where the recomputed components then overwrite theirs. Panels and GEMM results are padded to whole 16-lane vectors (ld), so the kernels never run a tail. Every fp32 conv output (fp32 mode, recompute) sums in f32-gemm-nn's one fused order, so
 /// tau-0 adaptive equals fp32 bit for bit and no result depends on the tile or the batch.
 /// </summary>
 internal sealed partial class LayerStep
@@ -28,7 +28,7 @@ internal sealed partial class LayerStep
     private float[] _wDense = [];      // fp32 weights of the rows RecomputeTile sends through f32-gemm-nn
     private int[] _dotT = [];          // i8 results, _mg rows of ld
     private float[] _yT = [];          // fp32 results, _mg rows of ld
-    private float[] _sT = [], _kRow = [];  // s_hat of the tile (_mg rows of T); kappa of one row
+    private float[] _kRow = [];        // kappa of one row
     private double[] _bRigRow = [], _bFlagRow = [];
     private int[] _qT = [], _qCount = [];  // flagged positions per channel row (rows of T), and their counts
     private int[] _slot = [];          // per position of the tile: where its fp32 inputs start (RecomputeSparse)
@@ -57,7 +57,7 @@ internal sealed partial class LayerStep
         _panel32 = new float[_k * pad];
         _kRow = new float[_tile];
         _bRigRow = new double[_tile]; _bFlagRow = new double[_tile];
-        if (_prec == Precision.I8) { _sT = new float[_mg * _tile]; _qT = new int[_mg * _tile]; _qCount = new int[_mg]; _slot = new int[_tile]; }
+        if (_prec == Precision.I8) { _qT = new int[_mg * _tile]; _qCount = new int[_mg]; _slot = new int[_tile]; }
         if (_prec == Precision.I8)
         {
             if (_kp > I8GemmNnFamily.MaxKp) throw new EmaException($"{_node}: inner length {_k} exceeds the int8 path's exact-sum limit {2 * I8GemmNnFamily.MaxKp}");
@@ -120,7 +120,7 @@ internal sealed partial class LayerStep
         for (int i = 0; i < _mg; i++)
         {
             int r = r0 + i;
-            var s = _sT.AsSpan(i * len, len);
+            var s = OutRow(ys, r, p0, len); // s_hat straight into the output; recomputes overwrite their components
             I8Bounds.Channel(_dotT.AsSpan(i * ld, len), _w.QScale[r], _w.Bias[r], _w.QDiff[r], _w.QL1[r], _w.QL2[r],
                 st.Scale, st.EMax, st.L1, rigorous, s, _bRigRow, _bFlagRow);
             ActivationMath.Kappa(_act, s, kappa);
@@ -132,8 +132,7 @@ internal sealed partial class LayerStep
         Report.Components += (long)_mg * len;
         Report.Flagged += total;
         // Pass 2: fp32 results of the flagged components (RecomputeTile).
-        if (total > 0) RecomputeTile(xs, g, r0, p0, len, ld);
-        for (int i = 0; i < _mg; i++) _sT.AsSpan(i * len, len).CopyTo(ys.Slice((r0 + i) * _g.Positions + p0, len));
+        if (total > 0) RecomputeTile(xs, ys, g, r0, p0, len, ld);
     }
 
     /// <summary>dst[q] = src[q] + b: one IEEE add per element, in vector lanes (the bits of the scalar loop).</summary>
@@ -148,6 +147,9 @@ internal sealed partial class LayerStep
         }
         for (; q < src.Length; q++) dst[q] = src[q] + b;
     }
+
+    /// <summary>Channel r's output for the tile's positions p0.. (NCHW: one contiguous run).</summary>
+    private Span<float> OutRow(Span<float> ys, int r, int p0, int len) => ys.Slice(r * _g.Positions + p0, len);
 
     /// <summary>The fp32 panel of the tile (k rows of stride ld).</summary>
     private void GatherPanel32(ReadOnlySpan<float> xs, int g, int p0, int len, int ld)
@@ -177,7 +179,7 @@ internal sealed partial class LayerStep
     /// guard near zero) one scalar chain per flag is far slower than the vector row, which is why the threshold
     /// sits at a small share.
     /// </summary>
-    private void RecomputeTile(ReadOnlySpan<float> xs, int g, int r0, int p0, int len, int ld)
+    private void RecomputeTile(ReadOnlySpan<float> xs, Span<float> ys, int g, int r0, int p0, int len, int ld)
     {
         int dense = 0, sparse = 0;
         for (int i = 0; i < _mg; i++)
@@ -185,7 +187,7 @@ internal sealed partial class LayerStep
         if (dense == _mg)
         {
             Fp32Tile(xs, g, p0, len, ld);
-            for (int i = 0; i < _mg; i++) ScatterRow(i, i, r0, len, ld);
+            for (int i = 0; i < _mg; i++) ScatterRow(ys, i, i, r0, p0, len, ld);
             return;
         }
         bool panel = dense > 0;
@@ -197,9 +199,9 @@ internal sealed partial class LayerStep
                 if (DenseRow(i, len)) _w.W32.AsSpan((r0 + i) * _k, _k).CopyTo(wb.Slice(d++ * _k, _k));
             _f32Nn(wb, _panel32.AsSpan(0, _k * ld), _yT, dense, _k, ld, ld);
             for (int i = 0, d = 0; i < _mg; i++)
-                if (DenseRow(i, len)) ScatterRow(i, d++, r0, len, ld);
+                if (DenseRow(i, len)) ScatterRow(ys, i, d++, r0, p0, len, ld);
         }
-        if (sparse > 0) RecomputeSparse(xs, g, r0, p0, len, ld, panel);
+        if (sparse > 0) RecomputeSparse(xs, ys, g, r0, p0, len, ld, panel);
     }
 
     /// <summary>Flags cover at least 1/DenseRowShare of a row's positions: the row goes through f32-gemm-nn. A
@@ -211,9 +213,9 @@ internal sealed partial class LayerStep
     private bool DenseRow(int i, int len) => _qCount[i] > 0 && DenseRowShare * _qCount[i] >= len;
 
     /// <summary>s[p] = fp32 result + bias at row i's flagged positions, from row d of _yT.</summary>
-    private void ScatterRow(int i, int d, int r0, int len, int ld)
+    private void ScatterRow(Span<float> ys, int i, int d, int r0, int p0, int len, int ld)
     {
-        var s = _sT.AsSpan(i * len, len);
+        var s = OutRow(ys, r0 + i, p0, len);
         var y32 = _yT.AsSpan(d * ld, len);
         float bias = _w.Bias[r0 + i];
         foreach (int p in _qT.AsSpan(i * len, _qCount[i])) s[p] = y32[p] + bias;
@@ -223,7 +225,7 @@ internal sealed partial class LayerStep
     /// order of f32-gemm-nn), four interleaved at a time (four independent FMA chains). The inputs: the tile's fp32
     /// panel (stride ld) when it is already built or when a quarter of the positions or more hold such a flag, else
     /// the patch of each such position gathered once into _panel32 (slot-major, stride 1).</summary>
-    private void RecomputeSparse(ReadOnlySpan<float> xs, int g, int r0, int p0, int len, int ld, bool panelBuilt)
+    private void RecomputeSparse(ReadOnlySpan<float> xs, Span<float> ys, int g, int r0, int p0, int len, int ld, bool panelBuilt)
     {
         var at = _slot.AsSpan(0, len);   // where position q's inputs start in _panel32, or -1
         int stride = ld;
@@ -259,7 +261,7 @@ internal sealed partial class LayerStep
         {
             var q = _qT.AsSpan(i * len, _qCount[i]);
             if (q.IsEmpty || DenseRow(i, len)) continue;
-            var s = _sT.AsSpan(i * len, len);
+            var s = OutRow(ys, r0 + i, p0, len);
             var wr = _w.W32.AsSpan((r0 + i) * _k, _k);
             float bias = _w.Bias[r0 + i];
             int t = 0;
