@@ -84,8 +84,11 @@ public class FloatOpsTests
         { [-1, 1, 6, 5], [3, 3], [1, 1], [1, 1, 1, 1], [2, 2], false },
         { [-1, 4, 8, 7], [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], true },
         { [3, 2, 4, 3], [2, 3], [1, 2], [0, 1, 1, 2], [1, 1], true },
-        // The vector path of 2x2 stride-2 max pools (PoolOp.RunMax2x2): even, odd and vector-tail widths, 1D.
+        // The vector path of 2x2 stride-2 max pools (PoolOp.RunMax2x2): even, odd and vector-tail widths (the last
+        // step overlapping the one before: 7 and 9 outputs), under one vector (3 outputs), 1D.
         { [-1, 3, 28, 28], [2, 2], [2, 2], [0, 0, 0, 0], [1, 1], false },
+        { [-1, 2, 14, 14], [2, 2], [2, 2], [0, 0, 0, 0], [1, 1], false },
+        { [-1, 2, 4, 6], [2, 2], [2, 2], [0, 0, 0, 0], [1, 1], false },
         { [-1, 2, 9, 19], [2, 2], [2, 2], [0, 0, 0, 0], [1, 1], false },
         { [-1, 2, 21], [2], [2], [0, 0], [1], false },
     };

@@ -139,9 +139,12 @@ public sealed class PoolOp : FloatOp
             var r1 = rowsPerWindow == 2 ? src.Slice((oh * 2 + 1) * _w, _w) : r0;
             var d = dst.Slice(oh * _ow, _ow);
             int ow = 0;
-            if (Vector128.IsHardwareAccelerated)
-                for (; ow + 4 <= _ow; ow += 4)
+            if (Vector128.IsHardwareAccelerated && _ow >= 4)
+                for (; ow < _ow; ow += 4)
                 {
+                    // The last step overlaps the one before when _ow is not a multiple of 4: those outputs are
+                    // computed twice, the same way, instead of one at a time in the scalar loop.
+                    ow = Math.Min(ow, _ow - 4);
                     var (a0, a1) = Split(Vector256.Create(r0.Slice(2 * ow, 8)));
                     var best = Pick(a0, a1);
                     var nan = ~Vector128.Equals(a0, a0) | ~Vector128.Equals(a1, a1);
