@@ -18,6 +18,7 @@ internal interface IFloatLanes<TV> where TV : struct
     static abstract TV EqualTo(TV a, TV b);
     static abstract TV GreaterThan(TV a, TV b);
     static abstract TV GreaterThanOrEqual(TV a, TV b);
+    static abstract TV LessThanOrEqual(TV a, TV b);
     static abstract TV And(TV a, TV b);
     static abstract TV Or(TV a, TV b);
     /// <summary>Whether every lane of a comparison mask is set.</summary>
@@ -36,6 +37,7 @@ internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
     public static Vector512<float> EqualTo(Vector512<float> a, Vector512<float> b) => Vector512.Equals(a, b);
     public static Vector512<float> GreaterThan(Vector512<float> a, Vector512<float> b) => Vector512.GreaterThan(a, b);
     public static Vector512<float> GreaterThanOrEqual(Vector512<float> a, Vector512<float> b) => Vector512.GreaterThanOrEqual(a, b);
+    public static Vector512<float> LessThanOrEqual(Vector512<float> a, Vector512<float> b) => Vector512.LessThanOrEqual(a, b);
     public static Vector512<float> And(Vector512<float> a, Vector512<float> b) => a & b;
     public static Vector512<float> Or(Vector512<float> a, Vector512<float> b) => a | b;
     public static bool All(Vector512<float> mask) => mask.ExtractMostSignificantBits() == 0xFFFF;
@@ -53,6 +55,7 @@ internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
     public static Vector128<float> EqualTo(Vector128<float> a, Vector128<float> b) => Vector128.Equals(a, b);
     public static Vector128<float> GreaterThan(Vector128<float> a, Vector128<float> b) => Vector128.GreaterThan(a, b);
     public static Vector128<float> GreaterThanOrEqual(Vector128<float> a, Vector128<float> b) => Vector128.GreaterThanOrEqual(a, b);
+    public static Vector128<float> LessThanOrEqual(Vector128<float> a, Vector128<float> b) => Vector128.LessThanOrEqual(a, b);
     public static Vector128<float> And(Vector128<float> a, Vector128<float> b) => a & b;
     public static Vector128<float> Or(Vector128<float> a, Vector128<float> b) => a | b;
     public static bool All(Vector128<float> mask) => mask.ExtractMostSignificantBits() == 0xF;
@@ -82,6 +85,9 @@ internal readonly struct FlagScreen<TV, TL> where TV : struct where TL : struct,
     private readonly bool _sureTau, _guard;
     private readonly int _kc; // 0: the sign alone (d = |s| exactly), else the number of kinks
     private readonly TV _tauHi, _gLo, _gHi, _k0, _k1, _k2, _k3, _k4, _e0, _e1, _e2, _e3, _e4;
+    // With 0 among the kinks: |s| up to half the distance from 0 to the nearest other kink has d = |s| exactly
+    // (|s - K| >= |K| - |s| >= |s|), so a block of such lanes needs no distances; -1 when 0 is no kink.
+    private readonly TV _signOnly;
 
     public FlagScreen(in GuardKinks kinks, double tau, double tauNegative)
     {
@@ -95,6 +101,14 @@ internal readonly struct FlagScreen<TV, TL> where TV : struct where TL : struct,
         // right in the least distance, as LeakyReluClip's kink 0 is nearer than it for every float s.
         (_k0, _e0) = Kink(kinks.K0); (_k1, _e1) = Kink(kinks.K1); (_k2, _e2) = Kink(kinks.K2);
         (_k3, _e3) = Kink(kinks.K3); (_k4, _e4) = Kink(kinks.K4);
+        double near = double.PositiveInfinity;
+        bool zero = false;
+        for (int c = 0; c < kinks.Count; c++)
+        {
+            double k = c switch { 0 => kinks.K0, 1 => kinks.K1, 2 => kinks.K2, 3 => kinks.K3, _ => kinks.K4 };
+            if (k == 0) zero = true; else near = Math.Min(near, Math.Abs(k));
+        }
+        _signOnly = TL.Create(zero ? (float)(Math.Min(near / 2, float.MaxValue) * (1 - Math.ScaleB(1, -20))) : -1f);
     }
 
     /// <summary>t (1 - 2^-20) as a float at most t (t &gt;= 0; beyond float range the largest float).</summary>
@@ -125,7 +139,7 @@ internal readonly struct FlagScreen<TV, TL> where TV : struct where TL : struct,
         if (_guard)
         {
             TV dLo = a, dHi = a;
-            if (_kc > 0) Distances(s, out dLo, out dHi);
+            if (_kc > 0 && !TL.All(TL.LessThanOrEqual(a, _signOnly))) Distances(s, out dLo, out dHi);
             var g = TL.Mul(_gLo, dLo);
             quiet = TL.And(quiet, TL.And(TL.LessThan(bHi, g), TL.GreaterThanOrEqual(g, Tiny)));
             flag = TL.Or(flag, TL.And(TL.GreaterThan(bLo, TL.Add(TL.Mul(TL.Mul(_gHi, dHi), VUp), Eps)), bBig));
