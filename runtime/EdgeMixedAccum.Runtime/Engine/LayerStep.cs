@@ -23,6 +23,7 @@ internal sealed partial class LayerStep
     private readonly bool _authors, _vectorFlag;
     private readonly GuardKinks _kinks;
     private readonly FlagPlan _flagPlan;
+    private readonly ActivationParams _actParams; // validated once, for the per-row kappa
     private readonly EstimatorKind _est;
     private readonly FlagBound _flagBound;
 
@@ -90,6 +91,7 @@ internal sealed partial class LayerStep
         // The vector flag test covers the full criterion for every activation (the guard's kinks as lanes).
         _vectorFlag = !_authors;
         _kinks = FlagTest.Kinks(_act);
+        _actParams = ActivationParams.From(_act);
         _flagPlan = new FlagPlan(in _kinks, _tau, _tauNeg);
         _est = o.Estimator ?? plan.Estimator;
         _flagBound = o.FlagBound;
@@ -246,7 +248,7 @@ internal sealed partial class LayerStep
     /// than the arithmetic).</summary>
     private void AfterPost(int count)
     {
-        if (_prec == Precision.I8) ActivationMath.Kappa(_act, _s.AsSpan(0, count * _mg), _kappa);
+        if (_prec == Precision.I8) ActivationMath.Kappa(_act, in _actParams, _s.AsSpan(0, count * _mg), _kappa);
     }
 
     /// <summary>One unit whose s_hat, bounds and kappa sit at <paramref name="off"/>: flag, recompute, count, and
@@ -289,7 +291,7 @@ internal sealed partial class LayerStep
             int g = 0, p = 0;
             if (_conv) { g = u / _g.Positions; p = u % _g.Positions; }
             LowF16(u, g, p, g * _mg, in st);
-            ActivationMath.Kappa(_act, _s.AsSpan(0, _mg), _kappa);
+            ActivationMath.Kappa(_act, in _actParams, _s.AsSpan(0, _mg), _kappa);
             Finish(x, y, in st, sample, u, g, p, 0);
         }
     }

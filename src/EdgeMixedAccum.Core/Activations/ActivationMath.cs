@@ -96,6 +96,14 @@ public static class ActivationMath
         Dispatch<KappaWork<float>, bool>(a.Kind, ref w);
     }
 
+    /// <summary>kappa[i] = kappa_phi(s[i]) (computed in double, rounded to float), with parameters the caller validated
+    /// once (<see cref="ActivationParams.From"/> of <paramref name="a"/>): the engine's per-row form.</summary>
+    public static void Kappa(Activation a, in ActivationParams p, ReadOnlySpan<float> s, Span<float> kappa)
+    {
+        var w = new KappaWork<float>(s, kappa, p);
+        Dispatch<KappaWork<float>, bool>(a.Kind, ref w);
+    }
+
     /// <summary>kappa[i] = kappa_phi(s[i]) in double.</summary>
     public static void Kappa(Activation a, ReadOnlySpan<double> s, Span<double> kappa)
     {
