@@ -95,7 +95,7 @@ internal sealed partial class LayerStep
         Fp32Tile(xs, g, p0, len, ld);
         var bias = _w.Bias;
         for (int i = 0; i < _mg; i++)
-            AddBias(_yT.AsSpan(i * ld, len), bias[r0 + i], ys.Slice((r0 + i) * _g.Positions + p0, len));
+            AddBias(_yT.AsSpan(i * ld, len), bias[r0 + i], OutRow(ys, r0 + i, p0, len));
         Report.Components += (long)_mg * len;
     }
 
