@@ -93,13 +93,15 @@ internal static class I8Bounds
     /// added first, as in Scalar ((rig + weights) + arith), so every result is bit-identical to Scalar run on
     /// arrays filled with the channel's constants (a test checks). Vector512 double lanes where accelerated (AVX-512),
     /// else Vector128 (NEON, and AVX2 machines), then <see cref="Scalar"/> for the tail.
-    /// Contract: s, bRig and bFlag hold at least dot.Length elements.
+    /// Contract: s and bFlag hold at least dot.Length elements; bRig as many, or none (empty: the rigorous bound is
+    /// not written, as in a run without a trace, its only reader).
     /// </summary>
     public static void Channel(ReadOnlySpan<int> dot, float scale, float bias, float diff, float l1, float l2, double sx, double emax, double xl1,
         bool rigorous, Span<float> s, Span<double> bRig, Span<double> bFlag)
     {
         int n = dot.Length, i = 0;
-        if (s.Length < n || bRig.Length < n || bFlag.Length < n) throw new ArgumentException("I8Bounds.Channel: an output span is shorter than dot");
+        bool withRig = !bRig.IsEmpty;
+        if (s.Length < n || (withRig && bRig.Length < n) || bFlag.Length < n) throw new ArgumentException("I8Bounds.Channel: an output span is shorter than dot");
         double rig = emax * l1;
         double weights = diff * xl1;
         double cRig = rig + weights;
@@ -122,7 +124,7 @@ internal static class I8Bounds
                 var (h0, h1) = Vector512.Widen(Vector512.Abs(sh));
                 var a0 = h0 * (ErrorModel.U32 * 2) + (Vector512.Abs(p0) + vab) * 2.3e-16;
                 var a1 = h1 * (ErrorModel.U32 * 2) + (Vector512.Abs(p1) + vab) * 2.3e-16;
-                (vr + a0).StoreUnsafe(ref rr, (nuint)i); (vr + a1).StoreUnsafe(ref rr, (nuint)(i + 8));
+                if (withRig) { (vr + a0).StoreUnsafe(ref rr, (nuint)i); (vr + a1).StoreUnsafe(ref rr, (nuint)(i + 8)); }
                 (vf + a0).StoreUnsafe(ref fr, (nuint)i); (vf + a1).StoreUnsafe(ref fr, (nuint)(i + 8));
             }
         }
@@ -140,7 +142,7 @@ internal static class I8Bounds
                 var (h0, h1) = Vector128.Widen(Vector128.Abs(sh));
                 var a0 = h0 * (ErrorModel.U32 * 2) + (Vector128.Abs(p0) + vab) * 2.3e-16;
                 var a1 = h1 * (ErrorModel.U32 * 2) + (Vector128.Abs(p1) + vab) * 2.3e-16;
-                (vr + a0).StoreUnsafe(ref rr, (nuint)i); (vr + a1).StoreUnsafe(ref rr, (nuint)(i + 2));
+                if (withRig) { (vr + a0).StoreUnsafe(ref rr, (nuint)i); (vr + a1).StoreUnsafe(ref rr, (nuint)(i + 2)); }
                 (vf + a0).StoreUnsafe(ref fr, (nuint)i); (vf + a1).StoreUnsafe(ref fr, (nuint)(i + 2));
             }
         }
@@ -150,7 +152,7 @@ internal static class I8Bounds
             float sh = (float)(prod + b);
             s[i] = sh;
             double arith = ErrorModel.U32 * 2 * Math.Abs(sh) + 2.3e-16 * (Math.Abs(prod) + absB);
-            bRig[i] = cRig + arith;
+            if (withRig) bRig[i] = cRig + arith;
             bFlag[i] = cFlag + arith;
         }
     }

@@ -122,7 +122,7 @@ internal sealed partial class LayerStep
             int r = r0 + i;
             var s = OutRow(ys, r, p0, len); // s_hat straight into the output; recomputes overwrite their components
             I8Bounds.Channel(_dotT.AsSpan(i * ld, len), _w.QScale[r], _w.Bias[r], _w.QDiff[r], _w.QL1[r], _w.QL2[r],
-                st.Scale, st.EMax, st.L1, rigorous, s, _bRigRow, _bFlagRow);
+                st.Scale, st.EMax, st.L1, rigorous, s, _traceS is null ? default : _bRigRow, _bFlagRow);
             ActivationMath.Kappa(_act, in _actParams, s, kappa);
             var q = _qT.AsSpan(i * len, len);
             int flagged = _qCount[i] = Flag(in st, s, kappa, _bFlagRow.AsSpan(0, len), q);

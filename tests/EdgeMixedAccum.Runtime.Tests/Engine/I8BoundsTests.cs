@@ -61,6 +61,11 @@ public class I8BoundsTests
                 Assert.Equal(s1, s2);
                 Assert.Equal(r1, r2);
                 Assert.Equal(f1, f2);
+                // Without the rigorous bound (no trace): the same s_hat and flag bound.
+                var s3 = new float[n]; var f3 = new double[n];
+                I8Bounds.Channel(dot, scale, bias, diff, l1, l2, sx, emax, xl1, rigorous, s3, default, f3);
+                Assert.Equal(s1, s3);
+                Assert.Equal(f1, f3);
             }
     }
 }
