@@ -105,7 +105,7 @@ internal readonly struct FlagScreen<TV, TL> where TV : struct where TL : struct,
         bool zero = false;
         for (int c = 0; c < kinks.Count; c++)
         {
-            double k = c switch { 0 => kinks.K0, 1 => kinks.K1, 2 => kinks.K2, 3 => kinks.K3, _ => kinks.K4 };
+            double k = kinks.At(c);
             if (k == 0) zero = true; else near = Math.Min(near, Math.Abs(k));
         }
         _signOnly = TL.Create(zero ? (float)(Math.Min(near / 2, float.MaxValue) * (1 - Math.ScaleB(1, -20))) : -1f);

@@ -163,10 +163,7 @@ public static class FlagTest
             {
                 var (s0, s1) = Vector512.Widen(sf);
                 var (k0, k1) = Vector512.Widen(kf);
-                var a0 = Vector512.Abs(s0); var a1 = Vector512.Abs(s1);
-                var d0 = kinked ? kinks.Distance(s0) : a0;
-                var d1 = kinked ? kinks.Distance(s1) : a1;
-                bits = Lanes(a0, d0, k0, b0, vt, vg, ref max) | (Lanes(a1, d1, k1, b1, vt, vg, ref max) << 8);
+                bits = Lanes(s0, k0, b0, in kinks, kinked, vt, vg, ref max) | (Lanes(s1, k1, b1, in kinks, kinked, vt, vg, ref max) << 8);
                 double m = HorizontalMax(max);
                 if (m != top) { top = m; tLo = FlagScreen<Vector512<float>, Lanes512>.Below(Math.Min(tau, top)); }
             }
@@ -177,9 +174,7 @@ public static class FlagTest
             }
         }
         n = cnt;
-        double mx = maxPredicted;
-        for (int l = 0; l < 8; l++) mx = Math.Max(mx, max[l]);
-        maxPredicted = mx;
+        maxPredicted = HorizontalMax(max); // max started at maxPredicted
         return i;
     }
 
@@ -189,9 +184,13 @@ public static class FlagTest
         return Math.Max(Math.Max(h[0], h[1]), Math.Max(h[2], h[3]));
     }
 
+    /// <summary><see cref="Pair"/> on eight components in Vector512 double lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Lanes(Vector512<double> a, Vector512<double> d, Vector512<double> kv, Vector512<double> bv, Vector512<double> vt, Vector512<double> vg, ref Vector512<double> max)
+    private static ulong Lanes(Vector512<double> sv, Vector512<double> kv, Vector512<double> bv, in GuardKinks kinks, bool kinked,
+        Vector512<double> vt, Vector512<double> vg, ref Vector512<double> max)
     {
+        var a = Vector512.Abs(sv);
+        var d = kinked ? kinks.Distance(sv) : a;
         var none = Vector512.Equals(kv, Vector512<double>.Zero) | Vector512.Equals(bv, Vector512<double>.Zero);
         var pred = Vector512.ConditionalSelect(none, Vector512<double>.Zero, kv * bv / a);
         var flag = Vector512.GreaterThan(pred, vt) | ~Vector512.Equals(pred, pred)
@@ -272,7 +271,8 @@ public readonly record struct GuardKinks(int Count, double K0, double K1 = 0, do
     /// <summary>Only the sign kink: the vector test uses |s| itself.</summary>
     public bool IsZero => Count == 1 && K0 == 0;
 
-    private double At(int c) => c switch { 0 => K0, 1 => K1, 2 => K2, 3 => K3, _ => K4 };
+    /// <summary>Kink c (c &lt; Count).</summary>
+    internal double At(int c) => c switch { 0 => K0, 1 => K1, 2 => K2, 3 => K3, _ => K4 };
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public double Distance(double s)

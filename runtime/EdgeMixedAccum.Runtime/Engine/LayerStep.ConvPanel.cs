@@ -57,9 +57,9 @@ internal sealed partial class LayerStep
         _panel32 = new float[_k * pad];
         _kRow = new float[_tile];
         _bRigRow = new double[_tile]; _bFlagRow = new double[_tile];
-        if (_prec == Precision.I8) { _qT = new int[_mg * _tile]; _qCount = new int[_mg]; _slot = new int[_tile]; }
         if (_prec == Precision.I8)
         {
+            _qT = new int[_mg * _tile]; _qCount = new int[_mg]; _slot = new int[_tile];
             if (_kp > I8GemmNnFamily.MaxKp) throw new EmaException($"{_node}: inner length {_k} exceeds the int8 path's exact-sum limit {2 * I8GemmNnFamily.MaxKp}");
             _wPair = new int[_m * _kp];
             I8GemmNnPack.Weights(_w.Q, _m, _k, _wPair);

@@ -21,7 +21,6 @@ internal sealed partial class LayerStep
     private readonly bool _adaptive;
     private readonly float _tau, _tauNeg, _staticScale;
     private readonly bool _authors, _vectorFlag;
-    private readonly GuardKinks _kinks;
     private readonly FlagPlan _flagPlan;
     private readonly ActivationParams _actParams; // validated once, for the per-row kappa
     private readonly EstimatorKind _est;
@@ -90,9 +89,8 @@ internal sealed partial class LayerStep
         _authors = _adaptive && o.Criterion == FlagCriterion.Authors;
         // The vector flag test covers the full criterion for every activation (the guard's kinks as lanes).
         _vectorFlag = !_authors;
-        _kinks = FlagTest.Kinks(_act);
         _actParams = ActivationParams.From(_act);
-        _flagPlan = new FlagPlan(in _kinks, _tau, _tauNeg);
+        _flagPlan = new FlagPlan(FlagTest.Kinks(_act), _tau, _tauNeg);
         _est = o.Estimator ?? plan.Estimator;
         _flagBound = o.FlagBound;
         _staticScale = plan.Precision == Precision.I8 ? plan.InputScale : 0f;
@@ -433,7 +431,7 @@ internal sealed partial class LayerStep
             }
             else
             {
-                flag = FlagTest.Flags(in _kinks, sh, kappa[i], bFlag[i], _tau, _tauNeg, out double pred);
+                flag = FlagTest.Flags(in _flagPlan.Kinks, sh, kappa[i], bFlag[i], _tau, _tauNeg, out double pred);
                 if (_authors) flag = FlagTest.FlagsAuthors(sh, kappa[i], _tau); // pred still reports the bound-based estimate
                 if (!flag && pred > maxPred) maxPred = pred;
             }

@@ -90,11 +90,7 @@ public static class ActivationMath
     }
 
     /// <summary>kappa[i] = kappa_phi(s[i]) (computed in double, rounded to float).</summary>
-    public static void Kappa(Activation a, ReadOnlySpan<float> s, Span<float> kappa)
-    {
-        var w = new KappaWork<float>(s, kappa, ActivationParams.From(a));
-        Dispatch<KappaWork<float>, bool>(a.Kind, ref w);
-    }
+    public static void Kappa(Activation a, ReadOnlySpan<float> s, Span<float> kappa) => Kappa(a, ActivationParams.From(a), s, kappa);
 
     /// <summary>kappa[i] = kappa_phi(s[i]) (computed in double, rounded to float), with parameters the caller validated
     /// once (<see cref="ActivationParams.From"/> of <paramref name="a"/>): the engine's per-row form.</summary>
