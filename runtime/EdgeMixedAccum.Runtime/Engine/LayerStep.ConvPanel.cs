@@ -34,6 +34,20 @@ internal sealed partial class LayerStep
     private int[] _slot = [];          // per position of the tile: where its fp32 inputs start (RecomputeSparse)
     private I8GemmNnFn _i8Nn = null!;
     private F32GemmNnFn _f32Nn = null!;
+    // The sparse recompute by dot products (adaptive int8 only; RecomputeDots): the fp32 weights in tap-major
+    // order with each tap's channels padded to _cgp (a multiple of 16), the sample's input in NHWC with the same
+    // padding (built on the first tile that needs it), and per position of the tile each tap's input offset.
+    private F32DotTapsFn _dot = null!;
+    private int _cgp, _taps, _denseAt;
+    private float[] _wTaps = [], _nhwc = [];
+    private int[] _tapOff = [];
+    private bool _nhwcReady;
+
+    /// <summary>Components recomputed by f32-dot-taps since construction (tests: the path ran).</summary>
+    internal long DotRecomputes { get; private set; }
+
+    /// <summary>The conv's geometry (tests: an independent reference of a component).</summary>
+    internal ConvGeometry Geometry => _g;
 
     private bool Panel => _conv && _prec != Precision.F16Acc;
 
@@ -67,6 +81,7 @@ internal sealed partial class LayerStep
             _rowA = new sbyte[_tile]; _rowB = new sbyte[_tile];
             _wDense = new float[_mg * _k];
             _dotT = new int[_mg * pad];
+            if (_adaptive) InitDots(kernels);
         }
         _yT = new float[_mg * pad]; // fp32 mode, and the whole-tile recompute of int8
     }
@@ -77,6 +92,7 @@ internal sealed partial class LayerStep
         int positions = _g.Positions;
         for (int n = 0; n < samples; n++)
         {
+            _nhwcReady = false;
             var xs = x.Slice(n * _inSample, _inSample);
             var ys = y.Slice(n * _outSample, _outSample);
             for (int g = 0; g < _g.Groups; g++)
@@ -181,6 +197,7 @@ internal sealed partial class LayerStep
     /// </summary>
     private void RecomputeTile(ReadOnlySpan<float> xs, Span<float> ys, int g, int r0, int p0, int len, int ld)
     {
+        _denseAt = DenseAt(len, ld);
         int dense = 0, sparse = 0;
         for (int i = 0; i < _mg; i++)
             if (DenseRow(i, len)) dense++; else sparse += _qCount[i];
@@ -201,7 +218,11 @@ internal sealed partial class LayerStep
             for (int i = 0, d = 0; i < _mg; i++)
                 if (DenseRow(i, len)) ScatterRow(ys, i, d++, r0, p0, len, ld);
         }
-        if (sparse > 0) RecomputeSparse(xs, ys, g, r0, p0, len, ld, panel);
+        if (sparse == 0) return;
+        // The input in NHWC costs one pass over it per sample; below that many products, scalar chains on the
+        // gathered patches of the flagged positions are cheaper.
+        if (_wTaps.Length > 0 && (_nhwcReady || (long)sparse * _k >= _g.InElements)) RecomputeDots(xs, ys, g, r0, p0, len);
+        else RecomputeSparse(xs, ys, g, r0, p0, len, ld, panel);
     }
 
     /// <summary>Flags cover at least 1/DenseRowShare of a row's positions: the row goes through f32-gemm-nn. A
@@ -209,8 +230,99 @@ internal sealed partial class LayerStep
     /// rate per product once its loads are counted, so the break-even is near 1/32 of the positions.</summary>
     private const int DenseRowShare = 32;
 
-    /// <summary>Whether channel row i of the tile (len positions) is recomputed through f32-gemm-nn.</summary>
-    private bool DenseRow(int i, int len) => _qCount[i] > 0 && DenseRowShare * _qCount[i] >= len;
+    /// <summary>
+    /// The fewest flags for which a row of the tile goes through f32-gemm-nn. With the dot path (adaptive int8):
+    /// a row costs about ld*k/16 vector FMAs at two per cycle (4x2 tiles, each x load serving 4 rows), a flag
+    /// taps*cgp/16 FMAs at one per cycle (both operands loaded) plus about <see cref="DotFixedCost"/> cycles of
+    /// reduction and call, so a row is dense from about a third of its positions at k = 288. Without it, the
+    /// scalar chains' share <see cref="DenseRowShare"/>.
+    /// </summary>
+    private int DenseAt(int len, int ld)
+    {
+        if (_wTaps.Length == 0) return Math.Max(1, (len + DenseRowShare - 1) / DenseRowShare);
+        long row = (long)ld * _k / 32, flag = _taps * _cgp / 16 + DotFixedCost;
+        return (int)Math.Clamp((row + flag - 1) / flag, 1, len + 1L);
+    }
+
+    /// <summary>Cycles of one f32-dot-taps call beyond its FMAs (the lane reduction, the offset check, the call).</summary>
+    private const int DotFixedCost = 16;
+
+    /// <summary>Whether channel row i of the tile is recomputed through f32-gemm-nn (<see cref="DenseAt"/>).</summary>
+    private bool DenseRow(int i, int len) => _qCount[i] > 0 && _qCount[i] >= _denseAt;
+
+    private void InitDots(KernelSet kernels)
+    {
+        _dot = kernels.F32DotTaps;
+        _taps = _g.KH * _g.KW;
+        _cgp = (_g.CG + 15) & ~15;
+        _wTaps = new float[(long)_m * _taps * _cgp <= Array.MaxLength ? _m * _taps * _cgp : throw new EmaException($"{_node}: weights too large for the dot recompute")];
+        var w32 = _w.W32;
+        for (int r = 0; r < _m; r++)
+            for (int c = 0; c < _g.CG; c++)
+                for (int t = 0; t < _taps; t++)
+                    _wTaps[(r * _taps + t) * _cgp + c] = w32[r * _k + c * _taps + t]; // t = kh*KW + kw, as in (c, kh, kw)
+        _nhwc = new float[_g.H * _g.W * _g.Groups * _cgp]; // the padding channels stay zero
+        _tapOff = new int[_tile * _taps];
+    }
+
+    /// <summary>
+    /// The flagged components of the rows under the dense threshold, each one f32-dot-taps call over its weight
+    /// row (tap-major) and its position's taps in the NHWC input: a handful of 16-lane FMAs per component instead
+    /// of a whole channel row of the tile. Its own summation order (the family's 4x16 lanes, the same on every
+    /// ISA), so such a component can differ from fp32 mode in its last bits; tau-0 adaptive still equals fp32
+    /// mode (every row is dense then).
+    /// </summary>
+    private void RecomputeDots(ReadOnlySpan<float> xs, Span<float> ys, int g, int r0, int p0, int len)
+    {
+        if (!_nhwcReady) { BuildNhwc(xs); _nhwcReady = true; }
+        var off = _tapOff.AsSpan(0, len * _taps);
+        TapOffsets(g, p0, off);
+        int wl = _taps * _cgp;
+        for (int i = 0; i < _mg; i++)
+        {
+            var q = _qT.AsSpan(i * len, _qCount[i]);
+            if (q.IsEmpty || DenseRow(i, len)) continue;
+            var s = OutRow(ys, r0 + i, p0, len);
+            var y = _kRow.AsSpan(0, q.Length); // kappa of the row is spent: its scratch holds the dot products
+            _dot(_wTaps.AsSpan((r0 + i) * wl, wl), _nhwc, off, _taps, _cgp, q, y);
+            float bias = _w.Bias[r0 + i];
+            for (int j = 0; j < q.Length; j++) s[q[j]] = y[j] + bias;
+            DotRecomputes += q.Length;
+        }
+    }
+
+    /// <summary>The sample's input (NCHW) into _nhwc: [ih, iw, group, channel padded to _cgp].</summary>
+    private void BuildNhwc(ReadOnlySpan<float> xs)
+    {
+        int hw = _g.H * _g.W, stride = _g.Groups * _cgp;
+        var dst = _nhwc.AsSpan();
+        for (int c = 0; c < _g.C; c++)
+        {
+            var src = xs.Slice(c * hw, hw);
+            int o = c / _g.CG * _cgp + c % _g.CG;
+            for (int p = 0; p < src.Length; p++, o += stride) dst[o] = src[p];
+        }
+    }
+
+    /// <summary>off[q*taps + t] = where tap t = (kh, kw) of position p0 + q of group g starts in _nhwc, or -1 in the
+    /// conv's zero padding.</summary>
+    private void TapOffsets(int g, int p0, Span<int> off)
+    {
+        int oh = p0 / _g.OW, ow = p0 - oh * _g.OW, stride = _g.Groups * _cgp, gOff = g * _cgp;
+        for (int q = 0, o = 0; o < off.Length; q++)
+        {
+            for (int kh = 0; kh < _g.KH; kh++)
+            {
+                int ih = oh * _g.SH - _g.PH + kh * _g.DH;
+                for (int kw = 0; kw < _g.KW; kw++, o++)
+                {
+                    int iw = ow * _g.SW - _g.PW + kw * _g.DW;
+                    off[o] = (uint)ih < (uint)_g.H && (uint)iw < (uint)_g.W ? (ih * _g.W + iw) * stride + gOff : -1;
+                }
+            }
+            if (++ow == _g.OW) { ow = 0; oh++; }
+        }
+    }
 
     /// <summary>s[p] = fp32 result + bias at row i's flagged positions, from row d of _yT.</summary>
     private void ScatterRow(Span<float> ys, int i, int d, int r0, int p0, int len, int ld)

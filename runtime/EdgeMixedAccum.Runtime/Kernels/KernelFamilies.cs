@@ -29,5 +29,6 @@ public static class KernelFamilies
         F32GemmFamily.Instance,
         I8GemmNnFamily.Instance,
         F32GemmNnFamily.Instance,
+        F32DotTapsFamily.Instance,
     ];
 }

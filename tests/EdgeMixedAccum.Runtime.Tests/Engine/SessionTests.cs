@@ -179,17 +179,28 @@ public class SessionTests
         Assert.Equal(a, b);
     }
 
-    [Fact]
-    public void ConvRecomputeAtAnyShareEqualsF32AtTheFlaggedPositions()
+    public static TheoryData<int, int, int> ConvShapes() => new()
     {
-        // One int8 conv layer, so its outputs are the model's: at every tau, each flagged component must carry
-        // fp32 mode's bits (whichever recompute the panel path picked: whole tile, whole row, or the flagged
-        // positions alone) and each unflagged one its low-pass value; the taus span sparse to dense flags. 34 x 46
-        // positions are two tiles (k = 45: 1,456 positions per tile).
+        { 1, 1, 1 },   // groups, stride, dilation: the plain 3x3 conv (k = 144)
+        { 2, 1, 1 },   // two groups of 8 channels (the dot's channels padded 8 -> 16, offsets per group)
+        { 1, 2, 2 },   // strided and dilated: taps in the padding on both sides
+        { 16, 1, 1 },  // depthwise (k = 9: the cost rule keeps its rows on f32-gemm-nn)
+    };
+
+    [Theory, MemberData(nameof(ConvShapes))]
+    public void ConvRecomputeAtAnyShareIsFp32AtTheFlaggedPositions(int groups, int stride, int dilation)
+    {
+        // One int8 conv layer, so its outputs are the model's: at every tau, each unflagged component carries its
+        // low-pass value and each flagged one an fp32 result: fp32 mode's bits (whole tile or whole row through
+        // f32-gemm-nn, or scalar chains in its order), or f32-dot-taps' lane order, within the fp32 budget
+        // gamma_k(2^-24) sum|w||x| (plus the bias add) of the fp64 value of the same fp32 weights and inputs.
+        // The taus span sparse to dense flags; the plain conv's 34 x 46 positions are four tiles (k = 144).
         var r = new Random(41);
         var b = new GraphBuilder();
-        int x = b.Input("x", Shapes.Batch, 5, 34, 46);
-        x = b.Conv(x, Weights(r, TensorDType.Int8, 7, 5, 3, 3), Bias(r, 7), pads: [1, 1, 1, 1], activation: Activation.Identity,
+        int x = b.Input("x", Shapes.Batch, 16, 34, 46);
+        int outCh = groups == 1 ? 7 : groups == 2 ? 16 : 2 * groups;
+        x = b.Conv(x, Weights(r, TensorDType.Int8, outCh, 16 / groups, 3, 3), Bias(r, outCh), strides: [stride, stride], pads: [1, 2, 1, 0],
+            dilations: [dilation, dilation], groups: groups, activation: Activation.Identity,
             plan: new LayerPlan(Precision.I8, 0.01f, EstimatorKind.RowNorm, 0, 1f), name: "c");
         b.Output(x);
         var m = new EmaModel(new ModelMetadata { ModelName = "one-conv" }, b.Graph);
@@ -198,23 +209,42 @@ public class SessionTests
         var want = new float[f32.OutputLength];
         f32.Run(input, want);
         var shares = new List<double>();
-        foreach (float tau in new[] { 10f, 1f, 0.3f, 0.1f, 0.03f, 1e-3f })
+        long dots = 0, offF32 = 0;
+        foreach (float tau in new[] { 10f, 1f, 0.3f, 0.2f, 0.15f, 0.1f, 0.03f, 1e-3f })
         {
             using var ad = new Session(m, new SessionOptions { Mode = RunMode.Adaptive, Tau = tau, Trace = true });
             var got = new float[ad.OutputLength];
             ad.Run(input, got);
             var layer = ad.Layers[0];
+            var g = layer.Geometry;
+            var patch = new float[g.K];
             int flagged = 0;
             for (int i = 0; i < got.Length; i++)
             {
-                if (layer.TraceFlagged[i]) { flagged++; Assert.Equal(BitConverter.SingleToInt32Bits(want[i]), BitConverter.SingleToInt32Bits(got[i])); }
-                else Assert.Equal(layer.TraceLow[i], got[i]);
+                if (!layer.TraceFlagged[i]) { Assert.Equal(layer.TraceLow[i], got[i]); continue; }
+                flagged++;
+                if (BitConverter.SingleToInt32Bits(want[i]) == BitConverter.SingleToInt32Bits(got[i])) continue;
+                offF32++;
+                int ch = i / g.Positions, p = i % g.Positions;
+                g.Gather<float>(input, patch, ch / (outCh / groups), p / g.OW, p % g.OW);
+                double exact = layer.Weights.Bias[ch], sumAbs = 0;
+                for (int j = 0; j < g.K; j++)
+                {
+                    double prod = (double)layer.Weights.W32[ch * g.K + j] * patch[j];
+                    exact += prod; sumAbs += Math.Abs(prod);
+                }
+                double budget = F32GemvRowsGolden.Budget(g.K, sumAbs) + Math.Abs(exact) * Math.ScaleB(1, -23);
+                Assert.True(Math.Abs(got[i] - exact) <= budget, $"tau {tau}: component {i} = {got[i]:R}, fp64 {exact:R}, error {Math.Abs(got[i] - exact):G3} > {budget:G3}");
             }
             shares.Add((double)flagged / got.Length);
+            dots += layer.DotRecomputes;
         }
         string all = string.Join(", ", shares.Select(f => f.ToString("P1")));
         Assert.True(shares.Any(f => f > 0 && f < 0.1), $"no sparse share (the flagged-positions path): {all}");
         Assert.True(shares.Any(f => f > 0.5), $"no dense share (the whole-tile path): {all}");
+        if (groups == 16) return;
+        Assert.True(dots > 0, $"f32-dot-taps never ran: {all}");
+        Assert.True(offF32 > 0, "no dot result differs from fp32 mode's bits: the budget branch was never checked");
     }
 
     [Theory, MemberData(nameof(Models))]
