@@ -14,6 +14,7 @@ public sealed class KernelSet
     internal I8GemmNnFn I8GemmNn { get; }
     internal F32GemmNnFn F32GemmNn { get; }
     internal F32DotTapsFn F32DotTaps { get; }
+    internal F32TransposeFn F32Transpose { get; }
 
     /// <summary>Family name to the chosen variant's name (e.g. "i8-gemv" -> "i8-gemv-4x16-dp").</summary>
     public IReadOnlyDictionary<string, string> Chosen { get; }
@@ -28,7 +29,8 @@ public sealed class KernelSet
         var i8nn = KernelSelect.Best(I8GemmNnFamily.Variants, options);
         var f32nn = KernelSelect.Best(F32GemmNnFamily.Variants, options);
         var dot = KernelSelect.Best(F32DotTapsFamily.Variants, options);
-        I8GemmNn = i8nn.Fn; F32GemmNn = f32nn.Fn; F32DotTaps = dot.Fn;
+        var tr = KernelSelect.Best(F32TransposeFamily.Variants, options);
+        I8GemmNn = i8nn.Fn; F32GemmNn = f32nn.Fn; F32DotTaps = dot.Fn; F32Transpose = tr.Fn;
         I8 = i8.Fn; F16 = f16.Fn; F32Rows = f32.Fn; I8Gemm = i8m.Fn; F32Gemm = f32m.Fn;
         Chosen = new Dictionary<string, string>
         {
@@ -40,6 +42,7 @@ public sealed class KernelSet
             [I8GemmNnFamily.Instance.Name] = i8nn.Name,
             [F32GemmNnFamily.Instance.Name] = f32nn.Name,
             [F32DotTapsFamily.Instance.Name] = dot.Name,
+            [F32TransposeFamily.Instance.Name] = tr.Name,
         };
     }
 }

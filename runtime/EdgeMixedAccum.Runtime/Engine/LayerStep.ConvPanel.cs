@@ -38,6 +38,7 @@ internal sealed partial class LayerStep
     // order with each tap's channels padded to _cgp (a multiple of 16), the sample's input in NHWC with the same
     // padding (built on the first tile that needs it), and per position of the tile each tap's input offset.
     private F32DotTapsFn _dot = null!;
+    private F32TransposeFn _transpose = null!;
     private int _cgp, _taps, _denseAt;
     private float[] _wTaps = [], _nhwc = [];
     private int[] _tapOff = [];
@@ -252,7 +253,7 @@ internal sealed partial class LayerStep
 
     private void InitDots(KernelSet kernels)
     {
-        _dot = kernels.F32DotTaps;
+        _dot = kernels.F32DotTaps; _transpose = kernels.F32Transpose;
         _taps = _g.KH * _g.KW;
         _cgp = (_g.CG + 15) & ~15;
         _wTaps = new float[(long)_m * _taps * _cgp <= Array.MaxLength ? _m * _taps * _cgp : throw new EmaException($"{_node}: weights too large for the dot recompute")];
@@ -262,7 +263,8 @@ internal sealed partial class LayerStep
                 for (int t = 0; t < _taps; t++)
                     _wTaps[(r * _taps + t) * _cgp + c] = w32[r * _k + c * _taps + t]; // t = kh*KW + kw, as in (c, kh, kw)
         _nhwc = new float[_g.H * _g.W * _g.Groups * _cgp]; // the padding channels stay zero
-        _tapOff = new int[_tile * _taps];
+        _tapOff = new int[_g.Positions * _taps];              // geometry only: built once
+        TapOffsets(_tapOff);
     }
 
     /// <summary>
@@ -275,8 +277,8 @@ internal sealed partial class LayerStep
     private void RecomputeDots(ReadOnlySpan<float> xs, Span<float> ys, int g, int r0, int p0, int len)
     {
         if (!_nhwcReady) { BuildNhwc(xs); _nhwcReady = true; }
-        var off = _tapOff.AsSpan(0, len * _taps);
-        TapOffsets(g, p0, off);
+        var off = _tapOff.AsSpan(p0 * _taps, len * _taps);
+        var x = _nhwc.AsSpan(g * _cgp); // the offsets are group g's: its channels start g*cgp into each pixel
         int wl = _taps * _cgp;
         for (int i = 0; i < _mg; i++)
         {
@@ -284,7 +286,7 @@ internal sealed partial class LayerStep
             if (q.IsEmpty || DenseRow(i, len)) continue;
             var s = OutRow(ys, r0 + i, p0, len);
             var y = _kRow.AsSpan(0, q.Length); // kappa of the row is spent: its scratch holds the dot products
-            _dot(_wTaps.AsSpan((r0 + i) * wl, wl), _nhwc, off, _taps, _cgp, q, y);
+            _dot(_wTaps.AsSpan((r0 + i) * wl, wl), x, off, _taps, _cgp, q, y);
             float bias = _w.Bias[r0 + i];
             for (int j = 0; j < q.Length; j++) s[q[j]] = y[j] + bias;
             DotRecomputes += q.Length;
@@ -294,34 +296,27 @@ internal sealed partial class LayerStep
     /// <summary>The sample's input (NCHW) into _nhwc: [ih, iw, group, channel padded to _cgp].</summary>
     private void BuildNhwc(ReadOnlySpan<float> xs)
     {
-        int hw = _g.H * _g.W, stride = _g.Groups * _cgp;
-        var dst = _nhwc.AsSpan();
-        for (int c = 0; c < _g.C; c++)
-        {
-            var src = xs.Slice(c * hw, hw);
-            int o = c / _g.CG * _cgp + c % _g.CG;
-            for (int p = 0; p < src.Length; p++, o += stride) dst[o] = src[p];
-        }
+        int hw = _g.H * _g.W, stride = _g.Groups * _cgp, cg = _g.CG;
+        for (int g = 0; g < _g.Groups; g++)
+            _transpose(xs.Slice(g * cg * hw, cg * hw), cg, hw, hw, _nhwc.AsSpan(g * _cgp), stride);
     }
 
-    /// <summary>off[q*taps + t] = where tap t = (kh, kw) of position p0 + q of group g starts in _nhwc, or -1 in the
-    /// conv's zero padding.</summary>
-    private void TapOffsets(int g, int p0, Span<int> off)
+    /// <summary>off[p*taps + t] = where tap t = (kh, kw) of output position p starts in _nhwc relative to the start
+    /// of its group's channels (g*cgp), or -1 in the conv's zero padding.</summary>
+    private void TapOffsets(Span<int> off)
     {
-        int oh = p0 / _g.OW, ow = p0 - oh * _g.OW, stride = _g.Groups * _cgp, gOff = g * _cgp;
-        for (int q = 0, o = 0; o < off.Length; q++)
-        {
-            for (int kh = 0; kh < _g.KH; kh++)
-            {
-                int ih = oh * _g.SH - _g.PH + kh * _g.DH;
-                for (int kw = 0; kw < _g.KW; kw++, o++)
+        int stride = _g.Groups * _cgp;
+        for (int oh = 0, o = 0; oh < _g.OH; oh++)
+            for (int ow = 0; ow < _g.OW; ow++)
+                for (int kh = 0; kh < _g.KH; kh++)
                 {
-                    int iw = ow * _g.SW - _g.PW + kw * _g.DW;
-                    off[o] = (uint)ih < (uint)_g.H && (uint)iw < (uint)_g.W ? (ih * _g.W + iw) * stride + gOff : -1;
+                    int ih = oh * _g.SH - _g.PH + kh * _g.DH;
+                    for (int kw = 0; kw < _g.KW; kw++, o++)
+                    {
+                        int iw = ow * _g.SW - _g.PW + kw * _g.DW;
+                        off[o] = (uint)ih < (uint)_g.H && (uint)iw < (uint)_g.W ? (ih * _g.W + iw) * stride : -1;
+                    }
                 }
-            }
-            if (++ow == _g.OW) { ow = 0; oh++; }
-        }
     }
 
     /// <summary>s[p] = fp32 result + bias at row i's flagged positions, from row d of _yT.</summary>

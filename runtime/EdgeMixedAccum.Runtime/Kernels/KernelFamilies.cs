@@ -30,5 +30,6 @@ public static class KernelFamilies
         I8GemmNnFamily.Instance,
         F32GemmNnFamily.Instance,
         F32DotTapsFamily.Instance,
+        F32TransposeFamily.Instance,
     ];
 }
