@@ -12,10 +12,12 @@ namespace EdgeMixedAccum.Runtime.Engine;
 /// positions per output channel, which is the NCHW output layout. Algorithm 1's bookkeeping then runs along a
 /// channel row, where the channel's weight constants (scale, bias, norms) are scalars and the T positions are
 /// one long vectorisable span: s_hat and the bounds, kappa_phi, the flag test, the fp32 recompute of the
-/// flagged components (rows with many flags through one f32-gemm-nn call over the tile's fp32 panel, the rest as
-/// one dot product each from that panel or from the flagged positions' patches; built only when a flag needs it). s_hat is written
-/// straight into the channel's output row, where the recomputed components then overwrite theirs. Panels and GEMM results are padded to whole 16-lane vectors (ld), so the kernels never run a tail. Every fp32 conv output (fp32 mode, recompute) sums in f32-gemm-nn's one fused order, so
-/// tau-0 adaptive equals fp32 bit for bit and no result depends on the tile or the batch.
+/// flagged components (rows with many flags through one f32-gemm-nn call over the tile's fp32 panel, in fp32
+/// mode's order; the rest by f32-dot-taps from the sample's NHWC input, or for a handful of flags by scalar
+/// chains in fp32 mode's order). s_hat is written straight into the channel's output row, where the recomputed
+/// components then overwrite theirs. Panels and GEMM results are padded to whole 16-lane vectors (ld), so the
+/// kernels never run a tail. tau-0 adaptive equals fp32 bit for bit (every row takes the GEMM), and no result
+/// depends on the batch.
 /// </summary>
 internal sealed partial class LayerStep
 {
@@ -187,14 +189,12 @@ internal sealed partial class LayerStep
     private static int Pad(int len) => (len + 15) & ~15;
 
     /// <summary>
-    /// The fp32 results of the tile's flagged components, all in f32-gemm-nn's fused order (fp32 mode's bits),
-    /// by the cheaper of two ways per channel row, on a cost model of this machine's kernels: a row whose flags
-    /// cover at least 1/<see cref="DenseRowShare"/> of the tile's positions joins one f32-gemm-nn call over the
-    /// fp32 panel (its weights copied into a block with the other such rows, so the call runs the 4-row tiles at
-    /// full width: k*ld/16 vector FMAs a row); a row with fewer flags computes each as one scalar fused-order dot
-    /// product (k scalar FMAs each, four chains interleaved). With flags spread thinly over many channels (the sign
-    /// guard near zero) one scalar chain per flag is far slower than the vector row, which is why the threshold
-    /// sits at a small share.
+    /// The fp32 results of the tile's flagged components, by the cheaper of two ways per channel row on a cost
+    /// model of this machine's kernels (<see cref="DenseAt"/>): a row with many flags joins one f32-gemm-nn call
+    /// over the fp32 panel (its weights copied into a block with the other such rows, so the call runs the 4-row
+    /// tiles at full width), in fp32 mode's order; the other rows' flags go to <see cref="RecomputeDots"/>, or,
+    /// while the sample's NHWC input is not built and the tile holds fewer flagged products than the input has
+    /// elements, to <see cref="RecomputeSparse"/>'s scalar chains.
     /// </summary>
     private void RecomputeTile(ReadOnlySpan<float> xs, Span<float> ys, int g, int r0, int p0, int len, int ld)
     {
@@ -226,23 +226,18 @@ internal sealed partial class LayerStep
         else RecomputeSparse(xs, ys, g, r0, p0, len, ld, panel);
     }
 
-    /// <summary>Flags cover at least 1/DenseRowShare of a row's positions: the row goes through f32-gemm-nn. A
-    /// 4x2-tile vector FMA does 16 of a row's k*ld products where a scalar chain does one, at about half the issue
-    /// rate per product once its loads are counted, so the break-even is near 1/32 of the positions.</summary>
-    private const int DenseRowShare = 32;
-
     /// <summary>
-    /// The fewest flags for which a row of the tile goes through f32-gemm-nn. With the dot path (adaptive int8):
-    /// a row costs about ld*k/16 vector FMAs at two per cycle (4x2 tiles, each x load serving 4 rows), a flag
-    /// taps*cgp/16 FMAs at one per cycle (both operands loaded) plus about <see cref="DotFixedCost"/> cycles of
-    /// reduction and call, so a row is dense from about a third of its positions at k = 288. Without it, the
-    /// scalar chains' share <see cref="DenseRowShare"/>.
+    /// The fewest flags for which a row of the tile goes through f32-gemm-nn: a row costs about ld*k/16 vector FMAs
+    /// at two per cycle (4x2 tiles, each panel load serving 4 rows), a flag taps*cgp/16 FMAs at one per cycle
+    /// (both operands loaded) plus about <see cref="DotFixedCost"/> cycles of reduction and call, so a row of
+    /// k = 288 goes to the GEMM from about a third of its positions flagged. (Before the dot path the share was
+    /// 1/32: one scalar chain per flag.) A fully flagged row always does, so tau-0 adaptive is fp32 mode's tiles.
     /// </summary>
     private int DenseAt(int len, int ld)
     {
-        if (_wTaps.Length == 0) return Math.Max(1, (len + DenseRowShare - 1) / DenseRowShare);
+        if (_wTaps.Length == 0) return 1; // no dot path (a layer without weights): every flagged row takes the GEMM
         long row = (long)ld * _k / 32, flag = _taps * _cgp / 16 + DotFixedCost;
-        return (int)Math.Clamp((row + flag - 1) / flag, 1, len + 1L);
+        return (int)Math.Clamp((row + flag - 1) / flag, 1, len);
     }
 
     /// <summary>Cycles of one f32-dot-taps call beyond its FMAs (the lane reduction, the offset check, the call).</summary>
