@@ -22,10 +22,11 @@ namespace EdgeMixedAccum.Runtime.Engine;
 internal sealed partial class LayerStep
 {
     private int _tile;                 // positions per tile (T)
-    private int _kp;                   // pairs per weight row, ceil(k/2)
-    private int[] _wPair = [];         // the int8 weights packed in pairs (i8-gemm-nn), rows of _kp
-    private int[] _panelQ = [];        // int8 panel, _kp rows of ld pairs
-    private sbyte[] _rowA = [], _rowB = [];
+    private int _kp;                   // packed columns per weight row: ceil(k/4) quads (i8-gemm-nn4) or ceil(k/2) pairs
+    private bool _quad;                // the quad layout (SDOT / VPDPBUSD), else pairs (i8-gemm-nn)
+    private int[] _wPair = [];         // the int8 weights packed in quads or pairs, rows of _kp
+    private int[] _panelQ = [];        // int8 panel, _kp rows of ld quads or pairs
+    private sbyte[] _rowA = [], _rowB = [], _rowC = [], _rowD = [];
     private float[] _panel32 = [];     // fp32 panel, k rows of ld (or the flagged positions' patches, k each)
     private float[] _wDense = [];      // fp32 weights of the rows RecomputeTile sends through f32-gemm-nn
     private int[] _dotT = [];          // i8 results, _mg rows of ld
@@ -35,6 +36,7 @@ internal sealed partial class LayerStep
     private int[] _qT = [], _qCount = [];  // flagged positions per channel row (rows of T), and their counts
     private int[] _slot = [];          // per position of the tile: where its fp32 inputs start (RecomputeSparse)
     private I8GemmNnFn _i8Nn = null!;
+    private I8GemmNn4Fn? _i8Nn4;
     private F32GemmNnFn _f32Nn = null!;
     // The sparse recompute by dot products (adaptive int8 only; RecomputeDots): the fp32 weights in tap-major
     // order with each tap's channels padded to _cgp (a multiple of 16), the sample's input in NHWC with the same
@@ -64,11 +66,12 @@ internal sealed partial class LayerStep
     /// whole output rows when they fit (so the common small feature map is one tile).</summary>
     private void InitPanel(KernelSet kernels)
     {
-        _i8Nn = kernels.I8GemmNn; _f32Nn = kernels.F32GemmNn;
+        _i8Nn = kernels.I8GemmNn; _f32Nn = kernels.F32GemmNn; _i8Nn4 = kernels.I8GemmNn4;
+        _quad = _i8Nn4 is not null;
         int positions = _g.Positions;
         int t = Math.Max(16, PanelFloats / Math.Max(1, _k));
         _tile = t >= positions ? positions : t / 16 * 16;
-        _kp = (_k + 1) / 2;
+        _kp = _quad ? (_k + 3) / 4 : (_k + 1) / 2;
         _rowGeo = BuildRowGeo(in _g);
         int pad = Pad(_tile);
         _panel32 = new float[_k * pad];
@@ -77,11 +80,12 @@ internal sealed partial class LayerStep
         if (_prec == Precision.I8)
         {
             _qT = new int[_mg * _tile]; _qCount = new int[_mg]; _slot = new int[_tile];
-            if (_kp > I8GemmNnFamily.MaxKp) throw new EmaException($"{_node}: inner length {_k} exceeds the int8 path's exact-sum limit {2 * I8GemmNnFamily.MaxKp}");
+            if (_k > 2 * I8GemmNnFamily.MaxKp) throw new EmaException($"{_node}: inner length {_k} exceeds the int8 path's exact-sum limit {2 * I8GemmNnFamily.MaxKp}");
             _wPair = new int[_m * _kp];
-            I8GemmNnPack.Weights(_w.Q, _m, _k, _wPair);
+            if (_quad) I8GemmNn4Pack.Weights(_w.Q, _m, _k, _wPair); else I8GemmNnPack.Weights(_w.Q, _m, _k, _wPair);
             _panelQ = new int[_kp * pad];
             _rowA = new sbyte[_tile]; _rowB = new sbyte[_tile];
+            if (_quad) { _rowC = new sbyte[_tile]; _rowD = new sbyte[_tile]; }
             _wDense = new float[_mg * _k];
             _dotT = new int[_mg * pad];
             if (_adaptive) InitDots(kernels);
@@ -122,16 +126,32 @@ internal sealed partial class LayerStep
     {
         int r0 = g * _mg, ld = Pad(len);
         ref readonly var st = ref _stats[n];
-        for (int jp = 0; jp < _kp; jp++)
+        var a = _rowA.AsSpan(0, len);
+        var b = _rowB.AsSpan(0, len);
+        if (_quad)
         {
-            int j = 2 * jp;
-            var a = _rowA.AsSpan(0, len);
-            var b = _rowB.AsSpan(0, len);
-            GatherRow(xq, a, g, j, p0);
-            if (j + 1 < _k) GatherRow(xq, b, g, j + 1, p0); else b.Clear();
-            PackPairs(a, b, _panelQ.AsSpan(jp * ld, len));
+            var c = _rowC.AsSpan(0, len);
+            var d = _rowD.AsSpan(0, len);
+            for (int jq = 0; jq < _kp; jq++)
+            {
+                int j = 4 * jq;
+                GatherRowOrZero(xq, a, g, j, p0); GatherRowOrZero(xq, b, g, j + 1, p0);
+                GatherRowOrZero(xq, c, g, j + 2, p0); GatherRowOrZero(xq, d, g, j + 3, p0);
+                PackQuads(a, b, c, d, _panelQ.AsSpan(jq * ld, len));
+            }
+            _i8Nn4!(_wPair.AsSpan(r0 * _kp, _mg * _kp), _panelQ.AsSpan(0, _kp * ld), _dotT, _mg, _kp, ld, ld);
         }
-        _i8Nn(_wPair.AsSpan(r0 * _kp, _mg * _kp), _panelQ.AsSpan(0, _kp * ld), _dotT, _mg, _kp, ld, ld);
+        else
+        {
+            for (int jp = 0; jp < _kp; jp++)
+            {
+                int j = 2 * jp;
+                GatherRow(xq, a, g, j, p0);
+                GatherRowOrZero(xq, b, g, j + 1, p0);
+                PackPairs(a, b, _panelQ.AsSpan(jp * ld, len));
+            }
+            _i8Nn(_wPair.AsSpan(r0 * _kp, _mg * _kp), _panelQ.AsSpan(0, _kp * ld), _dotT, _mg, _kp, ld, ld);
+        }
         // Pass 1, per channel row: s_hat and bounds, kappa, the flag test (and the trace of the low pass).
         bool rigorous = _flagBound == FlagBound.Rigorous;
         var kappa = _kRow.AsSpan(0, len);
@@ -474,6 +494,43 @@ internal sealed partial class LayerStep
             geo[j] = new RowGeo(c, kh * g.DH - g.PH, off, lo, hi);
         }
         return geo;
+    }
+
+    /// <summary>Panel row j, or zeros past the inner length (the last pair or quad of an odd k).</summary>
+    private void GatherRowOrZero(ReadOnlySpan<sbyte> x, Span<sbyte> dst, int g, int j, int p0)
+    {
+        if (j < _k) GatherRow(x, dst, g, j, p0); else dst.Clear();
+    }
+
+    /// <summary>dst[q] = I8GemmNn4Pack.Quad(a[q], b[q], c[q], d[q]), vectorised: the bytes zero-extended (as
+    /// unsigned) to int32 lanes, then shifted into place.</summary>
+    private static void PackQuads(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, ReadOnlySpan<sbyte> c, ReadOnlySpan<sbyte> d, Span<int> dst)
+    {
+        int n = a.Length, q = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; q + 16 <= n; q += 16)
+            {
+                var (a0, a1, a2, a3) = Bytes(a.Slice(q, 16));
+                var (b0, b1, b2, b3) = Bytes(b.Slice(q, 16));
+                var (c0, c1, c2, c3) = Bytes(c.Slice(q, 16));
+                var (d0, d1, d2, d3) = Bytes(d.Slice(q, 16));
+                (a0 | (b0 << 8) | (c0 << 16) | (d0 << 24)).AsInt32().CopyTo(dst.Slice(q, 4));
+                (a1 | (b1 << 8) | (c1 << 16) | (d1 << 24)).AsInt32().CopyTo(dst.Slice(q + 4, 4));
+                (a2 | (b2 << 8) | (c2 << 16) | (d2 << 24)).AsInt32().CopyTo(dst.Slice(q + 8, 4));
+                (a3 | (b3 << 8) | (c3 << 16) | (d3 << 24)).AsInt32().CopyTo(dst.Slice(q + 12, 4));
+            }
+        }
+        for (; q < n; q++) dst[q] = I8GemmNn4Pack.Quad(a[q], b[q], c[q], d[q]);
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        static (Vector128<uint>, Vector128<uint>, Vector128<uint>, Vector128<uint>) Bytes(ReadOnlySpan<sbyte> v)
+        {
+            var (lo, hi) = Vector128.Widen(Vector128.Create(v).AsByte());
+            var (l0, l1) = Vector128.Widen(lo);
+            var (h0, h1) = Vector128.Widen(hi);
+            return (l0, l1, h0, h1);
+        }
     }
 
     /// <summary>dst[q] = I8GemmNnPack.Pair(a[q], b[q]), vectorised.</summary>

@@ -28,6 +28,7 @@ public static class KernelFamilies
         I8GemmFamily.Instance,
         F32GemmFamily.Instance,
         I8GemmNnFamily.Instance,
+        I8GemmNn4Family.Instance,
         F32GemmNnFamily.Instance,
         F32DotTapsFamily.Instance,
         F32TransposeFamily.Instance,

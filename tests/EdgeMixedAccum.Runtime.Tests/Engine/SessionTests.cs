@@ -294,16 +294,25 @@ public class SessionTests
     public void GenericKernelsGiveTheSameLowPass(string name)
     {
         // int8 sums are exact on every path and f16acc follows one documented order, so the uniform low
-        // modes must be bit-identical between the scalar reference kernels and the best kernels of this CPU.
+        // modes must be bit-identical between the scalar reference kernels and the best kernels of this CPU, and
+        // int8 convs between the quad layout (i8-gemm-nn4: SDOT, VPDPBUSD) and the pair layout (i8-gemm-nn), which
+        // a CPU without a dot-product instruction runs.
         var m = Build(name);
+        var noDot = new KernelOptions { Allowed = Enum.GetValues<Isa>().Where(i => i is not (Isa.AvxVnni or Isa.Avx512Vnni or Isa.Dp)).ToHashSet() };
+        var quads = new KernelOptions { Allowed = Enum.GetValues<Isa>().Where(i => i is not Isa.Avx512BW).ToHashSet() }; // AVX-VNNI's quads on x64
         foreach (var mode in new[] { RunMode.I8, RunMode.F16Acc })
         {
             using var best = new Session(m, new SessionOptions { Mode = mode });
             using var generic = new Session(m, new SessionOptions { Mode = mode, Kernels = new KernelOptions { ForceGeneric = true } });
+            using var pairs = new Session(m, new SessionOptions { Mode = mode, Kernels = noDot });
+            using var quad = new Session(m, new SessionOptions { Mode = mode, Kernels = quads });
             var x = Inputs(15, best.InputLength);
             var a = new float[best.OutputLength]; var b = new float[best.OutputLength];
-            best.Run(x, a); generic.Run(x, b);
+            var c = new float[best.OutputLength]; var d = new float[best.OutputLength];
+            best.Run(x, a); generic.Run(x, b); pairs.Run(x, c); quad.Run(x, d);
             Assert.Equal(b, a);
+            Assert.Equal(b, c);
+            Assert.Equal(b, d);
         }
     }
 

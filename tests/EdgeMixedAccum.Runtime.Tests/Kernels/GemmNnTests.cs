@@ -11,6 +11,53 @@ public class GemmNnTests(ITestOutputHelper output)
 {
     public static TheoryData<string> I8Names() => [.. I8GemmNnFamily.Variants.Select(v => v.Name)];
     public static TheoryData<string> F32Names() => [.. F32GemmNnFamily.Variants.Select(v => v.Name)];
+    public static TheoryData<string> I8QuadNames() => [.. I8GemmNn4Family.Variants.Select(v => v.Name)];
+
+    [Theory, MemberData(nameof(I8QuadNames))]
+    public void I8QuadGoldenVectorsExact(string name)
+    {
+        if (Supported(I8GemmNn4Family.Variants, name) is not { } v) return;
+        Assert.Null(I8GemmNnGolden.Check(v.Fn));
+    }
+
+    [Theory, MemberData(nameof(I8QuadNames))]
+    public void I8QuadRandomShapesEqualTheScalarReference(string name)
+    {
+        if (Supported(I8GemmNn4Family.Variants, name) is not { } v) return;
+        var rng = new Random(20261207);
+        for (int t = 0; t < 120; t++)
+        {
+            int rows = rng.Next(0, 30), kq = rng.Next(0, 80), n = rng.Next(0, 90), ldx = n + rng.Next(0, 5), off = rng.Next(0, 3);
+            var wq = new int[rows * kq];
+            var xq = new int[off + kq * ldx];
+            int B() => rng.Next(4) == 0 ? (rng.Next(2) == 0 ? 127 : -127) : rng.Next(-127, 128);
+            for (int i = 0; i < wq.Length; i++) wq[i] = I8GemmNn4Pack.Quad(B(), B(), B(), B());
+            for (int i = 0; i < xq.Length; i++) xq[i] = I8GemmNn4Pack.Quad(B(), B(), B(), B());
+            var got = new int[rows * n + 3];
+            var want = new int[rows * n + 3];
+            Array.Fill(got, 12345); Array.Fill(want, 12345);
+            var x = xq.AsSpan(off, kq == 0 || n == 0 ? 0 : (kq - 1) * ldx + n);
+            v.Fn(wq, x, got.AsSpan(0, rows * n), rows, kq, n, ldx);
+            I8GemmNn4Family.Variants[0].Fn(wq, x, want.AsSpan(0, rows * n), rows, kq, n, ldx);
+            Assert.Equal(want, got); // the 3 trailing markers too: nothing written past rows*n
+        }
+    }
+
+    [Fact]
+    public void QuadPackRoundTripsAndKeepsSigns()
+    {
+        foreach (var (a, b, c, d) in new[] { (-127, 127, 0, -1), (127, -127, -1, 0), (0, 0, 0, -127), (5, -5, 100, -100) })
+        {
+            int p = I8GemmNn4Pack.Quad(a, b, c, d);
+            Assert.Equal((a, b, c, d), (I8GemmNn4Pack.Byte(p, 0), I8GemmNn4Pack.Byte(p, 1), I8GemmNn4Pack.Byte(p, 2), I8GemmNn4Pack.Byte(p, 3)));
+        }
+        foreach (var v in I8GemmNn4Family.Variants.Where(v => v.Supported))
+        {
+            Assert.Throws<ArgumentException>(() => v.Fn(new int[8], new int[10], new int[8], 2, 4, 4, 4)); // xq needs 16
+            Assert.Throws<ArgumentException>(() => v.Fn(new int[8], new int[16], new int[8], 2, 4, 5, 4)); // ldx < n
+            Assert.Throws<ArgumentException>(() => v.Fn(new int[8], new int[16], new int[7], 2, 4, 4, 4)); // dot needs 8
+        }
+    }
 
     private KernelVariant<T>? Supported<T>(IReadOnlyList<KernelVariant<T>> all, string name) where T : Delegate
     {

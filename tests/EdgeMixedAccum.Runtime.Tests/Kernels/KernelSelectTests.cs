@@ -33,6 +33,15 @@ public class KernelSelectTests
         Assert.Equal(CpuFeatures.Has(Isa.Dp) ? Isa.Dp : Isa.Scalar, chosen.Isa);
     }
 
+    [Theory]
+    [InlineData(Isa.Dp, Isa.AdvSimd, true)]        // SDOT: 16 multiply-adds an instruction against SMLAL's 4
+    [InlineData(Isa.AvxVnni, Isa.Avx2, true)]      // VPDPBUSD ymm: 32 against VPMADDWD ymm's 16
+    [InlineData(Isa.AvxVnni, Isa.Avx512BW, false)] // VPMADDWD zmm: 32 as well, measured no slower
+    [InlineData(Isa.Scalar, Isa.AdvSimd, false)]   // no dot-product instruction: the pair kernels
+    [InlineData(Isa.Scalar, Isa.Scalar, true)]     // forced generic: both references, quads
+    public void IntConvLayoutFollowsTheDotProductInstruction(Isa quad, Isa pair, bool quads) =>
+        Assert.Equal(quads, EdgeMixedAccum.Runtime.Engine.KernelSet.QuadLayoutWins(quad, pair));
+
     [Fact]
     public void DescribeNamesTheArchitecture() =>
         Assert.Contains(System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString(), CpuFeatures.Describe());

@@ -6,8 +6,9 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// <summary>
 /// The i8-gemm-nn golden vectors: rows 0..9 x k in Ks (odd k leaves a half-empty last pair) x n in Ns (0
 /// through past 2 vectors of 16 and the tails), panel stride ldx = n + (rows % 3); values uniform in
-/// [-127, 127], or at the extremes (every product +-16129, the largest sums). Packed with I8GemmNnPack; the
-/// expected int32 sums come from the unpacked int8 values in int64 here. A committed CRC-32 pins the table.
+/// [-127, 127], or at the extremes (every product +-16129, the largest sums). Packed in pairs (I8GemmNnPack) and
+/// in quads (I8GemmNn4Pack, for i8-gemm-nn4: the same sums); the expected int32 sums come from the unpacked int8
+/// values in int64 here. A committed CRC-32 pins the table.
 /// </summary>
 public static class I8GemmNnGolden
 {
@@ -16,7 +17,7 @@ public static class I8GemmNnGolden
     public static readonly int[] Ks = [0, 1, 2, 3, 8, 9, 17, 72, 288, 1001];
     public static readonly int[] Ns = [0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 65];
 
-    public sealed record Case(string Name, int Rows, int K, int N, int Ldx, int[] Wp, int[] Xp, int[] Expected);
+    public sealed record Case(string Name, int Rows, int K, int N, int Ldx, int[] Wp, int[] Xp, int[] Wq, int[] Xq, int[] Expected);
 
     private static readonly Lazy<IReadOnlyList<Case>> LazyCases = new(Build);
     public static IReadOnlyList<Case> Cases => LazyCases.Value;
@@ -53,7 +54,12 @@ public static class I8GemmNnGolden
         var xp = new int[kp * ldx];
         I8GemmNnPack.Weights(w, rows, k, wp);
         I8GemmNnPack.Panel(x, k, ldx, xp);
-        return new($"{(extremes ? "extremes" : "uniform")} rows={rows} k={k} n={n} ldx={ldx}", rows, k, n, ldx, wp, xp, expected);
+        int kq = (k + 3) / 4;
+        var wq = new int[rows * kq];
+        var xq = new int[kq * ldx];
+        I8GemmNn4Pack.Weights(w, rows, k, wq);
+        I8GemmNn4Pack.Panel(x, k, ldx, xq);
+        return new($"{(extremes ? "extremes" : "uniform")} rows={rows} k={k} n={n} ldx={ldx}", rows, k, n, ldx, wp, xp, wq, xq, expected);
     }
 
     public static uint ComputeCrc()
@@ -92,6 +98,20 @@ public static class I8GemmNnGolden
             var dot = new int[c.Rows * c.N];
             Array.Fill(dot, int.MinValue);
             fn(c.Wp, c.Xp.AsSpan(0, kp == 0 || c.N == 0 ? 0 : (kp - 1) * c.Ldx + c.N), dot, c.Rows, kp, c.N, c.Ldx);
+            if (Compare(c, dot) is { } miss) return miss;
+        }
+        return null;
+    }
+
+    /// <summary>The same cases packed in quads, for i8-gemm-nn4.</summary>
+    public static string? Check(I8GemmNn4Fn fn)
+    {
+        foreach (var c in Cases)
+        {
+            int kq = (c.K + 3) / 4;
+            var dot = new int[c.Rows * c.N];
+            Array.Fill(dot, int.MinValue);
+            fn(c.Wq, c.Xq.AsSpan(0, kq == 0 || c.N == 0 ? 0 : (kq - 1) * c.Ldx + c.N), dot, c.Rows, kq, c.N, c.Ldx);
             if (Compare(c, dot) is { } miss) return miss;
         }
         return null;
