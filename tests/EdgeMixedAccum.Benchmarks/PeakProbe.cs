@@ -51,7 +51,43 @@ internal static class PeakProbe
             Row(n == 1 ? gemv.Name : gemm.Name, shape, n, d.Ops / Time(() => { if (n == 1) d.I8GemvN(gemv.Fn); else d.I8Gemm(gemm.Fn); }), i8Peak);
             Row(n == 1 ? rows.Name : fgemm.Name, shape, n, d.Ops / Time(() => { if (n == 1) d.F32RowsN(rows.Fn); else d.F32Gemm(fgemm.Fn); }), f32Peak);
         }
+        ConvGemms(i8Peak, f32Peak);
         return 0;
+    }
+
+    /// <summary>Every vector variant of the conv GEMM families (output layout) on the audio CNN's three conv shapes
+    /// (channels x k, positions per tile): the int8 pair layout, the quad layout and fp32, as GOPS and share of the
+    /// path's peak. Values are random in [-127, 127] (int8) and [-1, 1) (fp32); results are not checked here (the
+    /// tests do).</summary>
+    private static void ConvGemms(double i8Peak, double f32Peak)
+    {
+        Console.WriteLine();
+        Console.WriteLine("| conv GEMM variant | shape (rows x k, n) | GOPS | share of the path's peak |");
+        Console.WriteLine("|---|---|---|---|");
+        var rng = new Random(7);
+        foreach (var (rows, k, n) in new[] { (24, 72, 896), (48, 144, 448), (96, 288, 160) })
+        {
+            double ops = 2.0 * rows * k * n;
+            int kp = (k + 1) / 2, kq = (k + 3) / 4;
+            var wp = new int[rows * kp]; var xp = new int[kp * n];
+            var wq = new int[rows * kq]; var xq = new int[kq * n];
+            var w32 = new float[rows * k]; var x32 = new float[k * n];
+            var dot = new int[rows * n]; var y = new float[rows * n];
+            int B() => rng.Next(-127, 128);
+            for (int i = 0; i < wp.Length; i++) wp[i] = I8GemmNnPack.Pair(B(), B());
+            for (int i = 0; i < xp.Length; i++) xp[i] = I8GemmNnPack.Pair(B(), B());
+            for (int i = 0; i < wq.Length; i++) wq[i] = I8GemmNn4Pack.Quad(B(), B(), B(), B());
+            for (int i = 0; i < xq.Length; i++) xq[i] = I8GemmNn4Pack.Quad(B(), B(), B(), B());
+            for (int i = 0; i < w32.Length; i++) w32[i] = (float)rng.NextDouble() * 2 - 1;
+            for (int i = 0; i < x32.Length; i++) x32[i] = (float)rng.NextDouble() * 2 - 1;
+            string shape = $"{rows}x{k}";
+            foreach (var v in I8GemmNnFamily.Variants.Where(v => v.Supported && v.Isa != Isa.Scalar))
+                Row(v.Name, shape, n, ops / Time(() => v.Fn(wp, xp, dot, rows, kp, n, n)), i8Peak);
+            foreach (var v in I8GemmNn4Family.Variants.Where(v => v.Supported && v.Isa != Isa.Scalar))
+                Row(v.Name, shape, n, ops / Time(() => v.Fn(wq, xq, dot, rows, kq, n, n)), i8Peak);
+            foreach (var v in F32GemmNnFamily.Variants.Where(v => v.Supported && v.Isa != Isa.Scalar))
+                Row(v.Name, shape, n, ops / Time(() => v.Fn(w32, x32, y, rows, k, n, n)), f32Peak);
+        }
     }
 
     private static void Row(string name, string shape, int n, double ops, double peak) =>
