@@ -44,7 +44,7 @@ internal sealed partial class LayerStep
     private F32DotTapsFn _dot = null!;
     private F32TransposeFn _transpose = null!;
     private int _cgp, _taps, _denseAt;
-    private float[] _wTaps = [], _nhwc = [];
+    private float[] _wTaps = [], _nhwc = []; // _wTaps: the layer's shared LayerWeights.W32Taps
     private int[] _tapOff = [];
     private bool _nhwcReady;
 
@@ -271,12 +271,8 @@ internal sealed partial class LayerStep
         _dot = kernels.F32DotTaps; _transpose = kernels.F32Transpose;
         _taps = _g.KH * _g.KW;
         _cgp = (_g.CG + 15) & ~15;
-        _wTaps = new float[(long)_m * _taps * _cgp <= Array.MaxLength ? _m * _taps * _cgp : throw new EmaException($"{_node}: weights too large for the dot recompute")];
-        var w32 = _w.W32;
-        for (int r = 0; r < _m; r++)
-            for (int c = 0; c < _g.CG; c++)
-                for (int t = 0; t < _taps; t++)
-                    _wTaps[(r * _taps + t) * _cgp + c] = w32[r * _k + c * _taps + t]; // t = kh*KW + kw, as in (c, kh, kw)
+        _w.PrepareTaps(_g.CG, _taps, _cgp);
+        _wTaps = _w.W32Taps;
         _nhwc = new float[_g.H * _g.W * _g.Groups * _cgp]; // the padding channels stay zero
         _tapOff = new int[_g.Positions * _taps];              // geometry only: built once
         TapOffsets(_tapOff);

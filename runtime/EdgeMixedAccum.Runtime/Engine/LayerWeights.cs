@@ -51,6 +51,25 @@ internal sealed class LayerWeights
 
     private readonly TensorData _stored;
 
+    /// <summary>W32 of a conv in tap-major order, each tap's cg channels padded with zeros to cgp (a multiple of 16):
+    /// the sparse recompute's f32-dot-taps rows (<see cref="PrepareTaps"/>). Built once, shared by a session's lanes.</summary>
+    public float[] W32Taps { get; private set; } = [];
+
+    /// <summary>Builds <see cref="W32Taps"/> from W32's (c, kh, kw) rows: element (t, c) of row r is W32[r, c*taps + t].
+    /// Called at session construction (one thread), so the lanes of a session see it built.</summary>
+    public void PrepareTaps(int cg, int taps, int cgp)
+    {
+        if (W32Taps.Length > 0 || M == 0) return;
+        if (cg * taps != K || cgp < cg) throw new EmaException($"tap-major weights: {cg} channels x {taps} taps is not the inner length {K}");
+        long n = (long)M * taps * cgp;
+        var w = new float[n <= Array.MaxLength ? (int)n : throw new EmaException($"tap-major weights: {n} elements exceed the array limit")];
+        for (int r = 0; r < M; r++)
+            for (int c = 0; c < cg; c++)
+                for (int t = 0; t < taps; t++)
+                    w[(r * taps + t) * cgp + c] = W32[r * K + c * taps + t]; // t = kh*KW + kw, as in (c, kh, kw)
+        W32Taps = w;
+    }
+
     /// <summary>Prepares the int8 rows: the stored ones, or a symmetric per-row quantisation of W32.</summary>
     public void PrepareI8()
     {
