@@ -232,12 +232,24 @@ public readonly struct LeakyReluClipOp : IActivationOp
         return p.Min < p.Max && v >= p.Min && v <= p.Max;
     }
 
-    /// <summary>LeakyReLU's span form, then Clip's in place: the element form's two steps (NaN, -0 kept).</summary>
+    /// <summary>LeakyReLU's lanes, then Clip's on the same register: the element form's two steps (NaN, -0 kept) in
+    /// one pass over the output (two passes cost a second read and write of every element).</summary>
     public static bool PhiSpan(ReadOnlySpan<float> s, Span<float> y, in ActivationParams p)
     {
-        var d = y[..s.Length]; // only the first s.Length are written
-        LeakyReluOp.PhiSpan(s, d, p);
-        ClipOp.PhiSpan(d, d, p);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var a = new Vector<float>(p.AlphaF);
+            bool zero = p.AlphaF == 0f;
+            var lo = new Vector<float>(p.MinF); var hi = new Vector<float>(p.MaxF);
+            for (; i + Vector<float>.Count <= s.Length; i += Vector<float>.Count)
+            {
+                var t = new Vector<float>(s[i..]);
+                var v = Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), zero ? Vector<float>.Zero : a * t, t);
+                Vector.ConditionalSelect(Vector.LessThan(v, lo), lo, Vector.ConditionalSelect(Vector.GreaterThan(v, hi), hi, v)).CopyTo(y[i..]);
+            }
+        }
+        for (; i < s.Length; i++) y[i] = Phi(s[i], p);
         return true;
     }
 
