@@ -9,15 +9,12 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// (lanes 0-7 and 8-15). Bit-identical to the scalar reference.
 /// Contract: no alignment needed; F32DotTapsFamily.Check and Offsets run first (len a multiple of 16, offsets in range).
 /// </summary>
-internal static class F32DotTaps4x16Avx2
+internal readonly struct F32DotTaps4x16Avx2 : IDotTapsOne
 {
-    public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y)
-    {
-        F32DotTapsFamily.Check(w, xOff, taps, len, at, y);
-        for (int j = 0; j < at.Length; j++) y[j] = Dot(w, x, F32DotTapsFamily.Offsets(xOff, at[j], taps, len, x.Length), len);
-    }
+    public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y) =>
+        F32DotTapsFamily.RunEach<F32DotTaps4x16Avx2>(w, x, xOff, taps, len, at, y);
 
-    private static float Dot(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int len)
+    public static float Dot(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int len)
     {
         Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
         ref float w0 = ref MemoryMarshal.GetReference(w);

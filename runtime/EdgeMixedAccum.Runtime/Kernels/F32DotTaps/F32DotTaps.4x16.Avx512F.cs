@@ -10,7 +10,7 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// Bit-identical to the scalar reference.
 /// Contract: no alignment needed; F32DotTapsFamily.Check and Offsets run first (len a multiple of 16, offsets in range).
 /// </summary>
-internal static class F32DotTaps4x16Avx512F
+internal readonly struct F32DotTaps4x16Avx512F : IDotTapsOne
 {
     public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y)
     {
@@ -89,7 +89,7 @@ internal static class F32DotTaps4x16Avx512F
     private static Vector512<float> G(Vector512<float> w, ref float x, int c, Vector512<float> acc) =>
         Vector512.FusedMultiplyAdd(w, Vector512.LoadUnsafe(ref x, (nuint)c), acc);
 
-    private static float Dot(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int len)
+    public static float Dot(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int len)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         ref float w0 = ref MemoryMarshal.GetReference(w);

@@ -10,15 +10,12 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// the scalar reference. Contract: no alignment needed; F32DotTapsFamily.Check and Offsets run first (len a multiple of 16,
 /// offsets in range).
 /// </summary>
-internal static class F32DotTaps4x16Vector128
+internal readonly struct F32DotTaps4x16Vector128 : IDotTapsOne
 {
-    public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y)
-    {
-        F32DotTapsFamily.Check(w, xOff, taps, len, at, y);
-        for (int j = 0; j < at.Length; j++) y[j] = Dot(w, x, F32DotTapsFamily.Offsets(xOff, at[j], taps, len, x.Length), len);
-    }
+    public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y) =>
+        F32DotTapsFamily.RunEach<F32DotTaps4x16Vector128>(w, x, xOff, taps, len, at, y);
 
-    private static float Dot(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int len)
+    public static float Dot(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int len)
     {
         Vector128<float> a00 = default, a01 = default, a02 = default, a03 = default;
         Vector128<float> a10 = default, a11 = default, a12 = default, a13 = default;

@@ -2,15 +2,12 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 
 /// <summary>The reference: the family's order written out with 4 x 16 accumulators in an array,
 /// MathF.FusedMultiplyAdd (one rounding per step, the same bits on every platform). Bounds-checked reads.</summary>
-internal static class F32DotTapsScalar
+internal readonly struct F32DotTapsScalar : IDotTapsOne
 {
-    public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y)
-    {
-        F32DotTapsFamily.Check(w, xOff, taps, len, at, y);
-        for (int j = 0; j < at.Length; j++) y[j] = Dot(w, x, F32DotTapsFamily.Offsets(xOff, at[j], taps, len, x.Length), len);
-    }
+    public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y) =>
+        F32DotTapsFamily.RunEach<F32DotTapsScalar>(w, x, xOff, taps, len, at, y);
 
-    private static float Dot(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int len)
+    public static float Dot(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int len)
     {
         Span<float> acc = stackalloc float[64];
         acc.Clear();

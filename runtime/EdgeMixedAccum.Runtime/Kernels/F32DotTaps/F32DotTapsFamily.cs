@@ -59,6 +59,16 @@ public sealed class F32DotTapsFamily : IKernelFamily
                 throw new ArgumentException($"f32-dot-taps: position {p} has no row of {taps} tap offsets in xOff ({xOff.Length})");
     }
 
+    /// <summary>The per-call loop of the variants that take one output at a time: the checks, then each listed
+    /// position's checked offsets through the variant's <see cref="IDotTapsOne.Dot"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void RunEach<TD>(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y)
+        where TD : IDotTapsOne
+    {
+        Check(w, xOff, taps, len, at, y);
+        for (int j = 0; j < at.Length; j++) y[j] = TD.Dot(w, x, Offsets(xOff, at[j], taps, len, x.Length), len);
+    }
+
     /// <summary>Position p's tap offsets, each checked: after it, reads stay in x[o, o + len) for every o &gt;= 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static ReadOnlySpan<int> Offsets(ReadOnlySpan<int> xOff, int p, int taps, int len, int xLength)
@@ -69,4 +79,10 @@ public sealed class F32DotTapsFamily : IKernelFamily
                 throw new ArgumentException($"f32-dot-taps: tap offset {o} + len {len} is past x ({xLength})");
         return off;
     }
+}
+
+/// <summary>One output of f32-dot-taps in the family's order, on checked arguments (the variant's lanes).</summary>
+internal interface IDotTapsOne
+{
+    static abstract float Dot(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int len);
 }
