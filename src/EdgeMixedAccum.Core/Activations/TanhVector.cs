@@ -9,40 +9,51 @@ namespace EdgeMixedAccum.Activations;
 /// <see cref="TanhOp"/> runs in double lanes with Vector128.Exp (so the cancellation in 1 - e costs at most
 /// 1e-16 / |2t| relative, far below a float ulp once |t| >= 2^-20, where a short series takes over), and the
 /// result is rounded once to float. Scalar libm tanh and exp were a third of an int8 batch-1 run of the tanh
-/// MLP (perf, docs/performance.md). Vector128 runs as NEON on ARM64 and SSE/AVX on x64; tails go through the
+/// MLP (perf, docs/performance.md). Vector512 (8 doubles) runs first where AVX-512 is accelerated, then Vector128
+/// (NEON on ARM64, SSE/AVX on x64), with the same bits; tails go through the
 /// same vector formula, padded, so a result never depends on its position. NaN propagates; ±inf give ±1 and kappa 0, as the scalar forms.
 /// </summary>
 internal static class TanhVector
 {
     private const double Small = 1.0 / (1 << 20);
 
-    public static void Tanh(ReadOnlySpan<float> s, Span<float> y) => Map<TanhFn>(s, y);
+    public static void Tanh(ReadOnlySpan<float> s, Span<float> y) => Map<TanhFn>(s, y, Vector512.IsHardwareAccelerated);
 
-    public static void Kappa(ReadOnlySpan<float> s, Span<float> kappa) => Map<KappaFn>(s, kappa);
+    public static void Kappa(ReadOnlySpan<float> s, Span<float> kappa) => Map<KappaFn>(s, kappa, Vector512.IsHardwareAccelerated);
 
-    /// <summary>A double-lane formula and its scalar twin (used only without SIMD hardware).</summary>
+    /// <param name="wide">Whether 16 floats per step run in Vector512 double lanes first (AVX-512: 8 doubles per
+    /// instruction where Vector128 has 2); tests turn it off to check that both widths give the same bits.</param>
+    internal static void Tanh(ReadOnlySpan<float> s, Span<float> y, bool wide) => Map<TanhFn>(s, y, wide);
+
+    internal static void Kappa(ReadOnlySpan<float> s, Span<float> kappa, bool wide) => Map<KappaFn>(s, kappa, wide);
+
+    /// <summary>A double-lane formula at two widths (the same operations lane by lane, and .NET's one vector Exp
+    /// algorithm at every width, so the same bits) and its scalar twin (used only without SIMD hardware).</summary>
     private interface IFn
     {
         static abstract Vector128<double> Vector(Vector128<double> t);
+        static abstract Vector512<double> Vector(Vector512<double> t);
         static abstract float Scalar(float t);
     }
 
     private struct TanhFn : IFn
     {
         public static Vector128<double> Vector(Vector128<double> t) => TanhD(t);
+        public static Vector512<double> Vector(Vector512<double> t) => TanhD(t);
         public static float Scalar(float t) => MathF.Tanh(t);
     }
 
     private struct KappaFn : IFn
     {
         public static Vector128<double> Vector(Vector128<double> t) => KappaD(t);
+        public static Vector512<double> Vector(Vector512<double> t) => KappaD(t);
         public static float Scalar(float t) => (float)TanhOp.Kappa(t, default);
     }
 
     /// <summary>y[i] = F(s[i]): four floats per step, widened to two double vectors and narrowed once; the last
     /// n mod 4 elements through the same formula, padded on the stack, so an element's result never depends on
     /// its position in the span or on the batch it came in. In place (s and y the same memory) is fine.</summary>
-    private static void Map<F>(ReadOnlySpan<float> s, Span<float> y) where F : struct, IFn
+    private static void Map<F>(ReadOnlySpan<float> s, Span<float> y, bool wide) where F : struct, IFn
     {
         int n = s.Length, i = 0;
         if (!Vector128.IsHardwareAccelerated)
@@ -50,8 +61,15 @@ internal static class TanhVector
             for (; i < n; i++) y[i] = F.Scalar(s[i]);
             return;
         }
+        if (y.Length < n) throw new ArgumentException("TanhVector: the output is shorter than the input");
         ref float src = ref MemoryMarshal.GetReference(s);
         ref float dst = ref MemoryMarshal.GetReference(y);
+        if (wide && Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref src, (nuint)i));
+                Vector512.Narrow(F.Vector(lo), F.Vector(hi)).StoreUnsafe(ref dst, (nuint)i);
+            }
         for (; i + 4 <= n; i += 4)
         {
             var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref src, (nuint)i));
@@ -78,6 +96,31 @@ internal static class TanhVector
         // Copy t's sign (NaN stays NaN: every step above propagates it).
         var sign = t.AsUInt64() & Vector128.Create(0x8000_0000_0000_0000UL);
         return (r.AsUInt64() | sign).AsDouble();
+    }
+
+    /// <summary><see cref="TanhD(Vector128{double})"/> in Vector512 lanes: the same operations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> TanhD(Vector512<double> t)
+    {
+        var a = Vector512.Abs(t);
+        var e = Vector512.Exp(a * -2.0);
+        var r = (Vector512<double>.One - e) / (Vector512<double>.One + e);
+        var series = a - a * a * a * (1.0 / 3);
+        r = Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(Small)), series, r);
+        var sign = t.AsUInt64() & Vector512.Create(0x8000_0000_0000_0000UL);
+        return (r.AsUInt64() | sign).AsDouble();
+    }
+
+    /// <summary><see cref="KappaD(Vector128{double})"/> in Vector512 lanes: the same operations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> KappaD(Vector512<double> t)
+    {
+        var a = Vector512.Abs(t);
+        var e = Vector512.Exp(a * -2.0);
+        var k = (a * e * 4.0) / ((Vector512<double>.One - e) * (Vector512<double>.One + e));
+        var series = Vector512<double>.One - a * a * (4.0 / 6);
+        k = Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(Small)), series, k);
+        return Vector512.ConditionalSelect(Vector512.Equals(a, Vector512.Create(double.PositiveInfinity)), Vector512<double>.Zero, k);
     }
 
     /// <summary>2a / sinh 2a = 4 a e / ((1 - e)(1 + e)), e = exp(-2a); 1 - (2a)^2/6 below 2^-20; 0 at infinity.</summary>

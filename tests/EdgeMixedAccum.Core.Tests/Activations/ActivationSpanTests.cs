@@ -216,4 +216,22 @@ public class ActivationSpanTests
         // Parameters a kind does not use are ignored.
         Assert.Equal(0.5, ActivationMath.Phi(new Activation(ActivationKind.Relu, float.NaN, 5f, 1f), 0.5));
     }
+
+    /// <summary>tanh and its kappa in Vector512 double lanes (AVX-512) give the bits of the Vector128 lanes on every
+    /// input, and no element depends on its position (lengths that leave every tail from 0 to 15). Passes trivially
+    /// where Vector512 is not accelerated (both runs take the Vector128 loop).</summary>
+    [Fact]
+    public void Tanh_span_gives_the_same_bits_at_every_vector_width()
+    {
+        var x = FloatInputs();
+        foreach (int len in new[] { x.Length, x.Length - 1, x.Length - 7, x.Length - 13, 15, 16, 17 })
+        {
+            var s = x.AsSpan(0, len);
+            var wide = new float[len]; var narrow = new float[len];
+            TanhVector.Tanh(s, wide, wide: true); TanhVector.Tanh(s, narrow, wide: false);
+            Assert.Equal(narrow.Select(BitConverter.SingleToInt32Bits), wide.Select(BitConverter.SingleToInt32Bits));
+            TanhVector.Kappa(s, wide, wide: true); TanhVector.Kappa(s, narrow, wide: false);
+            Assert.Equal(narrow.Select(BitConverter.SingleToInt32Bits), wide.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
 }
