@@ -43,6 +43,10 @@ internal sealed partial class LayerStep
     // The per-sample arrays (_stats, _xq) grow with the batch on the first larger run, never in steady state.
     private readonly int _nb;
     private InputStats[] _stats = [];
+    // Adaptive int8 Dense blocks (FinishBlock): the flagged rows of every unit of a block, how many units flag each
+    // weight row, and the rows flagged in so many units that one f32-gemm call over the block beats a GEMV per unit.
+    private readonly int[] _blockRows = [], _blockCount = [], _rowHits = [], _denseSlot = [];
+    private readonly float[] _wHot = [], _yHot = [];
     private readonly int[] _dotBlock = [];
     private readonly float[] _yBlock = [];
 
@@ -134,6 +138,11 @@ internal sealed partial class LayerStep
                 w.PrepareI8();
                 _xq = new sbyte[_inSample];
                 if (!_conv) _dotBlock = new int[_nb * _mg];
+                if (!_conv && _adaptive && _nb > 1)
+                {
+                    _blockRows = new int[_nb * _mg]; _blockCount = new int[_nb]; _rowHits = new int[_mg]; _denseSlot = new int[_mg];
+                    _wHot = new float[HotRowsCap * _k]; _yHot = new float[_nb * HotRowsCap];
+                }
                 break;
             case Precision.F32:
                 if (!_conv) _yBlock = new float[_nb * _mg];
@@ -204,6 +213,11 @@ internal sealed partial class LayerStep
             Block(_prec == Precision.I8 ? _xq.AsSpan(f0 * _k, count * _k) : default, x.Slice(f0 * _k, count * _k), count);
             for (int t = 0; t < count; t++) Post(t, (f0 + t) / _units);
             AfterPost(count);
+            if (_blockRows.Length > 0 && count > 1)
+            {
+                FinishBlock(x, y, f0, count);
+                continue;
+            }
             for (int t = 0; t < count; t++)
             {
                 int n = (f0 + t) / _units, u = (f0 + t) % _units;
@@ -268,6 +282,66 @@ internal sealed partial class LayerStep
             for (int i = 0; i < _mg; i++) ys[(r0 + i) * _g.Positions + p] = s[i];
         else
             s.CopyTo(ys.Slice(u * _m, _m));
+    }
+
+    /// <summary>At most this many weight rows of a Dense layer are recomputed for a whole block by one f32-gemm call
+    /// (their fp32 rows copied into one block first); the rest of the flagged rows take the per-unit GEMV.</summary>
+    private int HotRowsCap => Math.Max(1, _mg / 2);
+
+    /// <summary>Blocks whose hot rows went through one f32-gemm call (tests: the path ran).</summary>
+    internal long HotRowBlocks { get; private set; }
+
+    /// <summary>
+    /// <see cref="Finish"/> for a block of several adaptive int8 Dense units: every unit is flagged first (and
+    /// traced), then the weight rows flagged in at least a third of the block's units (up to <see cref="HotRowsCap"/>)
+    /// are recomputed for every unit of the block by one f32-gemm call, each weight row loaded once per block instead
+    /// of once per flagging unit (f32-gemm's throughput is about three times the GEMV's), and the other flags by
+    /// f32-gemv-rows per unit as before. f32-gemv-rows sums in f32-gemm's order (F32RowsGemmOrderTests), so the
+    /// results are the per-unit path's bits (SessionTests.BatchedRunEqualsOneSampleRuns).
+    /// </summary>
+    private void FinishBlock(ReadOnlySpan<float> x, Span<float> y, int f0, int count)
+    {
+        var hits = _rowHits.AsSpan();
+        hits.Clear();
+        for (int t = 0; t < count; t++)
+        {
+            int n = (f0 + t) / _units, u = (f0 + t) % _units, off = t * _mg;
+            var rows = _blockRows.AsSpan(t * _mg, _mg);
+            int flagged = _blockCount[t] = Flag(in _stats[n], _s.AsSpan(off, _mg), _kappa.AsSpan(off, _mg), _bFlag.AsSpan(off, _mg), rows);
+            if (_traceS is not null) Trace(n, u, 0, 0, rows[..flagged], off);
+            foreach (int r in rows[..flagged]) hits[r]++;
+        }
+        int hot = 0;
+        for (int r = 0; r < _mg; r++)
+        {
+            _denseSlot[r] = -1;
+            if (hits[r] > 0 && 3 * hits[r] >= count && hot < HotRowsCap)
+            {
+                _w.W32.AsSpan(r * _k, _k).CopyTo(_wHot.AsSpan(hot * _k, _k));
+                _denseSlot[r] = hot++;
+            }
+        }
+        if (hot > 0)
+        {
+            _f32Gemm(_wHot.AsSpan(0, hot * _k), x.Slice(f0 * _k, count * _k), _yHot, hot, _k, count);
+            HotRowBlocks++;
+        }
+        var bias = _w.Bias;
+        for (int t = 0; t < count; t++)
+        {
+            int n = (f0 + t) / _units, u = (f0 + t) % _units, off = t * _mg;
+            var rows = _blockRows.AsSpan(t * _mg, _blockCount[t]);
+            int cold = 0;
+            foreach (int r in rows)
+            {
+                if (_denseSlot[r] >= 0) _s[off + r] = _yHot[t * hot + _denseSlot[r]] + bias[r];
+                else _rows[cold++] = r;
+            }
+            if (cold > 0) Recompute(x.Slice(n * _inSample, _inSample), u, 0, 0, _rows.AsSpan(0, cold), off);
+            Report.Components += _mg;
+            Report.Flagged += rows.Length;
+            _s.AsSpan(off, _mg).CopyTo(y.Slice(n * _outSample + u * _m, _m));
+        }
     }
 
     /// <summary>Grows the per-sample arrays to <paramref name="samples"/> (a larger batch than before only). fp32 layers
@@ -457,7 +531,9 @@ internal sealed partial class LayerStep
         for (int t = 0; t < rows.Length; t++) _s[off + rows[t]] = _yRec[t] + bias[r0 + rows[t]];
     }
 
-    private void Trace(int sample, int u, int g, int p, int flagged, int off)
+    private void Trace(int sample, int u, int g, int p, int flagged, int off) => Trace(sample, u, g, p, _rows.AsSpan(0, flagged), off);
+
+    private void Trace(int sample, int u, int g, int p, ReadOnlySpan<int> flaggedRows, int off)
     {
         int r0 = g * _mg;
         int baseIdx = sample * _outSample;
@@ -468,9 +544,8 @@ internal sealed partial class LayerStep
             _traceBound![o] = ErrorModel.RoundUp(_bRig[off + i]);
             _traceFlag![o] = false;
         }
-        for (int t = 0; t < flagged; t++)
+        foreach (int i in flaggedRows)
         {
-            int i = _rows[t];
             _traceFlag![baseIdx + (_conv ? (r0 + i) * _g.Positions + p : u * _m + i)] = true;
         }
     }

@@ -267,6 +267,33 @@ public class SessionTests
         Assert.True(ea < eu, $"{name}: adaptive error {ea} is not below uniform {eu}");
     }
 
+    [Theory]
+    [InlineData("mlp-i8", 0.01f)]
+    [InlineData("mlp-i8", 0.001f)]
+    [InlineData("mlp-i8-from-f32", 0.002f)]
+    public void BlockRecomputeOfHotRowsEqualsOneSampleRuns(string name, float tau)
+    {
+        // A batch of 40 adaptive int8 Dense units recomputes the weight rows flagged in a third of a block's units by
+        // one f32-gemm call for the whole block, the rest per unit by f32-gemv-rows; single-sample runs take the
+        // GEMV for every flag. Same order, so the same bits, flags and reported maxima.
+        var m = Build(name, tau);
+        using var s = new Session(m, new SessionOptions { Mode = RunMode.Adaptive, MaxBatch = 40, Trace = true });
+        var x = Inputs(17, 40 * s.InputLength);
+        var batched = new float[40 * s.OutputLength];
+        s.Run(x, batched, 40);
+        long hot = s.Layers.Sum(l => l.HotRowBlocks);
+        var flagsBatched = s.Layers.Select(l => l.TraceFlagged[..(40 * l.OutSample)].ToArray()).ToArray();
+        var single = new float[40 * s.OutputLength];
+        for (int i = 0; i < 40; i++)
+        {
+            s.Run(x.AsSpan(i * s.InputLength, s.InputLength), single.AsSpan(i * s.OutputLength, s.OutputLength));
+            for (int l = 0; l < s.Layers.Count; l++)
+                Assert.Equal(flagsBatched[l].AsSpan(i * s.Layers[l].OutSample, s.Layers[l].OutSample).ToArray(), s.Layers[l].TraceFlagged[..s.Layers[l].OutSample].ToArray());
+        }
+        Assert.True(hot > 0, $"{name} tau {tau}: no block took the hot-row GEMM");
+        Assert.Equal(single.Select(BitConverter.SingleToInt32Bits), batched.Select(BitConverter.SingleToInt32Bits));
+    }
+
     [Theory, MemberData(nameof(Models))]
     public void BatchedRunEqualsOneSampleRuns(string name)
     {
