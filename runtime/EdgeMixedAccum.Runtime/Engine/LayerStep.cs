@@ -267,19 +267,25 @@ internal sealed partial class LayerStep
     /// scatter to the output layout (Dense [row, M], Conv [M, positions]). fp32 units are only counted and scattered.</summary>
     private void Finish(ReadOnlySpan<float> xs, Span<float> ys, in InputStats st, int sample, int u, int g, int p, int off)
     {
-        int r0 = g * _mg;
-        var s = _s.AsSpan(off, _mg);
         int flagged = 0;
         if (_prec != Precision.F32)
         {
             flagged = Flag(in st, off);
-            if (_traceS is not null) Trace(sample, u, g, p, flagged, off);
+            if (_traceS is not null) Trace(sample, u, g, p, _rows.AsSpan(0, flagged), off);
             if (flagged > 0) Recompute(xs, u, g, p, _rows.AsSpan(0, flagged), off);
         }
+        Emit(ys, u, g, p, off, flagged);
+    }
+
+    /// <summary>The unit's finished results at <paramref name="off"/>: counted, and scattered to the sample's output
+    /// layout (Dense [row, M], Conv [M, positions]).</summary>
+    private void Emit(Span<float> ys, int u, int g, int p, int off, int flagged)
+    {
+        var s = _s.AsSpan(off, _mg);
         Report.Components += _mg;
         Report.Flagged += flagged;
         if (_conv)
-            for (int i = 0; i < _mg; i++) ys[(r0 + i) * _g.Positions + p] = s[i];
+            for (int i = 0, r0 = g * _mg; i < _mg; i++) ys[(r0 + i) * _g.Positions + p] = s[i];
         else
             s.CopyTo(ys.Slice(u * _m, _m));
     }
@@ -338,9 +344,7 @@ internal sealed partial class LayerStep
                 else _rows[cold++] = r;
             }
             if (cold > 0) Recompute(x.Slice(n * _inSample, _inSample), u, 0, 0, _rows.AsSpan(0, cold), off);
-            Report.Components += _mg;
-            Report.Flagged += rows.Length;
-            _s.AsSpan(off, _mg).CopyTo(y.Slice(n * _outSample + u * _m, _m));
+            Emit(y.Slice(n * _outSample, _outSample), u, 0, 0, off, rows.Length);
         }
     }
 
@@ -530,8 +534,6 @@ internal sealed partial class LayerStep
         var bias = _w.Bias;
         for (int t = 0; t < rows.Length; t++) _s[off + rows[t]] = _yRec[t] + bias[r0 + rows[t]];
     }
-
-    private void Trace(int sample, int u, int g, int p, int flagged, int off) => Trace(sample, u, g, p, _rows.AsSpan(0, flagged), off);
 
     private void Trace(int sample, int u, int g, int p, ReadOnlySpan<int> flaggedRows, int off)
     {
