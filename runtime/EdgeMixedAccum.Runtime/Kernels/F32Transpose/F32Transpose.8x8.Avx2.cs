@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -9,22 +8,15 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// f32-transpose in 8 x 8 blocks of ymm registers: 8 unaligned loads, 24 shuffles (VUNPCKLPS/HPS, VSHUFPS,
 /// VPERM2F128), 8 unaligned stores; scalar edges. Contract: no alignment needed; F32TransposeFamily.Check runs first.
 /// </summary>
-internal static class F32Transpose8x8Avx2
+internal readonly struct F32Transpose8x8Avx2 : ITransposeBlock
 {
-    public static void Run(ReadOnlySpan<float> x, int rows, int cols, int ldx, Span<float> y, int ldy)
-    {
-        F32TransposeFamily.Check(x, rows, cols, ldx, y, ldy);
-        int rb = rows & ~7, cb = cols & ~7;
-        ref float x0 = ref MemoryMarshal.GetReference(x);
-        ref float y0 = ref MemoryMarshal.GetReference(y);
-        for (int r = 0; r < rb; r += 8)
-            for (int c = 0; c < cb; c += 8)
-                Block(ref Unsafe.Add(ref x0, (nint)r * ldx + c), ldx, ref Unsafe.Add(ref y0, (nint)c * ldy + r), ldy);
-        F32TransposeScalar.Edges(x, rows, cols, ldx, y, ldy, rb, cb);
-    }
+    public static void Run(ReadOnlySpan<float> x, int rows, int cols, int ldx, Span<float> y, int ldy) =>
+        TransposeBlocks.Run<F32Transpose8x8Avx2>(x, rows, cols, ldx, y, ldy);
+
+    public static int Size => 8;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block(ref float x, int ldx, ref float y, int ldy)
+    public static void Block(ref float x, int ldx, ref float y, int ldy)
     {
         var r0 = Vector256.LoadUnsafe(ref x); var r1 = Vector256.LoadUnsafe(ref x, (nuint)ldx);
         var r2 = Vector256.LoadUnsafe(ref x, (nuint)(2 * ldx)); var r3 = Vector256.LoadUnsafe(ref x, (nuint)(3 * ldx));

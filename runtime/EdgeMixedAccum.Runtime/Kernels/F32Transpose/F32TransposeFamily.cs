@@ -71,6 +71,30 @@ public sealed class F32TransposeFamily : IKernelFamily
     }
 }
 
+/// <summary>One square block of a vector variant: Size x Size elements transposed in registers.</summary>
+internal interface ITransposeBlock
+{
+    static abstract int Size { get; }
+    static abstract void Block(ref float x, int ldx, ref float y, int ldy);
+}
+
+/// <summary>The loop of the vector variants: the check, whole blocks, then the scalar edges.</summary>
+internal static class TransposeBlocks
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run<TB>(ReadOnlySpan<float> x, int rows, int cols, int ldx, Span<float> y, int ldy) where TB : ITransposeBlock
+    {
+        F32TransposeFamily.Check(x, rows, cols, ldx, y, ldy);
+        int rb = rows - rows % TB.Size, cb = cols - cols % TB.Size;
+        ref float x0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+        ref float y0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(y);
+        for (int r = 0; r < rb; r += TB.Size)
+            for (int c = 0; c < cb; c += TB.Size)
+                TB.Block(ref Unsafe.Add(ref x0, (nint)r * ldx + c), ldx, ref Unsafe.Add(ref y0, (nint)c * ldy + r), ldy);
+        F32TransposeScalar.Edges(x, rows, cols, ldx, y, ldy, rb, cb);
+    }
+}
+
 /// <summary>The reference: one element at a time, bounds-checked.</summary>
 internal static class F32TransposeScalar
 {
