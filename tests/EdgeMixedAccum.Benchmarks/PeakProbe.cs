@@ -9,8 +9,8 @@ namespace EdgeMixedAccum.Benchmarks;
 /// <summary>
 /// The machine's peak for each path, measured rather than taken from a data sheet (a VM's clock is not known):
 /// a loop of independent multiply-accumulates on registers only (8 accumulators hide the latency), so its rate
-/// is the core's issue limit for that instruction. int8 MACs/s for VPDPBUSD (AVX-VNNI 256-bit, AVX-512 VNNI)
-/// (the int8 kernels' path here), fp32 FLOPs/s for VFMADD (256 and 512-bit).
+/// is the core's issue limit for that instruction. int8 ops/s (2 per MAC) for VPDPBUSD (AVX-VNNI 256-bit, AVX-512
+/// VNNI), or without VNNI for the AVX2 kernels' VPMADDWD + VPADDD, fp32 FLOPs/s for VFMADD (256 and 512-bit).
 /// </summary>
 internal static class PeakProbe
 {
@@ -23,6 +23,8 @@ internal static class PeakProbe
         if (Fma.IsSupported) list.Add(new("fp32 FMA 256-bit", Median(() => Fma256(iters)) is var t ? 8.0 * 8 * 2 * iters / t : 0, "FLOP/s"));
         if (Avx512F.IsSupported) list.Add(new("fp32 FMA 512-bit", Median(() => Fma512(iters)) is var t2 ? 8.0 * 16 * 2 * iters / t2 : 0, "FLOP/s"));
         if (AvxVnni.IsSupported) list.Add(new("int8 VPDPBUSD 256-bit (AVX-VNNI)", Median(() => Vnni256(iters)) is var t3 ? 8.0 * 32 * 2 * iters / t3 : 0, "OP/s"));
+        // Without VNNI the int8 kernels issue VPMADDWD (16 int16 products summed in pairs) and VPADDD per 16 MACs.
+        if (Avx2.IsSupported) list.Add(new("int8 VPMADDWD+VPADDD 256-bit (AVX2)", Median(() => Madd256(iters)) is var t4 ? 12.0 * 16 * 2 * iters / t4 : 0, "OP/s"));
         return list;
     }
 
@@ -36,7 +38,7 @@ internal static class PeakProbe
         Console.WriteLine("|---|---|");
         foreach (var p in peaks) Console.WriteLine($"| {p.Path} | {p.OpsPerSecond / 1e9:0.0} G{p.Unit} |");
         double Peak(string prefix) => peaks.FirstOrDefault(p => p.Path.StartsWith(prefix, StringComparison.Ordinal))?.OpsPerSecond ?? double.NaN;
-        double i8Peak = Peak("int8 VPDPBUSD"); // NaN without AVX-VNNI: the AVX2 path has no register-only probe here
+        double i8Peak = AvxVnni.IsSupported ? Peak("int8 VPDPBUSD") : Peak("int8 VPMADDWD");
         double f32Peak = Avx512F.IsSupported ? Peak("fp32 FMA 512") : Peak("fp32 FMA 256");
         Console.WriteLine();
         Console.WriteLine("| kernel (best variant here) | shape (rows x k, n) | GOPS | share of the path's peak |");
@@ -194,6 +196,35 @@ internal static class PeakProbe
         return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static double Madd256(int n)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        var r = Madd256Loop(n);
+        double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        ISink = r.GetElement(0);
+        return s;
+    }
+
+    // The products read each accumulator (a dependency the JIT cannot hoist out of the loop, as it could a product
+    // of constants); 12 chains of VPMADDWD + VPADDD latency (5-6 cycles) cover two issues per cycle.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // as Vnni256Loop
+    private static Vector256<int> Madd256Loop(int n)
+    {
+        var b = Vector256.Create((short)1);
+        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default,
+            a6 = default, a7 = default, a8 = default, a9 = default, a10 = default, a11 = default;
+        for (int i = 0; i < n; i++)
+        {
+            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(a0.AsInt16(), b)); a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(a1.AsInt16(), b));
+            a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(a2.AsInt16(), b)); a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(a3.AsInt16(), b));
+            a4 = Avx2.Add(a4, Avx2.MultiplyAddAdjacent(a4.AsInt16(), b)); a5 = Avx2.Add(a5, Avx2.MultiplyAddAdjacent(a5.AsInt16(), b));
+            a6 = Avx2.Add(a6, Avx2.MultiplyAddAdjacent(a6.AsInt16(), b)); a7 = Avx2.Add(a7, Avx2.MultiplyAddAdjacent(a7.AsInt16(), b));
+            a8 = Avx2.Add(a8, Avx2.MultiplyAddAdjacent(a8.AsInt16(), b)); a9 = Avx2.Add(a9, Avx2.MultiplyAddAdjacent(a9.AsInt16(), b));
+            a10 = Avx2.Add(a10, Avx2.MultiplyAddAdjacent(a10.AsInt16(), b)); a11 = Avx2.Add(a11, Avx2.MultiplyAddAdjacent(a11.AsInt16(), b));
+        }
+        return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+    }
 
     public static float Sink;
     public static int ISink;

@@ -4,7 +4,8 @@ using System.Runtime.Intrinsics;
 namespace EdgeMixedAccum.Runtime.Engine;
 
 /// <summary>The float lane operations <see cref="FlagScreen{TV, TL}"/> needs, one struct per vector width (the
-/// operator-struct pattern), so the screen is written once for Vector512 (AVX-512) and Vector128 (NEON, AVX2).</summary>
+/// operator-struct pattern), so the screen is written once for Vector512 (AVX-512), Vector256 (AVX2) and Vector128
+/// (NEON, and the wider loops' tails).</summary>
 internal interface IFloatLanes<TV> where TV : struct
 {
     static abstract TV Create(float v);
@@ -41,6 +42,24 @@ internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
     public static Vector512<float> And(Vector512<float> a, Vector512<float> b) => a & b;
     public static Vector512<float> Or(Vector512<float> a, Vector512<float> b) => a | b;
     public static bool All(Vector512<float> mask) => mask.ExtractMostSignificantBits() == 0xFFFF;
+}
+
+internal readonly struct Lanes256 : IFloatLanes<Vector256<float>>
+{
+    public static Vector256<float> Create(float v) => Vector256.Create(v);
+    public static Vector256<float> Abs(Vector256<float> a) => Vector256.Abs(a);
+    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+    public static Vector256<float> Sub(Vector256<float> a, Vector256<float> b) => a - b;
+    public static Vector256<float> Mul(Vector256<float> a, Vector256<float> b) => a * b;
+    public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Vector256.MinNative(a, b);
+    public static Vector256<float> LessThan(Vector256<float> a, Vector256<float> b) => Vector256.LessThan(a, b);
+    public static Vector256<float> EqualTo(Vector256<float> a, Vector256<float> b) => Vector256.Equals(a, b);
+    public static Vector256<float> GreaterThan(Vector256<float> a, Vector256<float> b) => Vector256.GreaterThan(a, b);
+    public static Vector256<float> GreaterThanOrEqual(Vector256<float> a, Vector256<float> b) => Vector256.GreaterThanOrEqual(a, b);
+    public static Vector256<float> LessThanOrEqual(Vector256<float> a, Vector256<float> b) => Vector256.LessThanOrEqual(a, b);
+    public static Vector256<float> And(Vector256<float> a, Vector256<float> b) => a & b;
+    public static Vector256<float> Or(Vector256<float> a, Vector256<float> b) => a | b;
+    public static bool All(Vector256<float> mask) => mask.ExtractMostSignificantBits() == 0xFF;
 }
 
 internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>

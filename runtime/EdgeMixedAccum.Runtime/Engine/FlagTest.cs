@@ -54,26 +54,27 @@ public static class FlagTest
     /// for every activation: Clip and LeakyReluClip included.</summary>
     public static int FlagsVector(in GuardKinks kinks, ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound, double tau, double tauNegative,
         Span<int> rows, ref int n, ref double maxPredicted) =>
-        FlagsVector(in kinks, s, kappa, bound, tau, tauNegative, rows, ref n, ref maxPredicted, Vector512.IsHardwareAccelerated);
+        FlagsVector(in kinks, s, kappa, bound, tau, tauNegative, rows, ref n, ref maxPredicted, LaneWidth.Best);
 
-    /// <param name="wide">Whether the Vector512 loop runs first (where accelerated); tests turn it off to check the
-    /// Vector128 loop (NEON's, and AVX2's) on the same inputs.</param>
+    /// <param name="width">The widest loop to run first (<see cref="LaneWidth"/>: 512 on AVX-512, 256 on AVX2, then
+    /// 128 for the tail); tests run each width this machine has on the same inputs.</param>
     internal static int FlagsVector(in GuardKinks kinks, ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound, double tau, double tauNegative,
-        Span<int> rows, ref int n, ref double maxPredicted, bool wide)
+        Span<int> rows, ref int n, ref double maxPredicted, int width)
     {
         var plan = new FlagPlan(in kinks, tau, tauNegative);
-        return FlagsVector(in plan, s, kappa, bound, rows, ref n, ref maxPredicted, wide);
+        return FlagsVector(in plan, s, kappa, bound, rows, ref n, ref maxPredicted, width);
     }
 
     /// <summary>The vector test with its per-layer constants built once (<see cref="FlagPlan"/>): the engine's form.</summary>
     internal static int FlagsVector(in FlagPlan plan, ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound,
-        Span<int> rows, ref int n, ref double maxPredicted, bool wide)
+        Span<int> rows, ref int n, ref double maxPredicted, int width)
     {
         int i = 0;
-        if (!Vector128.IsHardwareAccelerated) return 0;
+        if (!Vector128.IsHardwareAccelerated || width < 128) return 0;
         int len = Math.Min(s.Length, Math.Min(kappa.Length, bound.Length));
         if (rows.Length < len) throw new ArgumentException("FlagTest: rows shorter than s");
-        if (wide && Vector512.IsHardwareAccelerated && Avx512F.IsSupported) i = Flags512(in plan, s[..len], kappa, bound, rows, ref n, ref maxPredicted);
+        if (width >= 512) i = Flags512(in plan, s[..len], kappa, bound, rows, ref n, ref maxPredicted);
+        else if (width >= 256) i = Flags256(in plan, s[..len], kappa, bound, rows, ref n, ref maxPredicted);
         ref readonly var kinks = ref plan.Kinks;
         double tau = plan.Tau;
         var vt = Vector128.Create(tau);
@@ -191,6 +192,67 @@ public static class FlagTest
         return i;
     }
 
+    /// <summary>The loop of <see cref="FlagsVector"/> 8 components at a time (AVX2): <see cref="Flags512"/>'s steps, the
+    /// flagged lanes' indices appended by a bit loop (AVX2 has no compress).</summary>
+    private static int Flags256(in FlagPlan plan, ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bound,
+        Span<int> rows, ref int n, ref double maxPredicted)
+    {
+        ref readonly var kinks = ref plan.Kinks;
+        double tau = plan.Tau;
+        int i = 0, len = s.Length;
+        if (kappa.Length < len || bound.Length < len || rows.Length < len) throw new ArgumentException("FlagTest: spans shorter than s");
+        ref float sr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(s);
+        ref float kr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(kappa);
+        ref double br = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(bound);
+        var vt = Vector256.Create(tau);
+        var vg = Vector256.Create(plan.TauNegative);
+        var max = Vector256.Create(maxPredicted);
+        bool kinked = plan.Kinked;
+        ref readonly var screen = ref plan.Screen256;
+        double top = maxPredicted;                       // the running maximum as of the last exact block
+        var tLo = FlagScreen<Vector256<float>, Lanes256>.Below(Math.Min(tau, top));
+        int cnt = n;
+        for (; i + 8 <= len; i += 8)
+        {
+            var sf = Vector256.LoadUnsafe(ref sr, (nuint)i);
+            if (!Vector256.EqualsAll(sf - sf, Vector256<float>.Zero)) break; // a non-finite s_hat: the narrower loops, then the caller
+            var kf = Vector256.LoadUnsafe(ref kr, (nuint)i);
+            var b0 = Vector256.LoadUnsafe(ref br, (nuint)i);
+            var b1 = Vector256.LoadUnsafe(ref br, (nuint)(i + 4));
+            uint bits;
+            if (screen.Decide(sf, kf, Vector256.Narrow(b0, b1), tLo, out var sure)) bits = sure.ExtractMostSignificantBits();
+            else
+            {
+                var (s0, s1) = Vector256.Widen(sf);
+                var (k0, k1) = Vector256.Widen(kf);
+                bits = Lanes(s0, k0, b0, in kinks, kinked, vt, vg, ref max) | (Lanes(s1, k1, b1, in kinks, kinked, vt, vg, ref max) << 4);
+                var h = Vector128.MaxNative(max.GetLower(), max.GetUpper());
+                double m = Math.Max(h[0], h[1]);
+                if (m != top) { top = m; tLo = FlagScreen<Vector256<float>, Lanes256>.Below(Math.Min(tau, top)); }
+            }
+            for (; bits != 0; bits &= bits - 1) rows[cnt++] = i + System.Numerics.BitOperations.TrailingZeroCount(bits);
+        }
+        n = cnt;
+        var hm = Vector128.MaxNative(max.GetLower(), max.GetUpper());
+        maxPredicted = Math.Max(hm[0], hm[1]); // max started at maxPredicted
+        return i;
+    }
+
+    /// <summary><see cref="Pair"/> on four components in Vector256 double lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Lanes(Vector256<double> sv, Vector256<double> kv, Vector256<double> bv, in GuardKinks kinks, bool kinked,
+        Vector256<double> vt, Vector256<double> vg, ref Vector256<double> max)
+    {
+        var a = Vector256.Abs(sv);
+        var d = kinked ? kinks.Distance(sv) : a;
+        var none = Vector256.Equals(kv, Vector256<double>.Zero) | Vector256.Equals(bv, Vector256<double>.Zero);
+        var pred = Vector256.ConditionalSelect(none, Vector256<double>.Zero, kv * bv / a);
+        var flag = Vector256.GreaterThan(pred, vt) | ~Vector256.Equals(pred, pred)
+            | (Vector256.GreaterThan(bv, Vector256<double>.Zero) & Vector256.GreaterThan(bv, vg * d));
+        max = Vector256.MaxNative(max, Vector256.ConditionalSelect(flag, Vector256<double>.Zero, pred));
+        return flag.ExtractMostSignificantBits();
+    }
+
     private static double HorizontalMax(Vector512<double> v)
     {
         var h = Vector256.Max(v.GetLower(), v.GetUpper());
@@ -261,6 +323,7 @@ internal readonly struct FlagPlan
     /// guard never fires whatever the distance, so it is skipped.</summary>
     public readonly bool Kinked;
     public readonly FlagScreen<Vector512<float>, Lanes512> Screen512;
+    public readonly FlagScreen<Vector256<float>, Lanes256> Screen256;
     public readonly FlagScreen<Vector128<float>, Lanes128> Screen128;
 
     public FlagPlan(in GuardKinks kinks, double tau, double tauNegative)
@@ -268,6 +331,7 @@ internal readonly struct FlagPlan
         Kinks = kinks; Tau = tau; TauNegative = tauNegative;
         Kinked = !kinks.IsZero && tauNegative != double.PositiveInfinity;
         Screen512 = new(in kinks, tau, tauNegative);
+        Screen256 = new(in kinks, tau, tauNegative);
         Screen128 = new(in kinks, tau, tauNegative);
     }
 }
@@ -300,6 +364,14 @@ public readonly record struct GuardKinks(int Count, double K0, double K1 = 0, do
     {
         var d = Vector128.Create(double.PositiveInfinity);
         for (int c = 0; c < Count; c++) d = Vector128.MinNative(d, Vector128.Abs(s - Vector128.Create(At(c))));
+        return d;
+    }
+
+    /// <summary><see cref="Distance(double)"/> lane by lane.</summary>
+    public Vector256<double> Distance(Vector256<double> s)
+    {
+        var d = Vector256.Create(double.PositiveInfinity);
+        for (int c = 0; c < Count; c++) d = Vector256.MinNative(d, Vector256.Abs(s - Vector256.Create(At(c))));
         return d;
     }
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace EdgeMixedAccum.Runtime.Engine;
 
@@ -91,13 +92,18 @@ internal static class I8Bounds
     /// <see cref="Scalar"/> for one output channel over many positions (the conv panel path): the channel's
     /// scale, bias and norms are scalars, dot holds its int32 sums at each position. The per-channel terms are
     /// added first, as in Scalar ((rig + weights) + arith), so every result is bit-identical to Scalar run on
-    /// arrays filled with the channel's constants (a test checks). Vector512 double lanes where accelerated (AVX-512),
-    /// else Vector128 (NEON, and AVX2 machines), then <see cref="Scalar"/> for the tail.
+    /// arrays filled with the channel's constants (a test checks). Vector512 double lanes on AVX-512, Vector256 on AVX2,
+    /// then Vector128 (NEON; the others' tails), then scalar for the last odd component.
     /// Contract: s and bFlag hold at least dot.Length elements; bRig as many, or none (empty: the rigorous bound is
     /// not written, as in a run without a trace, its only reader).
     /// </summary>
     public static void Channel(ReadOnlySpan<int> dot, float scale, float bias, float diff, float l1, float l2, double sx, double emax, double xl1,
-        bool rigorous, Span<float> s, Span<double> bRig, Span<double> bFlag)
+        bool rigorous, Span<float> s, Span<double> bRig, Span<double> bFlag) =>
+        Channel(dot, scale, bias, diff, l1, l2, sx, emax, xl1, rigorous, s, bRig, bFlag, LaneWidth.Best);
+
+    /// <param name="width">The widest loop to run (<see cref="LaneWidth"/>): tests check each.</param>
+    internal static void Channel(ReadOnlySpan<int> dot, float scale, float bias, float diff, float l1, float l2, double sx, double emax, double xl1,
+        bool rigorous, Span<float> s, Span<double> bRig, Span<double> bFlag, int width)
     {
         int n = dot.Length, i = 0;
         bool withRig = !bRig.IsEmpty;
@@ -110,7 +116,7 @@ internal static class I8Bounds
         ref int dr = ref MemoryMarshal.GetReference(dot);
         ref float sr = ref MemoryMarshal.GetReference(s);
         ref double rr = ref MemoryMarshal.GetReference(bRig), fr = ref MemoryMarshal.GetReference(bFlag);
-        if (Vector512.IsHardwareAccelerated)
+        if (width >= 512)
         {
             var vk = Vector512.Create(k); var vb = Vector512.Create(b); var vab = Vector512.Create(absB);
             var vr = Vector512.Create(cRig); var vf = Vector512.Create(cFlag);
@@ -128,7 +134,26 @@ internal static class I8Bounds
                 (vf + a0).StoreUnsafe(ref fr, (nuint)i); (vf + a1).StoreUnsafe(ref fr, (nuint)(i + 8));
             }
         }
-        else if (Vector128.IsHardwareAccelerated)
+        else if (width >= 256)
+        {
+            // AVX2: int32 -> double by VCVTDQ2PD on each half (AVX2 has no int64 -> double for Widen's form).
+            var vk = Vector256.Create(k); var vb = Vector256.Create(b); var vab = Vector256.Create(absB);
+            var vr = Vector256.Create(cRig); var vf = Vector256.Create(cFlag);
+            for (; i + 8 <= n; i += 8)
+            {
+                var d = Vector256.LoadUnsafe(ref dr, (nuint)i);
+                var p0 = Avx.ConvertToVector256Double(d.GetLower()) * vk;
+                var p1 = Avx.ConvertToVector256Double(d.GetUpper()) * vk;
+                var sh = Vector256.Narrow(p0 + vb, p1 + vb);
+                sh.StoreUnsafe(ref sr, (nuint)i);
+                var (h0, h1) = Vector256.Widen(Vector256.Abs(sh));
+                var a0 = h0 * (ErrorModel.U32 * 2) + (Vector256.Abs(p0) + vab) * 2.3e-16;
+                var a1 = h1 * (ErrorModel.U32 * 2) + (Vector256.Abs(p1) + vab) * 2.3e-16;
+                if (withRig) { (vr + a0).StoreUnsafe(ref rr, (nuint)i); (vr + a1).StoreUnsafe(ref rr, (nuint)(i + 4)); }
+                (vf + a0).StoreUnsafe(ref fr, (nuint)i); (vf + a1).StoreUnsafe(ref fr, (nuint)(i + 4));
+            }
+        }
+        if (width >= 128)
         {
             var vk = Vector128.Create(k); var vb = Vector128.Create(b); var vab = Vector128.Create(absB);
             var vr = Vector128.Create(cRig); var vf = Vector128.Create(cFlag);

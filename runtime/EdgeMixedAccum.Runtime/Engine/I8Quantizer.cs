@@ -16,11 +16,14 @@ internal static class I8Quantizer
 {
     /// <summary>max_j |x_j|, and whether every x_j is finite (vectorised; NaN-safe: a NaN never hides in the max
     /// because finiteness is tracked separately through x * 0).</summary>
-    public static float MaxAbs(ReadOnlySpan<float> x, out bool finite)
+    public static float MaxAbs(ReadOnlySpan<float> x, out bool finite) => MaxAbs(x, out finite, LaneWidth.Best);
+
+    /// <param name="width">The widest loop to run (<see cref="LaneWidth"/>): tests check each.</param>
+    internal static float MaxAbs(ReadOnlySpan<float> x, out bool finite, int width)
     {
         int n = x.Length, j = 0;
         float max = 0, zero = 0;
-        if (Vector512.IsHardwareAccelerated && n >= 16)
+        if (width >= 512 && n >= 16)
         {
             ref float xr = ref MemoryMarshal.GetReference(x);
             Vector512<float> m = default, z = default;
@@ -34,7 +37,21 @@ internal static class I8Quantizer
             max = MathF.Max(MathF.Max(m4[0], m4[1]), MathF.Max(m4[2], m4[3]));
             zero = Vector512.Sum(z);
         }
-        if (Vector128.IsHardwareAccelerated && n - j >= 4)
+        if (width >= 256 && n - j >= 8)
+        {
+            ref float xr = ref MemoryMarshal.GetReference(x);
+            Vector256<float> m = Vector256.Create(max), z = Vector256.Create(zero) * Vector256<float>.Zero;
+            for (; j + 8 <= n; j += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref xr, (nuint)j);
+                m = Vector256.MaxNative(m, Vector256.Abs(v)); // a NaN may drop out of the max: z reports it
+                z += v * Vector256<float>.Zero;
+            }
+            var m4 = Vector128.MaxNative(m.GetLower(), m.GetUpper());
+            max = MathF.Max(MathF.Max(m4[0], m4[1]), MathF.Max(m4[2], m4[3]));
+            zero = Vector256.Sum(z);
+        }
+        if (width >= 128 && n - j >= 4)
         {
             ref float xr = ref MemoryMarshal.GetReference(x);
             Vector128<float> m = Vector128.Create(max), z = Vector128.Create(zero) * Vector128<float>.Zero;
@@ -67,9 +84,13 @@ internal static class I8Quantizer
         emax = e; l1 = l;
     }
 
-    public static void Vector(ReadOnlySpan<float> x, Span<sbyte> q, float s, out double emax, out double l1)
+    public static void Vector(ReadOnlySpan<float> x, Span<sbyte> q, float s, out double emax, out double l1) =>
+        Vector(x, q, s, out emax, out l1, LaneWidth.Best);
+
+    /// <param name="width">The widest loop to run (<see cref="LaneWidth"/>): tests check each.</param>
+    internal static void Vector(ReadOnlySpan<float> x, Span<sbyte> q, float s, out double emax, out double l1, int width)
     {
-        if (!Vector128.IsHardwareAccelerated || x.Length < 4) { Scalar(x, q, s, out emax, out l1); return; }
+        if (width < 128 || x.Length < 4) { Scalar(x, q, s, out emax, out l1); return; }
         if (q.Length < x.Length) throw new ArgumentException("q is shorter than x");
         float inv = 1f / s;
         var vinv = Vector128.Create(inv);
@@ -80,7 +101,7 @@ internal static class I8Quantizer
         ref float xr = ref MemoryMarshal.GetReference(x);
         ref sbyte qr = ref MemoryMarshal.GetReference(q);
         int n = x.Length, j = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (width >= 512)
         {
             // The same lane operations, 16 at a time.
             var winv = Vector512.Create(inv);
@@ -106,16 +127,41 @@ internal static class I8Quantizer
             var l4 = wl.GetLower() + wl.GetUpper();
             l = l4.GetLower() + l4.GetUpper();
         }
+        else if (width >= 256)
+        {
+            // The same lane operations, 8 at a time (AVX2).
+            var winv = Vector256.Create(inv);
+            var wlo = Vector256.Create(-127f);
+            var whi = Vector256.Create(127f);
+            var wsd = Vector256.Create((double)s);
+            Vector256<double> we = default, wl = default;
+            for (; j + 8 <= n; j += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref xr, (nuint)j);
+                var r = Vector256.MinNative(Vector256.MaxNative(Vector256.Round(v * winv), wlo), whi);
+                var i32 = Vector256.ConvertToInt32Native(r); // r integral in [-127, 127]: no saturation to emulate
+                var i16 = Vector256.Narrow(i32, i32);
+                var i8 = Vector256.Narrow(i16, i16);
+                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref qr, j)), i8.AsInt64().ToScalar());
+                var (v0, v1) = Vector256.Widen(v);
+                var (r0, r1) = Vector256.Widen(r);
+                we = Vector256.MaxNative(we, Vector256.MaxNative(Vector256.Abs(v0 - r0 * wsd), Vector256.Abs(v1 - r1 * wsd)));
+                wl += Vector256.Abs(v0) + Vector256.Abs(v1);
+            }
+            e = Vector128.MaxNative(we.GetLower(), we.GetUpper());
+            l = wl.GetLower() + wl.GetUpper();
+        }
         for (; j + 4 <= n; j += 4)
         {
             var v = Vector128.LoadUnsafe(ref xr, (nuint)j);
-            var r = Vector128.Min(Vector128.Max(Vector128.Round(v * vinv), lo), hi);
+            // x finite (the contract): no NaN and no signed-zero tie, so the one-instruction min/max give Min/Max's bits.
+            var r = Vector128.MinNative(Vector128.MaxNative(Vector128.Round(v * vinv), lo), hi);
             var i32 = Vector128.ConvertToInt32(r);
             var i8 = Vector128.Narrow(Vector128.Narrow(i32, i32), Vector128<short>.Zero);
             Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref qr, j)), i8.AsInt32().ToScalar());
             var (v0, v1) = Vector128.Widen(v);
             var (r0, r1) = Vector128.Widen(r);
-            e = Vector128.Max(e, Vector128.Max(Vector128.Abs(v0 - r0 * sd), Vector128.Abs(v1 - r1 * sd)));
+            e = Vector128.MaxNative(e, Vector128.MaxNative(Vector128.Abs(v0 - r0 * sd), Vector128.Abs(v1 - r1 * sd)));
             l += Vector128.Abs(v0) + Vector128.Abs(v1);
         }
         double em = Math.Max(e[0], e[1]), ls = l[0] + l[1];

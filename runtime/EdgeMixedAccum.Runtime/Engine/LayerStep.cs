@@ -497,7 +497,7 @@ internal sealed partial class LayerStep
     {
         int n = 0, i = 0;
         double maxPred = Report.MaxPredictedRelError;
-        if (_vectorFlag && st.Finite) i = FlagTest.FlagsVector(in _flagPlan, s, kappa, bFlag, rows, ref n, ref maxPred, Vector512.IsHardwareAccelerated);
+        if (_vectorFlag && st.Finite) i = FlagTest.FlagsVector(in _flagPlan, s, kappa, bFlag, rows, ref n, ref maxPred, LaneWidth.Best);
         for (; i < s.Length; i++)
         {
             float sh = s[i];

@@ -148,8 +148,8 @@ public class FlagVectorTests
 
     /// <summary>FlagsVector, with the scalar test from where it stops (as LayerStep.Flag runs it), against the scalar
     /// test over the whole span: the same flagged indices and the same largest prediction over the unflagged, both
-    /// starting from the running maximum max0. Both vector loops: the Vector512 one where the machine has it, and the
-    /// Vector128 one (NEON's and AVX2's) alone.</summary>
+    /// starting from the running maximum max0. Every vector loop this machine runs (LaneWidth.Supported: Vector512 on
+    /// AVX-512, Vector256 on AVX2, Vector128 alone as on NEON, none: the scalar test alone).</summary>
     private static void AssertVectorMatchesScalar(float[] s, float[] k, double[] b, double tau, double tauNeg, double max0, Activation? phi = null)
     {
         int len = s.Length;
@@ -160,11 +160,11 @@ public class FlagVectorTests
             bool f = FlagTest.Flags(act, s[i], k[i], b[i], tau, tauNeg, out double p);
             if (f) rowsS.Add(i); else if (p > maxS) maxS = p;
         }
-        foreach (bool wide in new[] { true, false })
+        foreach (int width in LaneWidth.Supported())
         {
             var rowsV = new int[len]; int n = 0; double maxV = max0;
-            int stop = phi is null && wide ? FlagTest.FlagsVector(s, k, b, tau, tauNeg, rowsV, ref n, ref maxV)
-                : FlagTest.FlagsVector(FlagTest.Kinks(act), s, k, b, tau, tauNeg, rowsV, ref n, ref maxV, wide);
+            int stop = phi is null && width == LaneWidth.Best ? FlagTest.FlagsVector(s, k, b, tau, tauNeg, rowsV, ref n, ref maxV)
+                : FlagTest.FlagsVector(FlagTest.Kinks(act), s, k, b, tau, tauNeg, rowsV, ref n, ref maxV, width);
             for (int i = stop; i < len; i++)
             {
                 bool f = FlagTest.Flags(act, s[i], k[i], b[i], tau, tauNeg, out double p);

@@ -6,7 +6,7 @@ namespace EdgeMixedAccum.Runtime.Tests.Engine;
 /// both flag-bound kinds, and values from tiny to huge.</summary>
 public class I8BoundsTests
 {
-    public static TheoryData<int> Lengths() => [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 256];
+    public static TheoryData<int> Lengths() => [0, 1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 15, 16, 17, 23, 24, 31, 33, 63, 256];
 
     [Theory, MemberData(nameof(Lengths))]
     public void VectorEqualsScalar(int n)
@@ -55,17 +55,20 @@ public class I8BoundsTests
                 var row = new I8Bounds.Row(Fill(scale), Fill(bias), Fill(diff), Fill(l1), Fill(l2));
                 double sx = 0.0123 * mag, emax = 0.004 * mag, xl1 = 37.5 * mag;
                 var s1 = new float[n]; var r1 = new double[n]; var f1 = new double[n];
-                var s2 = new float[n]; var r2 = new double[n]; var f2 = new double[n];
                 I8Bounds.Scalar(dot, in row, sx, emax, xl1, rigorous, s1, r1, f1);
-                I8Bounds.Channel(dot, scale, bias, diff, l1, l2, sx, emax, xl1, rigorous, s2, r2, f2);
-                Assert.Equal(s1, s2);
-                Assert.Equal(r1, r2);
-                Assert.Equal(f1, f2);
-                // Without the rigorous bound (no trace): the same s_hat and flag bound.
-                var s3 = new float[n]; var f3 = new double[n];
-                I8Bounds.Channel(dot, scale, bias, diff, l1, l2, sx, emax, xl1, rigorous, s3, default, f3);
-                Assert.Equal(s1, s3);
-                Assert.Equal(f1, f3);
+                foreach (int width in LaneWidth.Supported()) // each loop this machine runs, then its tails
+                {
+                    var s2 = new float[n]; var r2 = new double[n]; var f2 = new double[n];
+                    I8Bounds.Channel(dot, scale, bias, diff, l1, l2, sx, emax, xl1, rigorous, s2, r2, f2, width);
+                    Assert.Equal(s1, s2);
+                    Assert.Equal(r1, r2);
+                    Assert.Equal(f1, f2);
+                    // Without the rigorous bound (no trace): the same s_hat and flag bound.
+                    var s3 = new float[n]; var f3 = new double[n];
+                    I8Bounds.Channel(dot, scale, bias, diff, l1, l2, sx, emax, xl1, rigorous, s3, default, f3, width);
+                    Assert.Equal(s1, s3);
+                    Assert.Equal(f1, f3);
+                }
             }
     }
 }

@@ -6,29 +6,38 @@ namespace EdgeMixedAccum.Runtime.Tests.Engine;
 /// within the summation-order budget the engine inflates by, and the same max|x| and finiteness.</summary>
 public class I8QuantizerTests
 {
-    public static TheoryData<int> Lengths() => [0, 1, 3, 4, 5, 7, 8, 15, 16, 17, 31, 64, 65, 784, 1001];
+    public static TheoryData<int> Lengths() => [0, 1, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 23, 24, 31, 64, 65, 784, 1001];
 
     [Theory, MemberData(nameof(Lengths))]
     public void VectorEqualsScalar(int n)
     {
         var rng = new Random(n + 17);
         foreach (float scale in new[] { 1f, 1e-3f, 37f })
-        {
-            var x = new float[n];
-            for (int j = 0; j < n; j++) x[j] = (float)((rng.NextDouble() * 2 - 1) * scale);
-            if (n > 3) { x[0] = 0; x[1] = -0f; x[2] = scale * 2; } // one beyond the static range: clipped
-            float s = scale / 127f; // a static-like scale, so x[2] clips to 127
-            var qs = new sbyte[n + 8]; var qv = new sbyte[n + 8];
-            Array.Fill(qs, (sbyte)99); Array.Fill(qv, (sbyte)99);
-            I8Quantizer.Scalar(x, qs, s, out double es, out double ls);
-            I8Quantizer.Vector(x, qv, s, out double ev, out double lv);
-            Assert.Equal(qs, qv); // including the untouched tail past n
-            Assert.Equal(es, ev);
-            Assert.True(Math.Abs(ls - lv) <= (n + 2) * 1.2e-16 * ls, $"n={n}: l1 {lv} vs {ls}");
-            float m = I8Quantizer.MaxAbs(x, out bool finite);
-            Assert.True(finite);
-            Assert.Equal(n == 0 ? 0f : x.Max(MathF.Abs), m);
-        }
+            foreach (int clip in new[] { -1, 2, n / 2 + 1, n - 1 })
+            {
+                // clip -1: the engine's dynamic step max|x|/127, so e_max is a rounding error in any lane; else one
+                // element beyond a static-like step's range, clipped to 127 (the largest error, at a lane of its own).
+                var x = new float[n];
+                for (int j = 0; j < n; j++) x[j] = (float)((rng.NextDouble() * 2 - 1) * scale);
+                if (n > 3) { x[0] = 0; x[1] = -0f; }
+                if (clip >= 2 && clip < n) x[clip] = scale * 2;
+                float s = clip < 0 ? Math.Max(x.DefaultIfEmpty().Max(MathF.Abs), 1e-30f) / 127f : scale / 127f;
+                var qs = new sbyte[n + 8];
+                Array.Fill(qs, (sbyte)99);
+                I8Quantizer.Scalar(x, qs, s, out double es, out double ls);
+                foreach (int width in LaneWidth.Supported()) // each loop this machine runs (AVX-512, AVX2, 128-bit), then its tails
+                {
+                    var qv = new sbyte[n + 8];
+                    Array.Fill(qv, (sbyte)99);
+                    I8Quantizer.Vector(x, qv, s, out double ev, out double lv, width);
+                    Assert.Equal(qs, qv); // including the untouched tail past n
+                    Assert.Equal(es, ev);
+                    Assert.True(Math.Abs(ls - lv) <= (n + 2) * 1.2e-16 * ls, $"n={n} width {width}: l1 {lv} vs {ls}");
+                    float m = I8Quantizer.MaxAbs(x, out bool finite, width);
+                    Assert.True(finite);
+                    Assert.Equal(n == 0 ? 0f : x.Max(MathF.Abs), m);
+                }
+            }
     }
 
     [Theory]
@@ -37,22 +46,29 @@ public class I8QuantizerTests
     [InlineData(float.NegativeInfinity)]
     public void MaxAbsReportsNonFiniteAnywhere(float bad)
     {
-        for (int n = 1; n <= 13; n++)
+        for (int n = 1; n <= 37; n++)
             for (int at = 0; at < n; at++)
             {
                 var x = Enumerable.Range(0, n).Select(i => (float)i - 3).ToArray();
                 x[at] = bad;
-                I8Quantizer.MaxAbs(x, out bool finite);
-                Assert.False(finite, $"n={n} at={at}");
+                foreach (int width in LaneWidth.Supported())
+                {
+                    I8Quantizer.MaxAbs(x, out bool finite, width);
+                    Assert.False(finite, $"n={n} at={at} width {width}");
+                }
             }
     }
 
     [Fact]
     public void RoundsHalfToEvenLikeTheReference()
     {
-        float[] x = [0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 126.5f, -126.5f];
-        var q = new sbyte[x.Length];
-        I8Quantizer.Vector(x, q, 1f, out _, out _);
-        Assert.Equal(new sbyte[] { 0, 2, 2, 0, -2, -2, 126, -126 }, q);
+        // Twice over, so the 16-lane loop runs too.
+        float[] x = [0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 126.5f, -126.5f, 0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 126.5f, -126.5f];
+        foreach (int width in LaneWidth.Supported())
+        {
+            var q = new sbyte[x.Length];
+            I8Quantizer.Vector(x, q, 1f, out _, out _, width);
+            Assert.Equal(new sbyte[] { 0, 2, 2, 0, -2, -2, 126, -126, 0, 2, 2, 0, -2, -2, 126, -126 }, q);
+        }
     }
 }
