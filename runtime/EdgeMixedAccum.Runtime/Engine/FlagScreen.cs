@@ -141,13 +141,29 @@ internal readonly struct FlagScreen<TV, TL> where TV : struct where TL : struct,
         return (TL.Create(f), TL.Create((float)(e * (1 + Math.ScaleB(1, -20))) + float.Epsilon));
     }
 
-    /// <summary>Whether every lane is decided; <paramref name="flag"/> holds the lanes decided flagged.</summary>
+    /// <summary>Whether every lane is decided; <paramref name="flag"/> holds the lanes decided flagged. b: the lanes'
+    /// double bounds rounded to float (<see cref="Enclose"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Decide(TV s, TV kappa, TV b, TV tLo, out TV flag)
     {
+        Enclose(b, out var bLo, out var bHi);
+        return Decide(s, kappa, bLo, bHi, tLo, out flag);
+    }
+
+    /// <summary>Float bounds bLo &lt;= B &lt;= bHi of double bounds B from their rounding to float b.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Enclose(TV b, out TV bLo, out TV bHi)
+    {
+        bHi = TL.Add(TL.Mul(b, VUp), Eps);
+        bLo = TL.Min(TL.Mul(b, VDown), MaxFloat); // a bound beyond float range converts to +inf
+    }
+
+    /// <summary><see cref="Decide(TV, TV, TV, TV, out TV)"/> from any float enclosure bLo &lt;= B &lt;= bHi of the lanes'
+    /// double bounds B (<see cref="IFlagBound"/>: a conv channel's bounds enclosed from |s| without computing B).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Decide(TV s, TV kappa, TV bLo, TV bHi, TV tLo, out TV flag)
+    {
         var a = TL.Abs(s);
-        var bHi = TL.Add(TL.Mul(b, VUp), Eps);
-        var bLo = TL.Min(TL.Mul(b, VDown), MaxFloat); // a bound beyond float range converts to +inf
         var bBig = TL.GreaterThanOrEqual(bLo, Tiny);
         var y = TL.Mul(tLo, a);
         // kappa = 0 predicts exactly 0: never over tau, never a new maximum (the ReLU's negative side, where the

@@ -21,6 +21,15 @@ internal static class I8Bounds
         public readonly ReadOnlySpan<float> Scale = scale, Bias = bias, Diff = diff, L1 = l1, L2 = l2;
     }
 
+    /// <summary>The per-channel part of the flag bound, (rigorous ? e_max ||w||_1 : min(e_max ||w||_1, 2 e_max ||w||_2))
+    /// + ||w - s q||_inf ||x||_1, in <see cref="Scalar"/>'s operations (so <see cref="Channel"/> adds the per-component
+    /// terms to the same double).</summary>
+    public static double FlagConstant(float diff, float l1, float l2, double emax, double xl1, bool rigorous)
+    {
+        double rig = emax * l1;
+        return (rigorous ? rig : Math.Min(rig, 2 * emax * l2)) + diff * xl1;
+    }
+
     public static void Scalar(ReadOnlySpan<int> dot, in Row w, double sx, double emax, double xl1, bool rigorous,
         Span<float> s, Span<double> bRig, Span<double> bFlag)
     {
@@ -94,8 +103,9 @@ internal static class I8Bounds
     /// added first, as in Scalar ((rig + weights) + arith), so every result is bit-identical to Scalar run on
     /// arrays filled with the channel's constants (a test checks). Vector512 double lanes on AVX-512, Vector256 on AVX2,
     /// then Vector128 (NEON; the others' tails), then scalar for the last odd component.
-    /// Contract: s and bFlag hold at least dot.Length elements; bRig as many, or none (empty: the rigorous bound is
-    /// not written, as in a run without a trace, its only reader).
+    /// Contract: s holds at least dot.Length elements; bRig and bFlag as many, or none (empty: that bound is not
+    /// written: the rigorous bound in a run without a trace, its only reader; the flag bound where the flag test
+    /// encloses it from s instead, <see cref="ChannelBound"/>).
     /// </summary>
     public static void Channel(ReadOnlySpan<int> dot, float scale, float bias, float diff, float l1, float l2, double sx, double emax, double xl1,
         bool rigorous, Span<float> s, Span<double> bRig, Span<double> bFlag) =>
@@ -106,12 +116,10 @@ internal static class I8Bounds
         bool rigorous, Span<float> s, Span<double> bRig, Span<double> bFlag, int width)
     {
         int n = dot.Length, i = 0;
-        bool withRig = !bRig.IsEmpty;
-        if (s.Length < n || (withRig && bRig.Length < n) || bFlag.Length < n) throw new ArgumentException("I8Bounds.Channel: an output span is shorter than dot");
-        double rig = emax * l1;
-        double weights = diff * xl1;
-        double cRig = rig + weights;
-        double cFlag = (rigorous ? rig : Math.Min(rig, 2 * emax * l2)) + weights;
+        bool withRig = !bRig.IsEmpty, withFlag = !bFlag.IsEmpty, bounds = withRig | withFlag;
+        if (s.Length < n || (withRig && bRig.Length < n) || (withFlag && bFlag.Length < n)) throw new ArgumentException("I8Bounds.Channel: an output span is shorter than dot");
+        double cRig = emax * l1 + diff * xl1;
+        double cFlag = FlagConstant(diff, l1, l2, emax, xl1, rigorous);
         double k = scale * sx, b = bias, absB = Math.Abs(b);
         ref int dr = ref MemoryMarshal.GetReference(dot);
         ref float sr = ref MemoryMarshal.GetReference(s);
@@ -127,11 +135,12 @@ internal static class I8Bounds
                 var p1 = Vector512.ConvertToDouble(d1) * vk;
                 var sh = Vector512.Narrow(p0 + vb, p1 + vb);
                 sh.StoreUnsafe(ref sr, (nuint)i);
+                if (!bounds) continue;
                 var (h0, h1) = Vector512.Widen(Vector512.Abs(sh));
                 var a0 = h0 * (ErrorModel.U32 * 2) + (Vector512.Abs(p0) + vab) * 2.3e-16;
                 var a1 = h1 * (ErrorModel.U32 * 2) + (Vector512.Abs(p1) + vab) * 2.3e-16;
                 if (withRig) { (vr + a0).StoreUnsafe(ref rr, (nuint)i); (vr + a1).StoreUnsafe(ref rr, (nuint)(i + 8)); }
-                (vf + a0).StoreUnsafe(ref fr, (nuint)i); (vf + a1).StoreUnsafe(ref fr, (nuint)(i + 8));
+                if (withFlag) { (vf + a0).StoreUnsafe(ref fr, (nuint)i); (vf + a1).StoreUnsafe(ref fr, (nuint)(i + 8)); }
             }
         }
         else if (width >= 256)
@@ -146,11 +155,12 @@ internal static class I8Bounds
                 var p1 = Avx.ConvertToVector256Double(d.GetUpper()) * vk;
                 var sh = Vector256.Narrow(p0 + vb, p1 + vb);
                 sh.StoreUnsafe(ref sr, (nuint)i);
+                if (!bounds) continue;
                 var (h0, h1) = Vector256.Widen(Vector256.Abs(sh));
                 var a0 = h0 * (ErrorModel.U32 * 2) + (Vector256.Abs(p0) + vab) * 2.3e-16;
                 var a1 = h1 * (ErrorModel.U32 * 2) + (Vector256.Abs(p1) + vab) * 2.3e-16;
                 if (withRig) { (vr + a0).StoreUnsafe(ref rr, (nuint)i); (vr + a1).StoreUnsafe(ref rr, (nuint)(i + 4)); }
-                (vf + a0).StoreUnsafe(ref fr, (nuint)i); (vf + a1).StoreUnsafe(ref fr, (nuint)(i + 4));
+                if (withFlag) { (vf + a0).StoreUnsafe(ref fr, (nuint)i); (vf + a1).StoreUnsafe(ref fr, (nuint)(i + 4)); }
             }
         }
         if (width >= 128)
@@ -164,11 +174,12 @@ internal static class I8Bounds
                 var p1 = Vector128.ConvertToDouble(d1) * vk;
                 var sh = Vector128.Narrow(p0 + vb, p1 + vb);
                 sh.StoreUnsafe(ref sr, (nuint)i);
+                if (!bounds) continue;
                 var (h0, h1) = Vector128.Widen(Vector128.Abs(sh));
                 var a0 = h0 * (ErrorModel.U32 * 2) + (Vector128.Abs(p0) + vab) * 2.3e-16;
                 var a1 = h1 * (ErrorModel.U32 * 2) + (Vector128.Abs(p1) + vab) * 2.3e-16;
                 if (withRig) { (vr + a0).StoreUnsafe(ref rr, (nuint)i); (vr + a1).StoreUnsafe(ref rr, (nuint)(i + 2)); }
-                (vf + a0).StoreUnsafe(ref fr, (nuint)i); (vf + a1).StoreUnsafe(ref fr, (nuint)(i + 2));
+                if (withFlag) { (vf + a0).StoreUnsafe(ref fr, (nuint)i); (vf + a1).StoreUnsafe(ref fr, (nuint)(i + 2)); }
             }
         }
         for (; i < n; i++)
@@ -178,7 +189,7 @@ internal static class I8Bounds
             s[i] = sh;
             double arith = ErrorModel.U32 * 2 * Math.Abs(sh) + 2.3e-16 * (Math.Abs(prod) + absB);
             if (withRig) bRig[i] = cRig + arith;
-            bFlag[i] = cFlag + arith;
+            if (withFlag) bFlag[i] = cFlag + arith;
         }
     }
 }

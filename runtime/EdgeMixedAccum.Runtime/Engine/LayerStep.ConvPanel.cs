@@ -152,19 +152,22 @@ internal sealed partial class LayerStep
             }
             _i8Nn(_wPair.AsSpan(r0 * _kp, _mg * _kp), _panelQ.AsSpan(0, _kp * ld), _dotT, _mg, _kp, ld, ld);
         }
-        // Pass 1, per channel row: s_hat and bounds, kappa, the flag test (and the trace of the low pass).
-        bool rigorous = _flagBound == FlagBound.Rigorous;
+        // Pass 1, per channel row: s_hat (and the bounds when traced, or for the authors' criterion), kappa, the flag
+        // test (and the trace of the low pass). Untraced, the flag test encloses each bound in float from |s_hat|
+        // and computes it in double only where its float screen cannot decide (FlagChannel).
+        bool rigorous = _flagBound == FlagBound.Rigorous, enclose = _traceS is null && _vectorFlag;
         var kappa = _kRow.AsSpan(0, len);
         int total = 0;
         for (int i = 0; i < _mg; i++)
         {
             int r = r0 + i;
             var s = OutRow(ys, r, p0, len); // s_hat straight into the output; recomputes overwrite their components
-            I8Bounds.Channel(_dotT.AsSpan(i * ld, len), _w.QScale[r], _w.Bias[r], _w.QDiff[r], _w.QL1[r], _w.QL2[r],
-                st.Scale, st.EMax, st.L1, rigorous, s, _traceS is null ? default : _bRigRow, _bFlagRow);
+            var dot = _dotT.AsSpan(i * ld, len);
+            I8Bounds.Channel(dot, _w.QScale[r], _w.Bias[r], _w.QDiff[r], _w.QL1[r], _w.QL2[r],
+                st.Scale, st.EMax, st.L1, rigorous, s, _traceS is null ? default : _bRigRow, enclose ? default : _bFlagRow);
             ActivationMath.Kappa(_act, in _actParams, s, kappa);
             var q = _qT.AsSpan(i * len, len);
-            int flagged = _qCount[i] = Flag(in st, s, kappa, _bFlagRow.AsSpan(0, len), q);
+            int flagged = _qCount[i] = enclose ? FlagChannel(in st, dot, r, s, kappa, q) : Flag(in st, s, kappa, _bFlagRow.AsSpan(0, len), q);
             if (_traceS is not null) TraceRow(n, r, p0, len, s, q[..flagged]);
             total += flagged;
         }
@@ -173,6 +176,29 @@ internal sealed partial class LayerStep
         // Pass 2: fp32 results of the flagged components (RecomputeTile).
         if (total > 0) RecomputeTile(xs, ys, g, r0, p0, len, ld);
     }
+
+    /// <summary>
+    /// <see cref="Flag(in InputStats, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{double}, Span{int})"/> for one
+    /// int8 channel row whose flag bounds were not computed: the vector test reads them as a float enclosure from
+    /// |s_hat| (<see cref="ChannelBound"/>) and computes them in double only for the blocks its screen leaves
+    /// undecided and from where it stops, so the same flags and predictions as the test on the computed bounds.
+    /// </summary>
+    private int FlagChannel(in InputStats st, ReadOnlySpan<int> dot, int r, Span<float> s, ReadOnlySpan<float> kappa, Span<int> rows)
+    {
+        int n = 0, i = 0, len = s.Length;
+        double maxPred = Report.MaxPredictedRelError;
+        var bf = _bFlagRow.AsSpan(0, len);
+        if (st.Finite) // else every component is flagged (adaptive) or kept, without reading a bound
+        {
+            var cb = new ChannelBound(dot, _w.QScale[r], _w.Bias[r], _w.QDiff[r], _w.QL1[r], _w.QL2[r], st.Scale, st.EMax, st.L1,
+                _flagBound == FlagBound.Rigorous, LaneWidth.Best, _sBlock, bf);
+            i = FlagTest.FlagsVector(in _flagPlan, s, kappa, ref cb, rows, ref n, ref maxPred, LaneWidth.Best);
+            if (i < len) cb.Exact(i, len - i); // the scalar test reads the rest's bounds
+        }
+        return FlagFrom(in st, s, kappa, bf, rows, i, n, maxPred);
+    }
+
+    private readonly float[] _sBlock = new float[16]; // ChannelBound's scratch s_hat (its exact bounds recompute s)
 
     /// <summary>dst[q] = src[q] + b: one IEEE add per element, in vector lanes (the bits of the scalar loop).</summary>
     private static void AddBias(ReadOnlySpan<float> src, float b, Span<float> dst)

@@ -498,6 +498,13 @@ internal sealed partial class LayerStep
         int n = 0, i = 0;
         double maxPred = Report.MaxPredictedRelError;
         if (_vectorFlag && st.Finite) i = FlagTest.FlagsVector(in _flagPlan, s, kappa, bFlag, rows, ref n, ref maxPred, LaneWidth.Best);
+        return FlagFrom(in st, s, kappa, bFlag, rows, i, n, maxPred);
+    }
+
+    /// <summary>The scalar flag test from component i on (after a vector loop stopped there, having listed n flags and
+    /// raised the running maximum to maxPred); returns the count of flagged components.</summary>
+    private int FlagFrom(in InputStats st, Span<float> s, ReadOnlySpan<float> kappa, ReadOnlySpan<double> bFlag, Span<int> rows, int i, int n, double maxPred)
+    {
         for (; i < s.Length; i++)
         {
             float sh = s[i];

@@ -247,6 +247,44 @@ public class SessionTests
         Assert.True(offF32 > 0, "no dot result differs from fp32 mode's bits: the budget branch was never checked");
     }
 
+    public static TheoryData<int, Activation> UntracedConvs() => new()
+    {
+        { 1, Activation.Relu }, { 1, Activation.LeakyReluClip(0.2f, -0.5f, 0.8f) }, { 2, Activation.Tanh }, { 16, Activation.Identity },
+    };
+
+    [Theory, MemberData(nameof(UntracedConvs))]
+    public void UntracedConvFlagsAsTheTracedOne(int groups, Activation act)
+    {
+        // Untraced int8 conv rows never store their double flag bounds: the flag test encloses them in float from
+        // |s_hat| (ChannelBound) and computes them only where its screen cannot decide. A traced session computes
+        // every bound first (the trace records them). Same outputs, flags and reported maxima, in i8 and adaptive
+        // mode from sparse to dense flags, at both flag-bound kinds.
+        var r = new Random(5 + groups);
+        var b = new GraphBuilder();
+        int x = b.Input("x", Shapes.Batch, 16, 21, 30);
+        x = b.Conv(x, Weights(r, TensorDType.Int8, 32, 16 / groups, 3, 3), Bias(r, 32), pads: [1, 1, 1, 1], groups: groups,
+            activation: act, plan: new LayerPlan(Precision.I8, 0.01f, EstimatorKind.RowNorm, 0, 1f), name: "c");
+        b.Output(x);
+        var m = new EmaModel(new ModelMetadata { ModelName = "one-conv" }, b.Graph);
+        var input = Inputs(47, 2 * 16 * 21 * 30);
+        foreach (var bound in new[] { FlagBound.Probabilistic, FlagBound.Rigorous })
+            foreach (var (mode, tau) in new[] { (RunMode.I8, 0f), (RunMode.Adaptive, 1f), (RunMode.Adaptive, 0.05f), (RunMode.Adaptive, 1e-3f) })
+            {
+                var o = new SessionOptions { Mode = mode, Tau = mode == RunMode.Adaptive ? tau : null, FlagBound = bound, MaxBatch = 2 };
+                using var plain = new Session(m, o);
+                using var traced = new Session(m, o with { Trace = true });
+                var y1 = new float[2 * plain.OutputLength]; var y2 = new float[2 * plain.OutputLength];
+                plain.Run(input, y1, 2);
+                traced.Run(input, y2, 2);
+                string where = $"groups {groups} {act} {bound} {mode} tau {tau}";
+                Assert.True(y1.Select(BitConverter.SingleToInt32Bits).SequenceEqual(y2.Select(BitConverter.SingleToInt32Bits)), $"{where}: outputs differ");
+                var (l1, l2) = (plain.LastReport.Layers[0], traced.LastReport.Layers[0]);
+                Assert.True(l1.Flagged == l2.Flagged, $"{where}: flagged {l1.Flagged} vs traced {l2.Flagged}");
+                Assert.True(l1.MaxPredictedRelError == l2.MaxPredictedRelError, $"{where}: max prediction {l1.MaxPredictedRelError:R} vs traced {l2.MaxPredictedRelError:R}");
+                if (mode == RunMode.Adaptive && tau == 0.05f) Assert.InRange(l1.Flagged, 1, l1.Components - 1);
+            }
+    }
+
     [Theory, MemberData(nameof(Models))]
     public void AdaptiveLowersTheErrorOfUniformLowPrecision(string name)
     {
