@@ -7,6 +7,8 @@
  * Build: ./build.sh   Use: qemu-aarch64 -cpu cortex-a76 -L /usr/aarch64-linux-gnu \
  *          -plugin ./libinsncount.so,top=25 ./app args...
  * Prints to stderr at exit: "insns total N" then the top mnemonics "insns <mnemonic> N".
+ * With pcs=FILE it also writes, per translated block, "<guest address in hex> <instructions executed>" to FILE,
+ * which tests/arm64/insn_profile.py turns into a profile by function (the NativeAOT binary's symbols).
  * Declarations below are the subset of the qemu 7.x plugin API (version 1) that this uses. */
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@ extern struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin
 extern char *qemu_plugin_insn_disas(const struct qemu_plugin_insn *);
 extern const void *qemu_plugin_insn_data(const struct qemu_plugin_insn *);
 extern size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *);
+extern uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *);
 
 __attribute__((visibility("default"))) int qemu_plugin_version = 1;
 
@@ -37,6 +40,8 @@ static uint64_t total;
 static GHashTable *by_mnemonic; /* mnemonic -> uint64_t* counter */
 static int top = 20;
 static int split = 0;
+static char *pcs_path;   /* pcs=FILE: instructions executed per block start address */
+static GHashTable *by_pc; /* guest vaddr -> uint64_t* counter */
 
 /* The key under which an instruction is counted: the mnemonic, and with split=1 for SIMD/FP
  * instructions also the arrangement of the first operand ("v1.8h" -> ".8h", "h3" -> ".h"). */
@@ -103,6 +108,16 @@ static uint64_t *counter_for(const char *disas, const struct qemu_plugin_insn *i
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
     size_t n = qemu_plugin_tb_n_insns(tb);
     qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &total, n);
+    if (by_pc) {
+        uint64_t pc = qemu_plugin_tb_vaddr(tb);
+        uint64_t *c = g_hash_table_lookup(by_pc, &pc);
+        if (!c) {
+            uint64_t *key = g_new(uint64_t, 1); *key = pc;
+            c = g_new0(uint64_t, 1);
+            g_hash_table_insert(by_pc, key, c);
+        }
+        qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, c, n);
+    }
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
         char *d = qemu_plugin_insn_disas(insn);
@@ -127,6 +142,14 @@ static void report_at_exit(qemu_plugin_id_t id, void *p) {
     fprintf(stderr, "insns total %llu\n", (unsigned long long)total);
     for (i = 0; i < n && (int)i < top; i++) fprintf(stderr, "insns %s %llu\n", rows[i].name, (unsigned long long)rows[i].count);
     free(rows);
+    if (by_pc) {
+        FILE *f = fopen(pcs_path, "w");
+        if (!f) { fprintf(stderr, "insncount: cannot write %s\n", pcs_path); return; }
+        g_hash_table_iter_init(&it, by_pc);
+        while (g_hash_table_iter_next(&it, &k, &v))
+            if (*(uint64_t *)v) fprintf(f, "%llx %llu\n", (unsigned long long)*(uint64_t *)k, (unsigned long long)*(uint64_t *)v);
+        fclose(f);
+    }
 }
 
 __attribute__((visibility("default")))
@@ -134,7 +157,9 @@ int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, 
     for (int i = 0; i < argc; i++) {
         if (strncmp(argv[i], "top=", 4) == 0) top = atoi(argv[i] + 4);
         else if (strncmp(argv[i], "split=", 6) == 0) split = atoi(argv[i] + 6);
+        else if (strncmp(argv[i], "pcs=", 4) == 0) pcs_path = g_strdup(argv[i] + 4);
     }
+    if (pcs_path) by_pc = g_hash_table_new(g_int64_hash, g_int64_equal);
     by_mnemonic = g_hash_table_new(g_str_hash, g_str_equal);
     qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
     qemu_plugin_register_atexit_cb(id, report_at_exit, NULL);
