@@ -41,7 +41,7 @@ internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
     public static Vector512<float> LessThanOrEqual(Vector512<float> a, Vector512<float> b) => Vector512.LessThanOrEqual(a, b);
     public static Vector512<float> And(Vector512<float> a, Vector512<float> b) => a & b;
     public static Vector512<float> Or(Vector512<float> a, Vector512<float> b) => a | b;
-    public static bool All(Vector512<float> mask) => mask.ExtractMostSignificantBits() == 0xFFFF;
+    public static bool All(Vector512<float> mask) => Vector512.EqualsAll(mask.AsUInt32(), Vector512<uint>.AllBitsSet); // NEON: one UMINV, not a bit gather
 }
 
 internal readonly struct Lanes256 : IFloatLanes<Vector256<float>>
@@ -59,7 +59,7 @@ internal readonly struct Lanes256 : IFloatLanes<Vector256<float>>
     public static Vector256<float> LessThanOrEqual(Vector256<float> a, Vector256<float> b) => Vector256.LessThanOrEqual(a, b);
     public static Vector256<float> And(Vector256<float> a, Vector256<float> b) => a & b;
     public static Vector256<float> Or(Vector256<float> a, Vector256<float> b) => a | b;
-    public static bool All(Vector256<float> mask) => mask.ExtractMostSignificantBits() == 0xFF;
+    public static bool All(Vector256<float> mask) => Vector256.EqualsAll(mask.AsUInt32(), Vector256<uint>.AllBitsSet); // NEON: one UMINV, not a bit gather
 }
 
 internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
@@ -77,7 +77,7 @@ internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
     public static Vector128<float> LessThanOrEqual(Vector128<float> a, Vector128<float> b) => Vector128.LessThanOrEqual(a, b);
     public static Vector128<float> And(Vector128<float> a, Vector128<float> b) => a & b;
     public static Vector128<float> Or(Vector128<float> a, Vector128<float> b) => a | b;
-    public static bool All(Vector128<float> mask) => mask.ExtractMostSignificantBits() == 0xF;
+    public static bool All(Vector128<float> mask) => Vector128.EqualsAll(mask.AsUInt32(), Vector128<uint>.AllBitsSet); // NEON: one UMINV, not a bit gather
 }
 
 /// <summary>
@@ -98,9 +98,15 @@ internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
 /// </summary>
 internal readonly struct FlagScreen<TV, TL> where TV : struct where TL : struct, IFloatLanes<TV>
 {
-    private static readonly float Up = 1 + MathF.ScaleB(1, -22), Down = 1 - MathF.ScaleB(1, -22);
-    private static readonly TV VUp = TL.Create(Up), VDown = TL.Create(Down), Tiny = TL.Create(MathF.ScaleB(1, -100)),
-        Eps = TL.Create(float.Epsilon), MaxFloat = TL.Create(float.MaxValue);
+    // Constants, not static readonly vectors: NativeAOT reads a generic type's statics through a class-init check
+    // (about five instructions per use on ARM64); a constant vector is one load.
+    private const float Up = 1.0000002384185791015625f, Down = 0.9999997615814208984375f; // 1 +- 2^-22, exact
+    private const float TinyF = 7.8886090522101180541e-31f; // 2^-100
+    private static TV VUp => TL.Create(Up);
+    private static TV VDown => TL.Create(Down);
+    private static TV Tiny => TL.Create(TinyF);
+    private static TV Eps => TL.Create(float.Epsilon);
+    private static TV MaxFloat => TL.Create(float.MaxValue);
     private readonly bool _sureTau, _guard;
     private readonly int _kc; // 0: the sign alone (d = |s| exactly), else the number of kinks
     private readonly TV _tauHi, _gLo, _gHi, _k0, _k1, _k2, _k3, _k4, _e0, _e1, _e2, _e3, _e4;
@@ -110,6 +116,8 @@ internal readonly struct FlagScreen<TV, TL> where TV : struct where TL : struct,
 
     public FlagScreen(in GuardKinks kinks, double tau, double tauNegative)
     {
+        if (Up != 1 + MathF.ScaleB(1, -22) || Down != 1 - MathF.ScaleB(1, -22) || TinyF != MathF.ScaleB(1, -100))
+            throw new InvalidOperationException("FlagScreen: a margin constant is not the power of two it stands for");
         _sureTau = tau != double.PositiveInfinity;
         _tauHi = TL.Create((float)(tau * (1 + Math.ScaleB(1, -20))));
         _guard = tauNegative != double.PositiveInfinity;

@@ -236,20 +236,23 @@ public readonly struct LeakyReluClipOp : IActivationOp
     /// one pass over the output (two passes cost a second read and write of every element).</summary>
     public static bool PhiSpan(ReadOnlySpan<float> s, Span<float> y, in ActivationParams p)
     {
-        int i = 0;
+        int i = 0, n = s.Length;
+        if (y.Length < n) throw new ArgumentException("LeakyReluClip: y is shorter than s");
         if (Vector.IsHardwareAccelerated)
         {
             var a = new Vector<float>(p.AlphaF);
             bool zero = p.AlphaF == 0f;
             var lo = new Vector<float>(p.MinF); var hi = new Vector<float>(p.MaxF);
-            for (; i + Vector<float>.Count <= s.Length; i += Vector<float>.Count)
+            ref float sr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(s);
+            ref float yr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(y);
+            for (; i + Vector<float>.Count <= n; i += Vector<float>.Count) // refs, not slices: no bounds check per step
             {
-                var t = new Vector<float>(s[i..]);
+                var t = Vector.LoadUnsafe(ref sr, (nuint)i);
                 var v = Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), zero ? Vector<float>.Zero : a * t, t);
-                Vector.ConditionalSelect(Vector.LessThan(v, lo), lo, Vector.ConditionalSelect(Vector.GreaterThan(v, hi), hi, v)).CopyTo(y[i..]);
+                Vector.ConditionalSelect(Vector.LessThan(v, lo), lo, Vector.ConditionalSelect(Vector.GreaterThan(v, hi), hi, v)).StoreUnsafe(ref yr, (nuint)i);
             }
         }
-        for (; i < s.Length; i++) y[i] = Phi(s[i], p);
+        for (; i < n; i++) y[i] = Phi(s[i], p);
         return true;
     }
 
@@ -259,19 +262,23 @@ public readonly struct LeakyReluClipOp : IActivationOp
     /// lane takes the element form.</summary>
     public static bool KappaSpan(ReadOnlySpan<float> s, Span<float> kappa, in ActivationParams p)
     {
-        int i = 0;
+        int i = 0, n = s.Length;
+        if (kappa.Length < n) throw new ArgumentException("LeakyReluClip: kappa is shorter than s");
         if (Vector.IsHardwareAccelerated)
         {
             var a = new Vector<float>(p.AlphaF);
             var lo = new Vector<float>(p.MinF); var hi = new Vector<float>(p.MaxF);
             var below = p.Alpha != 0 ? Vector<float>.One : Vector<float>.Zero;
             var one = p.MinF < p.MaxF ? Vector<float>.One : Vector<float>.Zero;
-            for (; i + Vector<float>.Count <= s.Length; i += Vector<float>.Count)
+            ref float sr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(s);
+            ref float kr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(kappa);
+            for (; i + Vector<float>.Count <= n; i += Vector<float>.Count)
             {
-                var t = new Vector<float>(s[i..]);
+                var t = Vector.LoadUnsafe(ref sr, (nuint)i);
                 var v = Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), a * t, t);
                 // A float product on a bound may be a double product just outside it (or the reverse): element form.
-                if (Vector.EqualsAny(v, lo) || Vector.EqualsAny(v, hi))
+                // One any-test of both comparisons (on NEON each any-test is a reduction).
+                if (Vector.EqualsAny(Vector.Equals(v, lo) | Vector.Equals(v, hi), Vector<int>.AllBitsSet))
                 {
                     for (int l = 0; l < Vector<float>.Count; l++) kappa[i + l] = (float)Kappa(s[i + l], p);
                     continue;
@@ -279,10 +286,10 @@ public readonly struct LeakyReluClipOp : IActivationOp
                 var inside = Vector.GreaterThan(v, lo) & Vector.LessThan(v, hi);
                 var k = Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), below, Vector<float>.One) & one;
                 k = Vector.ConditionalSelect(inside, k, Vector<float>.Zero);
-                Vector.ConditionalSelect(Vector.Equals(t, t), k, t).CopyTo(kappa[i..]);
+                Vector.ConditionalSelect(Vector.Equals(t, t), k, t).StoreUnsafe(ref kr, (nuint)i);
             }
         }
-        for (; i < s.Length; i++) kappa[i] = (float)Kappa(s[i], p);
+        for (; i < n; i++) kappa[i] = (float)Kappa(s[i], p);
         return true;
     }
 }
