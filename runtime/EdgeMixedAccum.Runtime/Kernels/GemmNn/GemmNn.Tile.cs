@@ -26,11 +26,16 @@ internal interface IGemmNnLanes<T, TV> where T : unmanaged where TV : struct
 /// Rows in groups of 4 x 2 vectors of positions (8 independent accumulators), then 4 x 1 vector; the last
 /// rows % 4 one at a time over 4 vectors (a one-row call does no redundant rows); positions past the last full
 /// vector one by one with TL.Dot. Contract: no alignment needed; the family's Check runs first, so loads stay
-/// in w[0, rows*k) and x[0, (k-1)*ldx + n), stores in y[0, rows*n).
+/// in w[0, rows*k) and x[0, (k-1)*ldx + n), stores in y[0, (rows-1)*ldy + n).
 /// </summary>
 internal static class GemmNnTile
 {
     public static void Run<T, TV, TL>(ReadOnlySpan<T> w, ReadOnlySpan<T> x, Span<T> y, int rows, int k, int n, int ldx)
+        where T : unmanaged where TV : struct where TL : struct, IGemmNnLanes<T, TV> => Run<T, TV, TL>(w, x, y, rows, k, n, ldx, n);
+
+    /// <summary><see cref="Run{T, TV, TL}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, int, int, int, int)"/> with output
+    /// rows of stride ldy &gt;= n (y[i*ldy + q]): a variant that runs its own blocks passes the edges here.</summary>
+    public static void Run<T, TV, TL>(ReadOnlySpan<T> w, ReadOnlySpan<T> x, Span<T> y, int rows, int k, int n, int ldx, int ldy)
         where T : unmanaged where TV : struct where TL : struct, IGemmNnLanes<T, TV>
     {
         if (rows == 0 || n == 0) return;
@@ -45,16 +50,17 @@ internal static class GemmNnTile
             ref T a1 = ref Unsafe.Add(ref w0, (nint)(i + 1) * k);
             ref T a2 = ref Unsafe.Add(ref w0, (nint)(i + 2) * k);
             ref T a3 = ref Unsafe.Add(ref w0, (nint)(i + 3) * k);
-            ref T d = ref Unsafe.Add(ref y0, (nint)i * n);
+            ref T d = ref Unsafe.Add(ref y0, (nint)i * ldy);
             int q = 0;
             for (; q + 2 * V <= full; q += 2 * V)
             {
                 TV c00 = default, c01 = default, c10 = default, c11 = default;
                 TV c20 = default, c21 = default, c30 = default, c31 = default;
                 ref T xq = ref Unsafe.Add(ref x0, q);
-                for (int j = 0; j < k; j++)
+                // Panel row j at offset o = j*ldx, stepped rather than multiplied (an integer, so no ref past the panel).
+                for (nint j = 0, o = 0; j < k; j++, o += ldx)
                 {
-                    ref T xr = ref Unsafe.Add(ref xq, (nint)j * ldx);
+                    ref T xr = ref Unsafe.Add(ref xq, o);
                     var x_0 = TL.Load(ref xr, 0);
                     var x_1 = TL.Load(ref xr, (nuint)V);
                     var w_ = TL.Splat(Unsafe.Add(ref a0, j));
@@ -67,41 +73,41 @@ internal static class GemmNnTile
                     c30 = TL.MulAdd(c30, w_, x_0); c31 = TL.MulAdd(c31, w_, x_1);
                 }
                 TL.Store(c00, ref d, (nuint)q); TL.Store(c01, ref d, (nuint)(q + V));
-                TL.Store(c10, ref d, (nuint)(n + q)); TL.Store(c11, ref d, (nuint)(n + q + V));
-                TL.Store(c20, ref d, (nuint)(2 * n + q)); TL.Store(c21, ref d, (nuint)(2 * n + q + V));
-                TL.Store(c30, ref d, (nuint)(3 * n + q)); TL.Store(c31, ref d, (nuint)(3 * n + q + V));
+                TL.Store(c10, ref d, (nuint)(ldy + q)); TL.Store(c11, ref d, (nuint)(ldy + q + V));
+                TL.Store(c20, ref d, (nuint)(2 * ldy + q)); TL.Store(c21, ref d, (nuint)(2 * ldy + q + V));
+                TL.Store(c30, ref d, (nuint)(3 * ldy + q)); TL.Store(c31, ref d, (nuint)(3 * ldy + q + V));
             }
             for (; q < full; q += V)
             {
                 TV c0 = default, c1 = default, c2 = default, c3 = default;
                 ref T xq = ref Unsafe.Add(ref x0, q);
-                for (int j = 0; j < k; j++)
+                for (nint j = 0, o = 0; j < k; j++, o += ldx)
                 {
-                    var xv = TL.Load(ref Unsafe.Add(ref xq, (nint)j * ldx), 0);
+                    var xv = TL.Load(ref Unsafe.Add(ref xq, o), 0);
                     c0 = TL.MulAdd(c0, TL.Splat(Unsafe.Add(ref a0, j)), xv);
                     c1 = TL.MulAdd(c1, TL.Splat(Unsafe.Add(ref a1, j)), xv);
                     c2 = TL.MulAdd(c2, TL.Splat(Unsafe.Add(ref a2, j)), xv);
                     c3 = TL.MulAdd(c3, TL.Splat(Unsafe.Add(ref a3, j)), xv);
                 }
                 TL.Store(c0, ref d, (nuint)q);
-                TL.Store(c1, ref d, (nuint)(n + q));
-                TL.Store(c2, ref d, (nuint)(2 * n + q));
-                TL.Store(c3, ref d, (nuint)(3 * n + q));
+                TL.Store(c1, ref d, (nuint)(ldy + q));
+                TL.Store(c2, ref d, (nuint)(2 * ldy + q));
+                TL.Store(c3, ref d, (nuint)(3 * ldy + q));
             }
-            Tail<T, TV, TL>(w, x, y, i, 4, k, n, ldx, full);
+            Tail<T, TV, TL>(w, x, y, i, 4, k, n, ldx, ldy, full);
         }
         for (int i = rows4; i < rows; i++)
         {
             ref T a = ref Unsafe.Add(ref w0, (nint)i * k);
-            ref T d = ref Unsafe.Add(ref y0, (nint)i * n);
+            ref T d = ref Unsafe.Add(ref y0, (nint)i * ldy);
             int q = 0;
             for (; q + 4 * V <= full; q += 4 * V)
             {
                 TV c0 = default, c1 = default, c2 = default, c3 = default;
                 ref T xq = ref Unsafe.Add(ref x0, q);
-                for (int j = 0; j < k; j++)
+                for (nint j = 0, o = 0; j < k; j++, o += ldx)
                 {
-                    ref T xr = ref Unsafe.Add(ref xq, (nint)j * ldx);
+                    ref T xr = ref Unsafe.Add(ref xq, o);
                     var w_ = TL.Splat(Unsafe.Add(ref a, j));
                     c0 = TL.MulAdd(c0, w_, TL.Load(ref xr, 0));
                     c1 = TL.MulAdd(c1, w_, TL.Load(ref xr, (nuint)V));
@@ -115,22 +121,22 @@ internal static class GemmNnTile
             {
                 TV c0 = default;
                 ref T xq = ref Unsafe.Add(ref x0, q);
-                for (int j = 0; j < k; j++)
-                    c0 = TL.MulAdd(c0, TL.Splat(Unsafe.Add(ref a, j)), TL.Load(ref Unsafe.Add(ref xq, (nint)j * ldx), 0));
+                for (nint j = 0, o = 0; j < k; j++, o += ldx)
+                    c0 = TL.MulAdd(c0, TL.Splat(Unsafe.Add(ref a, j)), TL.Load(ref Unsafe.Add(ref xq, o), 0));
                 TL.Store(c0, ref d, (nuint)q);
             }
-            Tail<T, TV, TL>(w, x, y, i, 1, k, n, ldx, full);
+            Tail<T, TV, TL>(w, x, y, i, 1, k, n, ldx, ldy, full);
         }
     }
 
     /// <summary>Rows [i, i + count), positions [full, n): one output at a time in the family's order.</summary>
-    private static void Tail<T, TV, TL>(ReadOnlySpan<T> w, ReadOnlySpan<T> x, Span<T> y, int i, int count, int k, int n, int ldx, int full)
+    private static void Tail<T, TV, TL>(ReadOnlySpan<T> w, ReadOnlySpan<T> x, Span<T> y, int i, int count, int k, int n, int ldx, int ldy, int full)
         where T : unmanaged where TV : struct where TL : struct, IGemmNnLanes<T, TV>
     {
         for (int r = i; r < i + count; r++)
         {
             var wi = w.Slice(r * k, k);
-            for (int t = full; t < n; t++) y[r * n + t] = TL.Dot(wi, x, t, ldx);
+            for (int t = full; t < n; t++) y[r * ldy + t] = TL.Dot(wi, x, t, ldx);
         }
     }
 }
