@@ -151,6 +151,28 @@ internal static class I8Quantizer
             e = Vector128.MaxNative(we.GetLower(), we.GetUpper());
             l = wl.GetLower() + wl.GetUpper();
         }
+        if (width == 128)
+        {
+            // NEON: 16 elements per step, so the narrowing to bytes ends in one 16-byte store (four elements per step
+            // took 11 instructions of 38 to narrow and store 4 bytes).
+            for (; j + 16 <= n; j += 16)
+            {
+                var v0 = Vector128.LoadUnsafe(ref xr, (nuint)j);
+                var v1 = Vector128.LoadUnsafe(ref xr, (nuint)(j + 4));
+                var v2 = Vector128.LoadUnsafe(ref xr, (nuint)(j + 8));
+                var v3 = Vector128.LoadUnsafe(ref xr, (nuint)(j + 12));
+                var r0 = Vector128.MinNative(Vector128.MaxNative(Vector128.Round(v0 * vinv), lo), hi);
+                var r1 = Vector128.MinNative(Vector128.MaxNative(Vector128.Round(v1 * vinv), lo), hi);
+                var r2 = Vector128.MinNative(Vector128.MaxNative(Vector128.Round(v2 * vinv), lo), hi);
+                var r3 = Vector128.MinNative(Vector128.MaxNative(Vector128.Round(v3 * vinv), lo), hi);
+                var b = Vector128.Narrow(
+                    Vector128.Narrow(Vector128.ConvertToInt32Native(r0), Vector128.ConvertToInt32Native(r1)),
+                    Vector128.Narrow(Vector128.ConvertToInt32Native(r2), Vector128.ConvertToInt32Native(r3)));
+                b.StoreUnsafe(ref qr, (nuint)j);
+                Errors(v0, r0, sd, ref e, ref l); Errors(v1, r1, sd, ref e, ref l);
+                Errors(v2, r2, sd, ref e, ref l); Errors(v3, r3, sd, ref e, ref l);
+            }
+        }
         for (; j + 4 <= n; j += 4)
         {
             var v = Vector128.LoadUnsafe(ref xr, (nuint)j);
@@ -159,10 +181,7 @@ internal static class I8Quantizer
             var i32 = Vector128.ConvertToInt32(r);
             var i8 = Vector128.Narrow(Vector128.Narrow(i32, i32), Vector128<short>.Zero);
             Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref qr, j)), i8.AsInt32().ToScalar());
-            var (v0, v1) = Vector128.Widen(v);
-            var (r0, r1) = Vector128.Widen(r);
-            e = Vector128.MaxNative(e, Vector128.MaxNative(Vector128.Abs(v0 - r0 * sd), Vector128.Abs(v1 - r1 * sd)));
-            l += Vector128.Abs(v0) + Vector128.Abs(v1);
+            Errors(v, r, sd, ref e, ref l);
         }
         double em = Math.Max(e[0], e[1]), ls = l[0] + l[1];
         if (j < n)
@@ -171,5 +190,16 @@ internal static class I8Quantizer
             em = Math.Max(em, et); ls += lt;
         }
         emax = em; l1 = ls;
+    }
+
+    /// <summary>Four elements' |x - s q| (the reference's double operations) into the running maximum e, and their |x|
+    /// into the running sums l.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Errors(Vector128<float> v, Vector128<float> r, Vector128<double> sd, ref Vector128<double> e, ref Vector128<double> l)
+    {
+        var (v0, v1) = Vector128.Widen(v);
+        var (r0, r1) = Vector128.Widen(r);
+        e = Vector128.MaxNative(e, Vector128.MaxNative(Vector128.Abs(v0 - r0 * sd), Vector128.Abs(v1 - r1 * sd)));
+        l += Vector128.Abs(v0) + Vector128.Abs(v1);
     }
 }
