@@ -41,6 +41,7 @@ internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
     public static Vector512<float> LessThanOrEqual(Vector512<float> a, Vector512<float> b) => Vector512.LessThanOrEqual(a, b);
     public static Vector512<float> And(Vector512<float> a, Vector512<float> b) => a & b;
     public static Vector512<float> Or(Vector512<float> a, Vector512<float> b) => a | b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool All(Vector512<float> mask) => Vector512.EqualsAll(mask.AsUInt32(), Vector512<uint>.AllBitsSet); // NEON: one UMINV, not a bit gather
 }
 
@@ -59,6 +60,7 @@ internal readonly struct Lanes256 : IFloatLanes<Vector256<float>>
     public static Vector256<float> LessThanOrEqual(Vector256<float> a, Vector256<float> b) => Vector256.LessThanOrEqual(a, b);
     public static Vector256<float> And(Vector256<float> a, Vector256<float> b) => a & b;
     public static Vector256<float> Or(Vector256<float> a, Vector256<float> b) => a | b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool All(Vector256<float> mask) => Vector256.EqualsAll(mask.AsUInt32(), Vector256<uint>.AllBitsSet); // NEON: one UMINV, not a bit gather
 }
 
@@ -77,6 +79,7 @@ internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
     public static Vector128<float> LessThanOrEqual(Vector128<float> a, Vector128<float> b) => Vector128.LessThanOrEqual(a, b);
     public static Vector128<float> And(Vector128<float> a, Vector128<float> b) => a & b;
     public static Vector128<float> Or(Vector128<float> a, Vector128<float> b) => a | b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool All(Vector128<float> mask) => Vector128.EqualsAll(mask.AsUInt32(), Vector128<uint>.AllBitsSet); // NEON: one UMINV, not a bit gather
 }
 
@@ -102,11 +105,12 @@ internal readonly struct FlagScreen<TV, TL> where TV : struct where TL : struct,
     // (about five instructions per use on ARM64); a constant vector is one load.
     private const float Up = 1.0000002384185791015625f, Down = 0.9999997615814208984375f; // 1 +- 2^-22, exact
     private const float TinyF = 7.8886090522101180541e-31f; // 2^-100
-    private static TV VUp => TL.Create(Up);
-    private static TV VDown => TL.Create(Down);
-    private static TV Tiny => TL.Create(TinyF);
-    private static TV Eps => TL.Create(float.Epsilon);
-    private static TV MaxFloat => TL.Create(float.MaxValue);
+    // Inlined by force: the x64 JIT left these getters as calls inside FlagsVector (seen in its Tier1 code).
+    private static TV VUp { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => TL.Create(Up); }
+    private static TV VDown { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => TL.Create(Down); }
+    private static TV Tiny { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => TL.Create(TinyF); }
+    private static TV Eps { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => TL.Create(float.Epsilon); }
+    private static TV MaxFloat { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => TL.Create(float.MaxValue); }
     private readonly bool _sureTau, _guard;
     private readonly int _kc; // 0: the sign alone (d = |s| exactly), else the number of kinks
     private readonly TV _tauHi, _gLo, _gHi, _k0, _k1, _k2, _k3, _k4, _e0, _e1, _e2, _e3, _e4;
@@ -139,7 +143,8 @@ internal readonly struct FlagScreen<TV, TL> where TV : struct where TL : struct,
     }
 
     /// <summary>t (1 - 2^-20) as a float at most t (t &gt;= 0; beyond float range the largest float).</summary>
-    public static TV Below(double t) => TL.Create((float)(Math.Min(t, float.MaxValue) * (1 - Math.ScaleB(1, -20))));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Below(double t) => TL.Create((float)(Math.Min(t, float.MaxValue) * (1 - 9.5367431640625e-7))); // 2^-20, exact
 
     /// <summary>A kink as a float and a float at least its rounding error.</summary>
     private static (TV, TV) Kink(double k)
