@@ -20,11 +20,11 @@ internal static class PeakProbe
     {
         var list = new List<Peak>();
         const int iters = 2_000_000;
-        if (Fma.IsSupported) list.Add(new("fp32 FMA 256-bit", Median(() => Fma256(iters)) is var t ? 8.0 * 8 * 2 * iters / t : 0, "FLOP/s"));
-        if (Avx512F.IsSupported) list.Add(new("fp32 FMA 512-bit", Median(() => Fma512(iters)) is var t2 ? 8.0 * 16 * 2 * iters / t2 : 0, "FLOP/s"));
-        if (AvxVnni.IsSupported) list.Add(new("int8 VPDPBUSD 256-bit (AVX-VNNI)", Median(() => Vnni256(iters)) is var t3 ? 8.0 * 32 * 2 * iters / t3 : 0, "OP/s"));
+        if (Fma.IsSupported) list.Add(new("fp32 FMA 256-bit", Median(() => Timed(Fma256Loop, iters)) is var t ? 8.0 * 8 * 2 * iters / t : 0, "FLOP/s"));
+        if (Avx512F.IsSupported) list.Add(new("fp32 FMA 512-bit", Median(() => Timed(Fma512Loop, iters)) is var t2 ? 8.0 * 16 * 2 * iters / t2 : 0, "FLOP/s"));
+        if (AvxVnni.IsSupported) list.Add(new("int8 VPDPBUSD 256-bit (AVX-VNNI)", Median(() => Timed(Vnni256Loop, iters)) is var t3 ? 8.0 * 32 * 2 * iters / t3 : 0, "OP/s"));
         // Without VNNI the int8 kernels issue VPMADDWD (16 int16 products summed in pairs) and VPADDD per 16 MACs.
-        if (Avx2.IsSupported) list.Add(new("int8 VPMADDWD+VPADDD 256-bit (AVX2)", Median(() => Madd256(iters)) is var t4 ? 12.0 * 16 * 2 * iters / t4 : 0, "OP/s"));
+        if (Avx2.IsSupported) list.Add(new("int8 VPMADDWD+VPADDD 256-bit (AVX2)", Median(() => Timed(Madd256Loop, iters)) is var t4 ? 12.0 * 16 * 2 * iters / t4 : 0, "OP/s"));
         return list;
     }
 
@@ -115,6 +115,18 @@ internal static class PeakProbe
         return t[7];
     }
 
+    /// <summary>Seconds for one call of a register-only loop of n iterations; its result is kept (a static sink) so
+    /// the loop is not removed.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static double Timed<TV>(Func<int, TV> loop, int n) where TV : struct
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        var r = loop(n);
+        double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        Sink = r.GetHashCode();
+        return s;
+    }
+
     private static double Median(Func<double> f)
     {
         f();
@@ -124,16 +136,6 @@ internal static class PeakProbe
         return t[4];
     }
 
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static double Fma256(int n)
-    {
-        long t0 = Stopwatch.GetTimestamp();
-        var r = Fma256Loop(n);
-        double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-        Sink = r.GetElement(0);
-        return s;
-    }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // no OSR, and no call in the loop's method: either makes the JIT keep the accumulators in memory
     private static Vector256<float> Fma256Loop(int n)
@@ -146,16 +148,6 @@ internal static class PeakProbe
             a4 = Fma.MultiplyAdd(m, m, a4); a5 = Fma.MultiplyAdd(m, m, a5); a6 = Fma.MultiplyAdd(m, m, a6); a7 = Fma.MultiplyAdd(m, m, a7);
         }
         return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static double Fma512(int n)
-    {
-        long t0 = Stopwatch.GetTimestamp();
-        var r = Fma512Loop(n);
-        double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-        Sink = r.GetElement(0);
-        return s;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // no OSR, and no call in the loop's method: either makes the JIT keep the accumulators in memory
@@ -171,16 +163,6 @@ internal static class PeakProbe
         return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static double Vnni256(int n)
-    {
-        long t0 = Stopwatch.GetTimestamp();
-        var r = Vnni256Loop(n);
-        double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-        ISink = r.GetElement(0);
-        return s;
-    }
-
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // no OSR, and no call in the loop's method: either makes the JIT keep the accumulators in memory
     private static Vector256<int> Vnni256Loop(int n)
     {
@@ -194,16 +176,6 @@ internal static class PeakProbe
             a6 = AvxVnni.MultiplyWideningAndAdd(a6, u, s8); a7 = AvxVnni.MultiplyWideningAndAdd(a7, u, s8);
         }
         return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static double Madd256(int n)
-    {
-        long t0 = Stopwatch.GetTimestamp();
-        var r = Madd256Loop(n);
-        double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-        ISink = r.GetElement(0);
-        return s;
     }
 
     // The products read each accumulator (a dependency the JIT cannot hoist out of the loop, as it could a product
@@ -226,6 +198,5 @@ internal static class PeakProbe
         return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
     }
 
-    public static float Sink;
-    public static int ISink;
+    public static int Sink;
 }
