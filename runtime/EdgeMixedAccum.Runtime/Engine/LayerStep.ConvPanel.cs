@@ -33,6 +33,7 @@ internal sealed partial class LayerStep
     private float[] _yT = [];          // fp32 results, _mg rows of ld
     private float[] _kRow = [];        // kappa of one row
     private double[] _bRigRow = [], _bFlagRow = [];
+    private readonly float[] _sBlock = new float[16]; // ChannelBound's scratch s_hat (its exact bounds recompute s)
     private int[] _qT = [], _qCount = [];  // flagged positions per channel row (rows of T), and their counts
     private int[] _slot = [];          // per position of the tile: where its fp32 inputs start (RecomputeSparse)
     private I8GemmNnFn _i8Nn = null!;
@@ -197,8 +198,6 @@ internal sealed partial class LayerStep
         }
         return FlagFrom(in st, s, kappa, bf, rows, i, n, maxPred);
     }
-
-    private readonly float[] _sBlock = new float[16]; // ChannelBound's scratch s_hat (its exact bounds recompute s)
 
     /// <summary>dst[q] = src[q] + b: one IEEE add per element, in vector lanes (the bits of the scalar loop).</summary>
     private static void AddBias(ReadOnlySpan<float> src, float b, Span<float> dst)
