@@ -81,6 +81,7 @@ public static class FlagTest
         Span<int> rows, ref int n, ref double maxPredicted, int width) where TB : struct, IFlagBound, allows ref struct
     {
         int i = 0;
+        width = Math.Min(width, LaneWidth.Best); // a wider request than the machine runs takes its widest loop
         if (!Vector128.IsHardwareAccelerated || width < 128) return 0;
         int len = Math.Min(s.Length, Math.Min(kappa.Length, bound.Length));
         if (rows.Length < len) throw new ArgumentException("FlagTest: rows shorter than s");

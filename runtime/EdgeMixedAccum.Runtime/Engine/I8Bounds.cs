@@ -116,6 +116,7 @@ internal static class I8Bounds
         bool rigorous, Span<float> s, Span<double> bRig, Span<double> bFlag, int width)
     {
         int n = dot.Length, i = 0;
+        width = Math.Min(width, LaneWidth.Best);
         bool withRig = !bRig.IsEmpty, withFlag = !bFlag.IsEmpty, bounds = withRig | withFlag;
         if (s.Length < n || (withRig && bRig.Length < n) || (withFlag && bFlag.Length < n)) throw new ArgumentException("I8Bounds.Channel: an output span is shorter than dot");
         double cRig = emax * l1 + diff * xl1;

@@ -22,6 +22,7 @@ internal static class I8Quantizer
     internal static float MaxAbs(ReadOnlySpan<float> x, out bool finite, int width)
     {
         int n = x.Length, j = 0;
+        width = Math.Min(width, LaneWidth.Best);
         float max = 0, zero = 0;
         if (width >= 512 && n >= 16)
         {
@@ -90,6 +91,7 @@ internal static class I8Quantizer
     /// <param name="width">The widest loop to run (<see cref="LaneWidth"/>): tests check each.</param>
     internal static void Vector(ReadOnlySpan<float> x, Span<sbyte> q, float s, out double emax, out double l1, int width)
     {
+        width = Math.Min(width, LaneWidth.Best);
         if (width < 128 || x.Length < 4) { Scalar(x, q, s, out emax, out l1); return; }
         if (q.Length < x.Length) throw new ArgumentException("q is shorter than x");
         float inv = 1f / s;

@@ -15,7 +15,7 @@ internal static class LaneWidth
         : Vector256.IsHardwareAccelerated && Avx2.IsSupported ? 256
         : Vector128.IsHardwareAccelerated ? 128 : 0;
 
-    /// <summary>The widths this machine runs, widest first (tests).</summary>
+    /// <summary>The widths this machine runs, widest first (tests). The helpers clamp a wider request to <see cref="Best"/>.</summary>
     public static IEnumerable<int> Supported()
     {
         foreach (int w in new[] { 512, 256, 128, 0 })
