@@ -118,7 +118,7 @@ public static class FlagTest
                 var (k0, k1) = Vector128.Widen(kf);
                 bits = Pair(s0, k0, Vector128.Create(e[..2]), in kinks, kinked, vt, vg, ref max)
                     | (Pair(s1, k1, Vector128.Create(e[2..4]), in kinks, kinked, vt, vg, ref max) << 2);
-                double m = Math.Max(max[0], max[1]);
+                double m = HorizontalMax(max);
                 if (m != top) { top = m; tLo = FlagScreen<Vector128<float>, Lanes128>.Below(Math.Min(tau, top)); }
             }
             for (; bits != 0; bits &= bits - 1) rows[n++] = i + System.Numerics.BitOperations.TrailingZeroCount(bits);
@@ -131,7 +131,7 @@ public static class FlagTest
             if ((bits & 1) != 0) rows[n++] = i;
             if ((bits & 2) != 0) rows[n++] = i + 1;
         }
-        maxPredicted = Math.Max(max[0], max[1]);
+        maxPredicted = HorizontalMax(max);
         return i;
     }
 
@@ -246,15 +246,13 @@ public static class FlagTest
                 var (k0, k1) = Vector256.Widen(kf);
                 bits = Lanes(s0, k0, Vector256.Create(e[..4]), in kinks, kinked, vt, vg, ref max)
                     | (Lanes(s1, k1, Vector256.Create(e[4..8]), in kinks, kinked, vt, vg, ref max) << 4);
-                var h = Vector128.MaxNative(max.GetLower(), max.GetUpper());
-                double m = Math.Max(h[0], h[1]);
+                double m = HorizontalMax(max);
                 if (m != top) { top = m; tLo = FlagScreen<Vector256<float>, Lanes256>.Below(Math.Min(tau, top)); }
             }
             for (; bits != 0; bits &= bits - 1) rows[cnt++] = i + System.Numerics.BitOperations.TrailingZeroCount(bits);
         }
         n = cnt;
-        var hm = Vector128.MaxNative(max.GetLower(), max.GetUpper());
-        maxPredicted = Math.Max(hm[0], hm[1]); // max started at maxPredicted
+        maxPredicted = HorizontalMax(max); // max started at maxPredicted
         return i;
     }
 
@@ -273,11 +271,15 @@ public static class FlagTest
         return flag.ExtractMostSignificantBits();
     }
 
-    private static double HorizontalMax(Vector512<double> v)
-    {
-        var h = Vector256.Max(v.GetLower(), v.GetUpper());
-        return Math.Max(Math.Max(h[0], h[1]), Math.Max(h[2], h[3]));
-    }
+    /// <summary>The largest lane of the running maxima (one helper per width, each halving into the next).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double HorizontalMax(Vector512<double> v) => HorizontalMax(Vector256.Max(v.GetLower(), v.GetUpper()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double HorizontalMax(Vector256<double> v) => HorizontalMax(Vector128.Max(v.GetLower(), v.GetUpper()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double HorizontalMax(Vector128<double> v) => Math.Max(v[0], v[1]);
 
     /// <summary><see cref="Pair"/> on eight components in Vector512 double lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

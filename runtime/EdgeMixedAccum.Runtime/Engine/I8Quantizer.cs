@@ -163,10 +163,10 @@ internal static class I8Quantizer
                 var v1 = Vector128.LoadUnsafe(ref xr, (nuint)(j + 4));
                 var v2 = Vector128.LoadUnsafe(ref xr, (nuint)(j + 8));
                 var v3 = Vector128.LoadUnsafe(ref xr, (nuint)(j + 12));
-                var r0 = Vector128.MinNative(Vector128.MaxNative(Vector128.Round(v0 * vinv), lo), hi);
-                var r1 = Vector128.MinNative(Vector128.MaxNative(Vector128.Round(v1 * vinv), lo), hi);
-                var r2 = Vector128.MinNative(Vector128.MaxNative(Vector128.Round(v2 * vinv), lo), hi);
-                var r3 = Vector128.MinNative(Vector128.MaxNative(Vector128.Round(v3 * vinv), lo), hi);
+                var r0 = Level(v0, vinv, lo, hi);
+                var r1 = Level(v1, vinv, lo, hi);
+                var r2 = Level(v2, vinv, lo, hi);
+                var r3 = Level(v3, vinv, lo, hi);
                 var b = Vector128.Narrow(
                     Vector128.Narrow(Vector128.ConvertToInt32Native(r0), Vector128.ConvertToInt32Native(r1)),
                     Vector128.Narrow(Vector128.ConvertToInt32Native(r2), Vector128.ConvertToInt32Native(r3)));
@@ -178,8 +178,7 @@ internal static class I8Quantizer
         for (; j + 4 <= n; j += 4)
         {
             var v = Vector128.LoadUnsafe(ref xr, (nuint)j);
-            // x finite (the contract): no NaN and no signed-zero tie, so the one-instruction min/max give Min/Max's bits.
-            var r = Vector128.MinNative(Vector128.MaxNative(Vector128.Round(v * vinv), lo), hi);
+            var r = Level(v, vinv, lo, hi);
             var i32 = Vector128.ConvertToInt32(r);
             var i8 = Vector128.Narrow(Vector128.Narrow(i32, i32), Vector128<short>.Zero);
             Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref qr, j)), i8.AsInt32().ToScalar());
@@ -193,6 +192,12 @@ internal static class I8Quantizer
         }
         emax = em; l1 = ls;
     }
+
+    /// <summary>Four elements' levels round_even(x / s) clamped to [-127, 127]. x finite (the contract): no NaN and no
+    /// signed-zero tie, so the one-instruction min/max give Math.Clamp's bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Level(Vector128<float> v, Vector128<float> inv, Vector128<float> lo, Vector128<float> hi) =>
+        Vector128.MinNative(Vector128.MaxNative(Vector128.Round(v * inv), lo), hi);
 
     /// <summary>Four elements' |x - s q| (the reference's double operations) into the running maximum e, and their |x|
     /// into the running sums l.</summary>
