@@ -10,7 +10,9 @@ namespace EdgeMixedAccum.Runtime.Engine;
 /// the reference; <see cref="Vector"/> gives the same q and e_max bit for bit (the products and differences are
 /// taken in double lanes exactly as the reference takes them) and ||x||_1 summed in another order, which the
 /// callers' inflation (n + 2) 1.2e-16 covers for any order. The scalar loop was 12% of an int8 batch-1 run.
-/// Contract: q.Length &gt;= x.Length, s &gt; 0 and finite, x finite (the caller checks).
+/// Contract: q.Length &gt;= x.Length, s &gt; 0 with a finite 1/s. A NaN or infinite x_j makes ||x||_1 non-finite
+/// (finite floats cannot overflow a double sum): the callers' finiteness test under a static scale; q and e_max are
+/// then unspecified (no fault), and the callers discard them.
 /// </summary>
 internal static class I8Quantizer
 {

@@ -109,6 +109,8 @@ internal sealed partial class LayerStep
                     int len = Math.Min(_tile, positions - p0);
                     if (_prec == Precision.I8) TileI8(xs, _xq.AsSpan(n * _inSample, _inSample), ys, n, g, p0, len);
                     else TileF32(xs, ys, g, p0, len);
+                    // The tile's rows are final: the output write (activation, and the next layer's int8 input).
+                    for (int r = g * _mg; r < (g + 1) * _mg; r++) WriteRow(OutRow(ys, r, p0, len), n, r * positions + p0);
                 }
         }
     }

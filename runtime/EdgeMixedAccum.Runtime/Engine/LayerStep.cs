@@ -58,6 +58,13 @@ internal sealed partial class LayerStep
     private readonly int[] _rows, _all;
     private readonly double _gammaLow, _probLow, _inflateA;
 
+    // The output write (docs/engine.md, "The output write"): the activation applied to each finished row while it is
+    // in cache, and, when the next layer takes this one's output as its int8 input under a static scale, that input
+    // quantised there too (FeedRow), so the next layer skips its own pass over it.
+    private LayerStep? _feeds;          // producer: the layer whose int8 input this one's output write quantises
+    private double[] _feedEmax = [], _feedL1 = []; // consumer: per sample, the running e_max and ||x||_1 of the rows fed
+    private int _fed;                   // consumer: samples of the coming run whose int8 input is ready (0: quantise)
+
     // Trace of the last run (Trace option): low-pass results and rigorous bounds in output layout.
     private float[]? _traceS, _traceBound;
     private bool[]? _traceFlag;
@@ -181,14 +188,85 @@ internal sealed partial class LayerStep
         // f16acc runs per sample. int8 sums are exact on every path; fp32 blocks (f32-gemm) and single units and
         // recomputes (f32-gemv-rows) sum each output in the same order for the ISA the dispatch picked for both
         // (F32RowsGemmOrderTests), so fp32 results never depend on the batch (SessionTests).
+        _feeds?.BeginFeed(samples);
         if (_prec == Precision.F16Acc)
         {
             for (int n = 0; n < samples; n++)
                 RunSample(x.Slice(n * _inSample, _inSample), y.Slice(n * _outSample, _outSample), n);
         }
         else RunBlocked(x, y, samples);
-        var ya = y[..(samples * _outSample)];
-        ActivationMath.Apply(_act, ya, ya);
+        if (!ActInWrite)
+        {
+            var ya = y[..(samples * _outSample)];
+            ActivationMath.Apply(_act, in _actParams, ya, ya);
+        }
+        _feeds?.EndFeed(samples);
+    }
+
+    /// <summary>Whether the activation runs in the output write, row by row (Dense units, conv panel tiles), rather
+    /// than over the whole output afterwards (the f16acc conv path, which writes a position's channels strided).</summary>
+    private bool ActInWrite => Panel || !_conv;
+
+    /// <summary>Whether this layer's output write can quantise <paramref name="next"/>'s int8 input: next takes the
+    /// whole output as its input (same elements per sample) under a static scale, and this layer writes its rows
+    /// finished (<see cref="ActInWrite"/>).</summary>
+    internal bool CanFeed(LayerStep next) =>
+        ActInWrite && next._prec == Precision.I8 && next._staticScale > 0 && float.IsFinite(1f / next._staticScale)
+        && next._inSample == _outSample;
+
+    /// <summary>Makes this layer's output write quantise <paramref name="next"/>'s input (<see cref="CanFeed"/>; the
+    /// session links a layer to the step right after it, which reads the same buffer).</summary>
+    internal void Feed(LayerStep next)
+    {
+        if (!CanFeed(next)) throw new InvalidOperationException($"{_node} cannot quantise the input of {next._node}");
+        _feeds = next;
+    }
+
+    /// <summary>Whether this layer's output write quantises the next layer's input (tests).</summary>
+    internal bool Feeds => _feeds is not null;
+
+    /// <summary>The int8 input statistics of sample n of the last run (tests: fed and self-quantised alike).</summary>
+    internal (bool Finite, float Scale, double EMax, double L1) InputStatsOf(int n) => (_stats[n].Finite, _stats[n].Scale, _stats[n].EMax, _stats[n].L1);
+
+    /// <summary>The int8 input of sample n of the last run (tests).</summary>
+    internal ReadOnlySpan<sbyte> QuantizedInput(int n) => _xq.AsSpan(n * _inSample, _inSample);
+
+    /// <summary>The finished row <paramref name="row"/> (offset <paramref name="at"/> in the output of sample
+    /// <paramref name="sample"/>): the activation in place, then the next layer's int8 input when fed.</summary>
+    private void WriteRow(Span<float> row, int sample, int at)
+    {
+        ActivationMath.Apply(_act, in _actParams, row, row);
+        _feeds?.FeedRow(sample, at, row);
+    }
+
+    /// <summary>Consumer side: the producer's run of <paramref name="samples"/> samples is about to write this
+    /// layer's input.</summary>
+    private void BeginFeed(int samples)
+    {
+        _fed = 0;
+        EnsureBlocked(samples);
+        if (_feedEmax.Length < samples) { _feedEmax = new double[samples]; _feedL1 = new double[samples]; }
+        _feedEmax.AsSpan(0, samples).Clear();
+        _feedL1.AsSpan(0, samples).Clear();
+    }
+
+    /// <summary>Consumer side: one finished row of the input of <paramref name="sample"/>, at offset
+    /// <paramref name="at"/>, quantised with the static scale as <see cref="QuantizeI8"/> does it element by element.</summary>
+    private void FeedRow(int sample, int at, ReadOnlySpan<float> row)
+    {
+        I8Quantizer.Vector(row, _xq.AsSpan(sample * _inSample + at, row.Length), _staticScale, out double e, out double l);
+        ref double em = ref _feedEmax[sample];
+        em = Math.Max(em, e); // NaN from a non-finite row is caught by its l1 below
+        _feedL1[sample] += l;
+    }
+
+    /// <summary>Consumer side: every row of the producer's run has been fed; the inputs' statistics as
+    /// <see cref="QuantizeI8"/> gives them (the same q and e_max; ||x||_1 summed in another order), for the next run.</summary>
+    private void EndFeed(int samples)
+    {
+        for (int n = 0; n < samples; n++)
+            _stats[n] = I8Stats(_staticScale, _feedEmax[n], _feedL1[n], _inSample, _xq.AsSpan(n * _inSample, _inSample));
+        _fed = samples;
     }
 
     /// <summary>The i8 and fp32 paths: low input for every sample first, then Conv through the panel path, Dense in
@@ -197,7 +275,10 @@ internal sealed partial class LayerStep
     private void RunBlocked(ReadOnlySpan<float> x, Span<float> y, int samples)
     {
         EnsureBlocked(samples);
-        if (_prec == Precision.I8)
+        // The previous layer's output write quantised this input already (the samples it wrote, this run's).
+        bool fed = _fed == samples;
+        _fed = 0;
+        if (_prec == Precision.I8 && !fed)
             for (int n = 0; n < samples; n++)
                 _stats[n] = QuantizeI8(x.Slice(n * _inSample, _inSample), _xq.AsSpan(n * _inSample, _inSample));
         if (_conv)
@@ -274,12 +355,12 @@ internal sealed partial class LayerStep
             if (_traceS is not null) Trace(sample, u, g, p, _rows.AsSpan(0, flagged), off);
             if (flagged > 0) Recompute(xs, u, g, p, _rows.AsSpan(0, flagged), off);
         }
-        Emit(ys, u, g, p, off, flagged);
+        Emit(ys, sample, u, g, p, off, flagged);
     }
 
     /// <summary>The unit's finished results at <paramref name="off"/>: counted, and scattered to the sample's output
     /// layout (Dense [row, M], Conv [M, positions]).</summary>
-    private void Emit(Span<float> ys, int u, int g, int p, int off, int flagged)
+    private void Emit(Span<float> ys, int sample, int u, int g, int p, int off, int flagged)
     {
         var s = _s.AsSpan(off, _mg);
         Report.Components += _mg;
@@ -287,7 +368,11 @@ internal sealed partial class LayerStep
         if (_conv)
             for (int i = 0, r0 = g * _mg; i < _mg; i++) ys[(r0 + i) * _g.Positions + p] = s[i];
         else
-            s.CopyTo(ys.Slice(u * _m, _m));
+        {
+            var row = ys.Slice(u * _m, _m);
+            s.CopyTo(row);
+            WriteRow(row, sample, u * _m);
+        }
     }
 
     /// <summary>At most this many weight rows of a Dense layer are recomputed for a whole block by one f32-gemm call
@@ -344,7 +429,7 @@ internal sealed partial class LayerStep
                 else _rows[cold++] = r;
             }
             if (cold > 0) Recompute(x.Slice(n * _inSample, _inSample), u, 0, 0, _rows.AsSpan(0, cold), off);
-            Emit(y.Slice(n * _outSample, _outSample), u, 0, 0, off, rows.Length);
+            Emit(y.Slice(n * _outSample, _outSample), n, u, 0, 0, off, rows.Length);
         }
     }
 
@@ -382,18 +467,21 @@ internal sealed partial class LayerStep
         public float MaxAbs;     // fp16: max |x16_j|
     }
 
+    /// <summary>The int8 input of one sample and its statistics. Under a static scale one pass (the quantiser's
+    /// ||x||_1 tells a non-finite element); a dynamic scale first needs max |x|.</summary>
     private InputStats QuantizeI8(ReadOnlySpan<float> x, Span<sbyte> q)
     {
-        InputStats st = default;
-        float max = I8Quantizer.MaxAbs(x, out bool finite);
-        st.Finite = finite;
         q = q[..x.Length];
-        if (!finite) { q.Clear(); return st; }
-        float sx = _staticScale > 0 ? _staticScale : max / 127f;
+        float sx = _staticScale;
+        if (sx == 0)
+        {
+            float max = I8Quantizer.MaxAbs(x, out bool finite);
+            if (!finite) { q.Clear(); return default; }
+            sx = max / 127f;
+        }
         // A step whose reciprocal overflows (max|x| below ~3.7e-37) would quantise a zero through 0 * inf = NaN:
         // take the all-zero path instead (q = 0, e_max = max|x|), which bounds such tiny inputs rigorously.
         if (!float.IsFinite(1f / sx)) sx = 0;
-        st.Scale = sx;
         double emax = 0, l1 = 0;
         if (sx == 0)
         {
@@ -401,8 +489,20 @@ internal sealed partial class LayerStep
             foreach (float v in x) { double a = Math.Abs(v); emax = Math.Max(emax, a); l1 += a; }
         }
         else I8Quantizer.Vector(x, q, sx, out emax, out l1);
+        return I8Stats(sx, emax, l1, x.Length, q);
+    }
+
+    /// <summary>The statistics of an int8 input of n elements from its quantiser's e_max and ||x||_1 (inflated to
+    /// bound the double operations' rounding, in any summation order). A non-finite ||x||_1 means a NaN or an
+    /// infinity in x (finite floats cannot overflow a double sum): q is cleared and the sample is not finite.</summary>
+    private static InputStats I8Stats(float sx, double emax, double l1, int n, Span<sbyte> q)
+    {
+        if (!double.IsFinite(l1)) { q.Clear(); return default; }
+        InputStats st = default;
+        st.Finite = true;
+        st.Scale = sx;
         st.EMax = emax * (1 + 4.5e-16);
-        st.L1 = l1 * (1 + (x.Length + 2) * 1.2e-16);
+        st.L1 = l1 * (1 + (n + 2) * 1.2e-16);
         return st;
     }
 

@@ -142,6 +142,7 @@ public sealed class Session : IDisposable
         }
         _steps = steps.ToArray();
         _layers = layers.ToArray();
+        if (Options.FuseOutputWrite) LinkOutputWrites();
         LastReport = new RunReport(_layers.Select(l => l.Report).ToArray());
         InputShape = inShape;
         OutputShape = g.Values[_output].Shape;
@@ -176,6 +177,17 @@ public sealed class Session : IDisposable
             foreach (var lane in _lanes) lane.Go.Wait(1);
             foreach (var lane in _lanes) lane.Thread.Start();
         }
+    }
+
+    /// <summary>Each layer whose very next step is a layer reading its output buffer (aliases included) as a whole
+    /// int8 input under a static scale quantises that input in its own output write (docs/engine.md, "The output
+    /// write"), instead of the next layer reading the whole buffer again.</summary>
+    private void LinkOutputWrites()
+    {
+        for (int i = 0; i + 1 < _steps.Length; i++)
+            if (_steps[i] is LayerRun a && _steps[i + 1] is LayerRun b && _bufferOf[a.Y] == _bufferOf[b.X]
+                && a.SamplesPerUnit == b.SamplesPerUnit && a.Step.CanFeed(b.Step))
+                a.Step.Feed(b.Step);
     }
 
     private static int[] SampleShape(int[] shape, bool conv) => shape.Length >= 2 ? shape[1..] : shape;
@@ -441,6 +453,11 @@ public sealed class Session : IDisposable
 
     private sealed class LayerRun(LayerStep step, int x, int y, int samplesPerUnit) : Step
     {
+        public LayerStep Step => step;
+        public int X => x;
+        public int Y => y;
+        public int SamplesPerUnit => samplesPerUnit;
+
         public override void Run(Session s, int batch)
         {
             int n = batch * samplesPerUnit;

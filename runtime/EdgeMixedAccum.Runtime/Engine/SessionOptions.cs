@@ -79,6 +79,11 @@ public sealed record SessionOptions
     /// <see cref="Trace"/>, and ignored for a model whose batch is fixed.</summary>
     public int Threads { get; init; } = 1;
 
+    /// <summary>A layer quantises the next layer's int8 input in its own output write where it can (docs/engine.md,
+    /// "The output write"); false quantises it in the next layer, as a separate pass. Same outputs either way (tests
+    /// compare the two).</summary>
+    internal bool FuseOutputWrite { get; init; } = true;
+
     /// <summary>Upper limit of <see cref="Threads"/>.</summary>
     public const int MaxThreads = 64;
 

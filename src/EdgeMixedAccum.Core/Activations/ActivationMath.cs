@@ -82,6 +82,14 @@ public static class ActivationMath
         Dispatch<ApplyWork<float>, bool>(a.Kind, ref w);
     }
 
+    /// <summary>y[i] = phi(s[i]) in float, with parameters the caller validated once (<see cref="ActivationParams.From"/>
+    /// of <paramref name="a"/>): the engine's per-row form.</summary>
+    public static void Apply(Activation a, in ActivationParams p, ReadOnlySpan<float> s, Span<float> y)
+    {
+        var w = new ApplyWork<float>(s, y, p);
+        Dispatch<ApplyWork<float>, bool>(a.Kind, ref w);
+    }
+
     /// <summary>y[i] = phi(s[i]) in double.</summary>
     public static void Apply(Activation a, ReadOnlySpan<double> s, Span<double> y)
     {

@@ -59,6 +59,40 @@ public class I8QuantizerTests
             }
     }
 
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NegativeInfinity)]
+    public void NonFiniteElementsMakeTheL1NonFinite(float bad)
+    {
+        // Under a static scale the engine skips MaxAbs: the quantiser's ||x||_1 is its only finiteness test, so a
+        // non-finite element anywhere, on any loop, must reach it (and must not fault). Finite inputs keep it finite.
+        for (int n = 1; n <= 37; n++)
+        {
+            var q = new sbyte[n];
+            var x = Enumerable.Range(0, n).Select(i => (float)(i % 30) * 1e37f - 3).ToArray(); // large, finite: no overflow
+            foreach (int width in LaneWidth.Supported())
+            {
+                I8Quantizer.Vector(x, q, 0.05f, out _, out double l1, width);
+                Assert.True(double.IsFinite(l1), $"n={n} width {width}: finite input, l1 {l1}");
+            }
+            I8Quantizer.Scalar(x, q, 0.05f, out _, out double ls);
+            Assert.True(double.IsFinite(ls));
+            for (int at = 0; at < n; at++)
+            {
+                var y = (float[])x.Clone();
+                y[at] = bad;
+                foreach (int width in LaneWidth.Supported())
+                {
+                    I8Quantizer.Vector(y, q, 0.05f, out _, out double l1, width);
+                    Assert.False(double.IsFinite(l1), $"n={n} at={at} width {width}: l1 {l1}");
+                }
+                I8Quantizer.Scalar(y, q, 0.05f, out _, out double l1s);
+                Assert.False(double.IsFinite(l1s), $"n={n} at={at} scalar");
+            }
+        }
+    }
+
     [Fact]
     public void RoundsHalfToEvenLikeTheReference()
     {

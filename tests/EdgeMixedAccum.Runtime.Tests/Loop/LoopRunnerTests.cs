@@ -122,9 +122,9 @@ public class LoopRunnerTests
         Action<LoopRecord> onRecord = r => { records++; json.Write(r); };
         var runner = new LoopRunner(src, 24, 4, 100, new SessionInference(session), clock);
         for (int i = 0; i < 200; i++) runner.Tick(onRecord);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 2000; i++) runner.Tick(onRecord);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // The least of up to three windows: tiered JIT may allocate once while it promotes a method mid-window (this
+        // test failed so once in a full parallel run; an allocating path allocates in every window).
+        var (allocated, _) = SteadyStateAllocation.Least(() => { for (int i = 0; i < 2000; i++) runner.Tick(onRecord); });
         Assert.Equal(0, allocated);
         Assert.True(records > 500, $"{records} inferences");
         Assert.InRange(session.LastReport.RecomputeFraction, 0, 1);
