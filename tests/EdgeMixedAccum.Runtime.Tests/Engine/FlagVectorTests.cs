@@ -104,6 +104,28 @@ public class FlagVectorTests
     }
 
     [Fact]
+    public void GuardDistancesToAKinkThatIsNoFloatMatchTheScalarTest()
+    {
+        // LeakyReLU(0.1) clamped at -2: the kink -2 / 0.1f is no float (the float screen holds -20 and its rounding
+        // error, 3e-7). Results a few ulps either side of it, bounds a hair either side of the guard's threshold
+        // tauNeg * d: the float distance |s - (-20)| is off by up to 20% there, so a screen that dropped the kink's
+        // error would call the lanes just over the threshold quiet.
+        var act = Activation.LeakyReluClip(0.1f, -2f, 6f);
+        const double tauNeg = 2.0;
+        var s = new float[48]; var k = new float[48]; var b = new double[48];
+        float x = -20f;
+        for (int i = 0; i < 24; i++) x = MathF.BitDecrement(x);
+        for (int i = 0; i < 48; i++, x = MathF.BitIncrement(x))
+        {
+            s[i] = x;
+            k[i] = (float)ActivationMath.Kappa(act, x);
+            b[i] = tauNeg * FlagTest.GuardDistance(act, x) * (i % 2 == 0 ? 1 + 1e-9 : 1 - 1e-9);
+        }
+        AssertVectorMatchesScalar(s, k, b, double.PositiveInfinity, tauNeg, 1.0, act);
+        AssertVectorMatchesScalar(s, k, b, 1e-3, tauNeg, 1.0, act);
+    }
+
+    [Fact]
     public void LeakyReluClipKinksAreWhereTheLeakyValueMeetsABound()
     {
         // tf2onnx's LeakyReLU(0.1) then clamp to [-2, 6]: kinks at 0, -2 / alpha (about -20) and 6.
