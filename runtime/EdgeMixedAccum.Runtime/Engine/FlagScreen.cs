@@ -175,7 +175,7 @@ internal readonly struct FlagScreen<TV, TL> where TV : struct where TL : struct,
     public bool Decide(TV s, TV kappa, TV b, TV tLo, out TV flag)
     {
         Enclose(b, out var bLo, out var bHi);
-        return Decide(s, kappa, bLo, bHi, tLo, out flag);
+        return Decide(s, kappa, kappa, bLo, bHi, tLo, out flag);
     }
 
     /// <summary>Float bounds bLo &lt;= B &lt;= bHi of double bounds B from their rounding to float b.</summary>
@@ -186,19 +186,21 @@ internal readonly struct FlagScreen<TV, TL> where TV : struct where TL : struct,
         bLo = TL.Min(TL.Mul(b, VDown), MaxFloat); // a bound beyond float range converts to +inf
     }
 
-    /// <summary><see cref="Decide(TV, TV, TV, TV, out TV)"/> from any float enclosure bLo &lt;= B &lt;= bHi of the lanes'
-    /// double bounds B (<see cref="IFlagBound"/>: a conv channel's bounds enclosed from |s| without computing B).</summary>
+    /// <summary><see cref="Decide(TV, TV, TV, TV, out TV)"/> from any float enclosures kLo &lt;= kappa &lt;= kHi of the
+    /// lanes' kappa (<see cref="IFlagKappa"/>: equal, or a piecewise-linear activation's from s) and bLo &lt;= B &lt;= bHi
+    /// of their double bounds B (<see cref="IFlagBound"/>: a conv channel's bounds enclosed from |s| without computing B).
+    /// kHi serves the "not flagged" claims, kLo the "flagged" ones (kappa &gt;= 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Decide(TV s, TV kappa, TV bLo, TV bHi, TV tLo, out TV flag)
+    public bool Decide(TV s, TV kLo, TV kHi, TV bLo, TV bHi, TV tLo, out TV flag)
     {
         var a = TL.Abs(s);
         var bBig = TL.GreaterThanOrEqual(bLo, Tiny);
         var y = TL.Mul(tLo, a);
         // kappa = 0 predicts exactly 0: never over tau, never a new maximum (the ReLU's negative side, where the
         // maximum may stay 0 for a whole layer).
-        var quiet = TL.Or(TL.And(TL.LessThan(TL.Add(TL.Mul(kappa, bHi), Eps), y), TL.GreaterThanOrEqual(y, Tiny)), TL.EqualTo(kappa, default));
+        var quiet = TL.Or(TL.And(TL.LessThan(TL.Add(TL.Mul(kHi, bHi), Eps), y), TL.GreaterThanOrEqual(y, Tiny)), TL.EqualTo(kHi, default));
         flag = default;
-        if (_sureTau) flag = TL.And(TL.GreaterThan(TL.Mul(kappa, bLo), TL.Add(TL.Mul(TL.Mul(_tauHi, a), VUp), Eps)), bBig);
+        if (_sureTau) flag = TL.And(TL.GreaterThan(TL.Mul(kLo, bLo), TL.Add(TL.Mul(TL.Mul(_tauHi, a), VUp), Eps)), bBig);
         if (_guard)
         {
             TV dLo = a, dHi = a;

@@ -70,23 +70,27 @@ public static class FlagTest
         Span<int> rows, ref int n, ref double maxPredicted, int width)
     {
         var b = new SpanBound(bound);
-        return FlagsVector(in plan, s, kappa, ref b, rows, ref n, ref maxPredicted, width);
+        var k = new SpanKappa(kappa);
+        return FlagsVector(in plan, s, ref k, ref b, rows, ref n, ref maxPredicted, width);
     }
 
     /// <summary>The vector test over any source of the components' flag bounds (<see cref="IFlagBound"/>): the
     /// double bounds themselves, or a conv channel's, enclosed in float from |s| and computed in double only for
     /// the blocks the float screen leaves undecided. Returns where it stopped, as above; from there the caller needs
     /// the exact bounds.</summary>
-    internal static int FlagsVector<TB>(in FlagPlan plan, ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ref TB bound,
-        Span<int> rows, ref int n, ref double maxPredicted, int width) where TB : struct, IFlagBound, allows ref struct
+    /// <remarks>And over any source of kappa (<see cref="IFlagKappa"/>): the computed kappa, or a piecewise-linear
+    /// activation's enclosed in the loop's registers from s.</remarks>
+    internal static int FlagsVector<TK, TB>(in FlagPlan plan, ReadOnlySpan<float> s, ref TK kappa, ref TB bound,
+        Span<int> rows, ref int n, ref double maxPredicted, int width)
+        where TK : struct, IFlagKappa, allows ref struct where TB : struct, IFlagBound, allows ref struct
     {
         int i = 0;
         width = Math.Min(width, LaneWidth.Best); // a wider request than the machine runs takes its widest loop
         if (!Vector128.IsHardwareAccelerated || width < 128) return 0;
         int len = Math.Min(s.Length, Math.Min(kappa.Length, bound.Length));
         if (rows.Length < len) throw new ArgumentException("FlagTest: rows shorter than s");
-        if (width >= 512) i = Flags512(in plan, s[..len], kappa, ref bound, rows, ref n, ref maxPredicted);
-        else if (width >= 256) i = Flags256(in plan, s[..len], kappa, ref bound, rows, ref n, ref maxPredicted);
+        if (width >= 512) i = Flags512(in plan, s[..len], ref kappa, ref bound, rows, ref n, ref maxPredicted);
+        else if (width >= 256) i = Flags256(in plan, s[..len], ref kappa, ref bound, rows, ref n, ref maxPredicted);
         ref readonly var kinks = ref plan.Kinks;
         double tau = plan.Tau;
         var vt = Vector128.Create(tau);
@@ -97,15 +101,14 @@ public static class FlagTest
         double top = maxPredicted; // the running maximum as of the last exact block
         var tLo = FlagScreen<Vector128<float>, Lanes128>.Below(Math.Min(tau, top));
         ref float sr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(s);
-        ref float kr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(kappa);
         for (; i + 4 <= len; i += 4) // len <= s, kappa and the bound's length (above)
         {
             var sf = Vector128.LoadUnsafe(ref sr, (nuint)i);
             if (!Vector128.EqualsAll(sf - sf, Vector128<float>.Zero)) break; // a non-finite s_hat: the pairs, then the caller
-            var kf = Vector128.LoadUnsafe(ref kr, (nuint)i);
+            kappa.Range(i, sf, out var kLo, out var kHi);
             bound.Range(i, Vector128.Abs(sf), out var lo, out var hi);
             uint bits;
-            if (screen.Decide(sf, kf, lo, hi, tLo, out var sure))
+            if (screen.Decide(sf, kLo, kHi, lo, hi, tLo, out var sure))
             {
                 // Most blocks flag nothing: on NEON a zero test (UMAXV) is cheaper than gathering the sign bits.
                 if (Vector128.EqualsAll(sure.AsUInt32(), Vector128<uint>.Zero)) continue;
@@ -115,7 +118,7 @@ public static class FlagTest
             {
                 var e = bound.Exact(i, 4);
                 var (s0, s1) = Vector128.Widen(sf);
-                var (k0, k1) = Vector128.Widen(kf);
+                var (k0, k1) = Vector128.Widen(Vector128.Create(kappa.Exact(i, 4)));
                 bits = Pair(s0, k0, Vector128.Create(e[..2]), in kinks, kinked, vt, vg, ref max)
                     | (Pair(s1, k1, Vector128.Create(e[2..4]), in kinks, kinked, vt, vg, ref max) << 2);
                 double m = HorizontalMax(max);
@@ -127,7 +130,8 @@ public static class FlagTest
         {
             var sv = Vector128.Create((double)s[i], s[i + 1]);
             if (!Vector128.EqualsAll(sv - sv, Vector128<double>.Zero)) break; // a non-finite s_hat: the caller's scalar loop
-            uint bits = Pair(sv, Vector128.Create((double)kappa[i], kappa[i + 1]), Vector128.Create(bound.Exact(i, 2)), in kinks, kinked, vt, vg, ref max);
+            var kp = kappa.Exact(i, 2);
+            uint bits = Pair(sv, Vector128.Create((double)kp[0], kp[1]), Vector128.Create(bound.Exact(i, 2)), in kinks, kinked, vt, vg, ref max);
             if ((bits & 1) != 0) rows[n++] = i;
             if ((bits & 2) != 0) rows[n++] = i + 1;
         }
@@ -153,15 +157,15 @@ public static class FlagTest
     /// <summary>The loop of <see cref="FlagsVector"/> 16 components at a time: a float screen (<see cref="FlagScreen{TV, TL}"/>)
     /// decides the block when it can, else Vector512 double lanes run the same double operations as the scalar test;
     /// either way the same flags and predictions. Stops before a block holding a non-finite s_hat.</summary>
-    private static int Flags512<TB>(in FlagPlan plan, ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ref TB bound,
-        Span<int> rows, ref int n, ref double maxPredicted) where TB : struct, IFlagBound, allows ref struct
+    private static int Flags512<TK, TB>(in FlagPlan plan, ReadOnlySpan<float> s, ref TK kappa, ref TB bound,
+        Span<int> rows, ref int n, ref double maxPredicted)
+        where TK : struct, IFlagKappa, allows ref struct where TB : struct, IFlagBound, allows ref struct
     {
         ref readonly var kinks = ref plan.Kinks;
         double tau = plan.Tau;
         int i = 0, len = s.Length;
         if (kappa.Length < len || bound.Length < len || rows.Length < len) throw new ArgumentException("FlagTest: spans shorter than s");
         ref float sr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(s);
-        ref float kr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(kappa);
         ref int rr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(rows);
         var vt = Vector512.Create(tau);
         var vg = Vector512.Create(plan.TauNegative);
@@ -175,10 +179,10 @@ public static class FlagTest
         {
             var sf = Vector512.LoadUnsafe(ref sr, (nuint)i);
             if (!Vector512.EqualsAll(sf - sf, Vector512<float>.Zero)) break; // a non-finite s_hat: the caller's scalar loop
-            var kf = Vector512.LoadUnsafe(ref kr, (nuint)i);
+            kappa.Range(i, sf, out var kLo, out var kHi);
             bound.Range(i, Vector512.Abs(sf), out var lo, out var hi);
             ulong bits;
-            if (screen.Decide(sf, kf, lo, hi, tLo, out var sure))
+            if (screen.Decide(sf, kLo, kHi, lo, hi, tLo, out var sure))
             {
                 // Every lane decided in float lanes: the maximum cannot move. The flagged lanes' indices go to rows
                 // in one compress and a whole-vector store (rows has room: cnt <= n + i), with no branch per flag:
@@ -195,7 +199,7 @@ public static class FlagTest
             {
                 var e = bound.Exact(i, 16);
                 var (s0, s1) = Vector512.Widen(sf);
-                var (k0, k1) = Vector512.Widen(kf);
+                var (k0, k1) = Vector512.Widen(Vector512.Create(kappa.Exact(i, 16)));
                 bits = Lanes(s0, k0, Vector512.Create(e[..8]), in kinks, kinked, vt, vg, ref max)
                     | (Lanes(s1, k1, Vector512.Create(e[8..16]), in kinks, kinked, vt, vg, ref max) << 8);
                 double m = HorizontalMax(max);
@@ -214,15 +218,15 @@ public static class FlagTest
 
     /// <summary>The loop of <see cref="FlagsVector"/> 8 components at a time (AVX2): <see cref="Flags512"/>'s steps, the
     /// flagged lanes' indices appended by a bit loop (AVX2 has no compress).</summary>
-    private static int Flags256<TB>(in FlagPlan plan, ReadOnlySpan<float> s, ReadOnlySpan<float> kappa, ref TB bound,
-        Span<int> rows, ref int n, ref double maxPredicted) where TB : struct, IFlagBound, allows ref struct
+    private static int Flags256<TK, TB>(in FlagPlan plan, ReadOnlySpan<float> s, ref TK kappa, ref TB bound,
+        Span<int> rows, ref int n, ref double maxPredicted)
+        where TK : struct, IFlagKappa, allows ref struct where TB : struct, IFlagBound, allows ref struct
     {
         ref readonly var kinks = ref plan.Kinks;
         double tau = plan.Tau;
         int i = 0, len = s.Length;
         if (kappa.Length < len || bound.Length < len || rows.Length < len) throw new ArgumentException("FlagTest: spans shorter than s");
         ref float sr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(s);
-        ref float kr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(kappa);
         var vt = Vector256.Create(tau);
         var vg = Vector256.Create(plan.TauNegative);
         var max = Vector256.Create(maxPredicted);
@@ -235,15 +239,15 @@ public static class FlagTest
         {
             var sf = Vector256.LoadUnsafe(ref sr, (nuint)i);
             if (!Vector256.EqualsAll(sf - sf, Vector256<float>.Zero)) break; // a non-finite s_hat: the narrower loops, then the caller
-            var kf = Vector256.LoadUnsafe(ref kr, (nuint)i);
+            kappa.Range(i, sf, out var kLo, out var kHi);
             bound.Range(i, Vector256.Abs(sf), out var lo, out var hi);
             uint bits;
-            if (screen.Decide(sf, kf, lo, hi, tLo, out var sure)) bits = sure.ExtractMostSignificantBits();
+            if (screen.Decide(sf, kLo, kHi, lo, hi, tLo, out var sure)) bits = sure.ExtractMostSignificantBits();
             else
             {
                 var e = bound.Exact(i, 8);
                 var (s0, s1) = Vector256.Widen(sf);
-                var (k0, k1) = Vector256.Widen(kf);
+                var (k0, k1) = Vector256.Widen(Vector256.Create(kappa.Exact(i, 8)));
                 bits = Lanes(s0, k0, Vector256.Create(e[..4]), in kinks, kinked, vt, vg, ref max)
                     | (Lanes(s1, k1, Vector256.Create(e[4..8]), in kinks, kinked, vt, vg, ref max) << 4);
                 double m = HorizontalMax(max);

@@ -48,6 +48,9 @@ internal sealed partial class LayerStep
     private float[] _wTaps = [], _nhwc = []; // _wTaps: the layer's shared LayerWeights.W32Taps
     private int[] _tapOff = [];
     private bool _nhwcReady;
+    // Untraced int8 rows of a piecewise-linear activation: the flag test encloses kappa from s_hat in its registers
+    // (PiecewiseKappa) instead of reading a kappa row computed first.
+    private bool _kappaInLoop;
 
     /// <summary>Components recomputed by f32-dot-taps since construction (tests: the path ran).</summary>
     internal long DotRecomputes { get; private set; }
@@ -69,6 +72,7 @@ internal sealed partial class LayerStep
     {
         _i8Nn = kernels.I8GemmNn; _f32Nn = kernels.F32GemmNn; _i8Nn4 = kernels.I8GemmNn4;
         _quad = _i8Nn4 is not null;
+        _kappaInLoop = _vectorFlag && PiecewiseKappa.Covers(in _act);
         int positions = _g.Positions;
         int t = Math.Max(16, PanelFloats / Math.Max(1, _k));
         _tile = t >= positions ? positions : t / 16 * 16;
@@ -157,7 +161,8 @@ internal sealed partial class LayerStep
         }
         // Pass 1, per channel row: s_hat (and the bounds when traced, or for the authors' criterion), kappa, the flag
         // test (and the trace of the low pass). Untraced, the flag test encloses each bound in float from |s_hat|
-        // and computes it in double only where its float screen cannot decide (FlagChannel).
+        // and computes it in double only where its float screen cannot decide (FlagChannel), and so kappa for a
+        // piecewise-linear activation (no kappa pass).
         bool rigorous = _flagBound == FlagBound.Rigorous, enclose = _traceS is null && _vectorFlag;
         var kappa = _kRow.AsSpan(0, len);
         int total = 0;
@@ -168,7 +173,7 @@ internal sealed partial class LayerStep
             var dot = _dotT.AsSpan(i * ld, len);
             I8Bounds.Channel(dot, _w.QScale[r], _w.Bias[r], _w.QDiff[r], _w.QL1[r], _w.QL2[r],
                 st.Scale, st.EMax, st.L1, rigorous, s, _traceS is null ? default : _bRigRow, enclose ? default : _bFlagRow);
-            ActivationMath.Kappa(_act, in _actParams, s, kappa);
+            if (!enclose || !_kappaInLoop) ActivationMath.Kappa(_act, in _actParams, s, kappa);
             var q = _qT.AsSpan(i * len, len);
             int flagged = _qCount[i] = enclose ? FlagChannel(in st, dot, r, s, kappa, q) : Flag(in st, s, kappa, _bFlagRow.AsSpan(0, len), q);
             if (_traceS is not null) TraceRow(n, r, p0, len, s, q[..flagged]);
@@ -186,7 +191,7 @@ internal sealed partial class LayerStep
     /// |s_hat| (<see cref="ChannelBound"/>) and computes them in double only for the blocks its screen leaves
     /// undecided and from where it stops, so the same flags and predictions as the test on the computed bounds.
     /// </summary>
-    private int FlagChannel(in InputStats st, ReadOnlySpan<int> dot, int r, Span<float> s, ReadOnlySpan<float> kappa, Span<int> rows)
+    private int FlagChannel(in InputStats st, ReadOnlySpan<int> dot, int r, Span<float> s, Span<float> kappa, Span<int> rows)
     {
         int n = 0, i = 0, len = s.Length;
         double maxPred = Report.MaxPredictedRelError;
@@ -195,9 +200,19 @@ internal sealed partial class LayerStep
         {
             var cb = new ChannelBound(dot, _w.QScale[r], _w.Bias[r], _w.QDiff[r], _w.QL1[r], _w.QL2[r], st.Scale, st.EMax, st.L1,
                 _flagBound == FlagBound.Rigorous, LaneWidth.Best, _sBlock, bf);
-            i = FlagTest.FlagsVector(in _flagPlan, s, kappa, ref cb, rows, ref n, ref maxPred, LaneWidth.Best);
+            if (_kappaInLoop)
+            {
+                var kp = new PiecewiseKappa(in _act, in _actParams, s, kappa);
+                i = FlagTest.FlagsVector(in _flagPlan, s, ref kp, ref cb, rows, ref n, ref maxPred, LaneWidth.Best);
+            }
+            else
+            {
+                var ks = new SpanKappa(kappa);
+                i = FlagTest.FlagsVector(in _flagPlan, s, ref ks, ref cb, rows, ref n, ref maxPred, LaneWidth.Best);
+            }
             if (i < len) cb.Exact(i, len - i); // the scalar test reads the rest's bounds
         }
+        if (_kappaInLoop && i < len) ActivationMath.Kappa(_act, in _actParams, s[i..], kappa[i..]); // and their kappa
         return FlagFrom(in st, s, kappa, bf, rows, i, n, maxPred);
     }
 

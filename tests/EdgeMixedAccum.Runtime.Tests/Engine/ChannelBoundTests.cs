@@ -14,7 +14,8 @@ namespace EdgeMixedAccum.Runtime.Tests.Engine;
 public class ChannelBoundTests
 {
     public static TheoryData<Activation> Activations() =>
-        [Activation.Relu, Activation.Identity, Activation.Tanh, Activation.LeakyReluClip(0.3f, -1.5f, 6f), Activation.Clip(-1f, 1f)];
+        [Activation.Relu, Activation.Identity, Activation.Tanh, Activation.LeakyReluClip(0.3f, -1.5f, 6f), Activation.Clip(-1f, 1f),
+         Activation.LeakyRelu(0.1f), Activation.LeakyReluClip(0f, -1f, 0.5f)];
 
     [Theory, MemberData(nameof(Activations))]
     public void EnclosedBoundsFlagAsTheComputedOnes(Activation act)
@@ -54,21 +55,36 @@ public class ChannelBoundTests
                         if (f) want.Add(i); else if (pr > maxWant) maxWant = pr;
                     }
                     foreach (int width in LaneWidth.Supported())
+                        foreach (bool inLoop in PiecewiseKappa.Covers(act) ? new[] { false, true } : [false])
                     {
                         var plan = new FlagPlan(in kinks, tau, tauNeg);
                         var bf = new double[len];
                         var cb = new ChannelBound(dot, scale, bias, diff, l1, l2, sx, emax, xl1, rigorous, width, new float[16], bf);
                         var rows = new int[len]; int n = 0; double max = 0;
-                        int stop = FlagTest.FlagsVector(in plan, s, kappa, ref cb, rows, ref n, ref max, width);
+                        // The engine's two kappa sources: the computed row, or enclosed from s in the loop (the row
+                        // then holds kappa only where the exact test needed it; the tail computes the rest).
+                        var k = inLoop ? new float[len] : kappa;
+                        int stop;
+                        if (inLoop)
+                        {
+                            var kp = new PiecewiseKappa(in act, in p, s, k);
+                            stop = FlagTest.FlagsVector(in plan, s, ref kp, ref cb, rows, ref n, ref max, width);
+                            ActivationMath.Kappa(act, in p, s.AsSpan(stop), k.AsSpan(stop));
+                        }
+                        else
+                        {
+                            var ks = new SpanKappa(k);
+                            stop = FlagTest.FlagsVector(in plan, s, ref ks, ref cb, rows, ref n, ref max, width);
+                        }
                         if (stop < len) cb.Exact(stop, len - stop);
                         for (int i = stop; i < len; i++)
                         {
                             Assert.Equal(bFlag[i], bf[i]); // the tail's bounds, as the scalar test reads them
                             if (!float.IsFinite(s[i])) { rows[n++] = i; continue; }
-                            bool f = FlagTest.Flags(in kinks, s[i], kappa[i], bf[i], tau, tauNeg, out double pr);
+                            bool f = FlagTest.Flags(in kinks, s[i], k[i], bf[i], tau, tauNeg, out double pr);
                             if (f) rows[n++] = i; else if (pr > max) max = pr;
                         }
-                        string where = $"{act} len {len} mag {mag} round {round} width {width}";
+                        string where = $"{act} len {len} mag {mag} round {round} width {width} kappa {(inLoop ? "in the loop" : "row")}";
                         Assert.True(want.SequenceEqual(rows.Take(n)), $"{where}: flagged [{string.Join(",", rows.Take(n))}] vs [{string.Join(",", want)}]");
                         Assert.True(maxWant == max, $"{where}: max prediction {max:R} vs {maxWant:R}");
                     }
