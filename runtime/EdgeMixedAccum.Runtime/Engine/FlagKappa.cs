@@ -10,7 +10,8 @@ namespace EdgeMixedAccum.Runtime.Engine;
 /// Where the vector flag test (<see cref="FlagTest"/>) gets each component's kappa_phi(s_hat): float lanes
 /// kLo &lt;= kappa &lt;= kHi for its float screen (kHi in the "not flagged" claims, kLo in "flagged"), and kappa itself
 /// (the float <see cref="ActivationMath.Kappa(Activation, in ActivationParams, ReadOnlySpan{float}, Span{float})"/>
-/// gives) for the blocks the screen leaves undecided. Implementations are ref structs over the caller's spans.
+/// gives) for the blocks the screen leaves undecided. The piecewise-linear activations have one struct each shape
+/// (<see cref="FlagKappaKind"/>), so identity and ReLU pay one operation or none. Implementations are ref structs over the caller's spans.
 /// Contract: Range and Exact are called with i + lanes &lt;= Length, on finite s.
 /// </summary>
 internal interface IFlagKappa
@@ -23,7 +24,7 @@ internal interface IFlagKappa
     ReadOnlySpan<float> Exact(int i, int count);
 }
 
-/// <summary>kappa already computed (Dense units, and activations with no <see cref="PiecewiseKappa"/>): lo = hi = kappa.</summary>
+/// <summary>kappa already computed (Dense units, traced rows, and the activations <see cref="FlagKappaKind.Row"/> names): lo = hi = kappa.</summary>
 internal readonly ref struct SpanKappa(ReadOnlySpan<float> kappa) : IFlagKappa
 {
     private readonly ReadOnlySpan<float> _k = kappa;
@@ -45,18 +46,96 @@ internal readonly ref struct SpanKappa(ReadOnlySpan<float> kappa) : IFlagKappa
     public ReadOnlySpan<float> Exact(int i, int count) => _k.Slice(i, count);
 }
 
+/// <summary>How an untraced int8 conv row's flag test gets kappa (<see cref="Of"/>): the computed row, or in the
+/// loop's registers from s_hat for the piecewise-linear activations.</summary>
+internal enum FlagKappaKind
+{
+    /// <summary>A kappa row computed first (<see cref="SpanKappa"/>): tanh, sigmoid, GELU, SiLU.</summary>
+    Row,
+    /// <summary>kappa = 1 (<see cref="UnitKappa"/>): identity, LeakyReLU with alpha != 0.</summary>
+    Unit,
+    /// <summary>kappa = 1 for t &gt;= 0, else 0 (<see cref="SignKappa"/>): ReLU, LeakyReLU with alpha = 0.</summary>
+    Sign,
+    /// <summary>A clamped LeakyReLU (<see cref="ClampKappa"/>): Clip, LeakyReLU+clamp.</summary>
+    Clamp,
+}
+
+internal static class FlagKappa
+{
+    public static FlagKappaKind Of(in Activation a) => a.Kind switch
+    {
+        ActivationKind.Identity => FlagKappaKind.Unit,
+        ActivationKind.LeakyRelu => a.Alpha != 0 ? FlagKappaKind.Unit : FlagKappaKind.Sign,
+        ActivationKind.Relu => FlagKappaKind.Sign,
+        ActivationKind.Clip or ActivationKind.LeakyReluClip => FlagKappaKind.Clamp,
+        _ => FlagKappaKind.Row,
+    };
+}
+
+/// <summary>kappa_phi = 1 for every finite t (identity; LeakyReLU with alpha != 0, both sides): no operation.</summary>
+internal readonly ref struct UnitKappa(Span<float> kappa) : IFlagKappa
+{
+    private readonly Span<float> _kappa = kappa;
+    public int Length => _kappa.Length;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Range(int i, Vector512<float> s, out Vector512<float> lo, out Vector512<float> hi) => lo = hi = Vector512<float>.One;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Range(int i, Vector256<float> s, out Vector256<float> lo, out Vector256<float> hi) => lo = hi = Vector256<float>.One;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Range(int i, Vector128<float> s, out Vector128<float> lo, out Vector128<float> hi) => lo = hi = Vector128<float>.One;
+
+    /// <summary>kappa of [i, i + count) (finite s: 1) into the caller's kappa row at i.</summary>
+    public ReadOnlySpan<float> Exact(int i, int count)
+    {
+        var k = _kappa.Slice(i, count);
+        k.Fill(1f);
+        return k;
+    }
+}
+
+/// <summary>kappa_phi = 1 for t &gt;= 0 (-0 included: the larger one-sided limit at the kink), 0 for t &lt; 0 (ReLU;
+/// LeakyReLU with alpha = 0): one comparison.</summary>
+internal readonly ref struct SignKappa(ReadOnlySpan<float> s, Span<float> kappa) : IFlagKappa
+{
+    private readonly ReadOnlySpan<float> _s = s;
+    private readonly Span<float> _kappa = kappa;
+    public int Length => _s.Length;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Range(int i, Vector512<float> s, out Vector512<float> lo, out Vector512<float> hi) =>
+        lo = hi = Vector512.GreaterThanOrEqual(s, Vector512<float>.Zero) & Vector512<float>.One;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Range(int i, Vector256<float> s, out Vector256<float> lo, out Vector256<float> hi) =>
+        lo = hi = Vector256.GreaterThanOrEqual(s, Vector256<float>.Zero) & Vector256<float>.One;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Range(int i, Vector128<float> s, out Vector128<float> lo, out Vector128<float> hi) =>
+        lo = hi = Vector128.GreaterThanOrEqual(s, Vector128<float>.Zero) & Vector128<float>.One;
+
+    /// <summary>kappa of [i, i + count) (finite s) into the caller's kappa row at i.</summary>
+    public ReadOnlySpan<float> Exact(int i, int count)
+    {
+        var k = _kappa.Slice(i, count);
+        for (int j = 0; j < count; j++) k[j] = _s[i + j] >= 0 ? 1f : 0f;
+        return k;
+    }
+}
+
 /// <summary>
-/// kappa_phi of the piecewise-linear activations enclosed in the flag test's registers from s_hat alone, so a conv
-/// channel row needs no kappa pass: each is clamp(LeakyReLU_alpha(t), Min, Max) for some alpha, Min, Max (identity:
-/// 1, -inf, +inf; ReLU: 0, -inf, +inf; LeakyReLU: alpha, -inf, +inf; Clip: 1, Min, Max), whose kappa is LeakyReLU's
-/// (1, or 0 for t &lt; 0 when alpha = 0) where the LeakyReLU value v lies in the closed, non-degenerate [Min, Max] and
-/// 0 outside. The float product alpha t rounds monotonically and Min, Max are floats, so a float v strictly inside
-/// (outside) has an exact value strictly inside (outside): kappa is then known (lo = hi); a float v equal to a bound
-/// leaves kappa in {0, LeakyReLU's}, enclosed as [0, LeakyReLU's]. <see cref="Exact"/> computes kappa itself
+/// kappa_phi of a clamped LeakyReLU, clamp(LeakyReLU_alpha(t), Min, Max) (Clip: alpha = 1), enclosed in the flag
+/// test's registers from s_hat: kappa is LeakyReLU's (1, or 0 for t &lt; 0 when alpha = 0) where the LeakyReLU value
+/// v lies in the closed, non-degenerate [Min, Max] and 0 outside. The float product alpha t rounds monotonically
+/// and Min, Max are floats, so a float v strictly inside (outside) has an exact value strictly inside (outside):
+/// kappa is then known (lo = hi); a float v equal to a bound leaves kappa in {0, LeakyReLU's}, enclosed as
+/// [0, LeakyReLU's]. <see cref="Exact"/> computes kappa itself
 /// (<see cref="ActivationMath.Kappa(Activation, in ActivationParams, ReadOnlySpan{float}, Span{float})"/>, the
 /// bits of the kappa pass it replaces) into the caller's row for the blocks the screen cannot decide.
 /// </summary>
-internal readonly ref struct PiecewiseKappa : IFlagKappa
+internal readonly ref struct ClampKappa : IFlagKappa
 {
     private readonly ReadOnlySpan<float> _s;
     private readonly Span<float> _kappa;
@@ -65,25 +144,16 @@ internal readonly ref struct PiecewiseKappa : IFlagKappa
     private readonly float _alpha, _min, _max, _below, _one;
     private readonly Vector128<float> _alpha4, _min4, _max4, _below4, _one4; // NEON's loop: one load each, no DUP
 
-    /// <summary>Whether <paramref name="a"/> is one of the activations this encloses (<see cref="Create"/>).</summary>
-    public static bool Covers(in Activation a) => a.Kind is ActivationKind.Identity or ActivationKind.Relu
-        or ActivationKind.LeakyRelu or ActivationKind.Clip or ActivationKind.LeakyReluClip;
-
+    /// <param name="a">Clip or LeakyReluClip (<see cref="FlagKappaKind.Clamp"/>).</param>
     /// <param name="s">The components' s_hat.</param>
     /// <param name="kappa">The row's kappa scratch (at least s.Length): <see cref="Exact"/> writes there.</param>
-    public PiecewiseKappa(scoped in Activation a, scoped in ActivationParams p, ReadOnlySpan<float> s, Span<float> kappa)
+    public ClampKappa(scoped in Activation a, scoped in ActivationParams p, ReadOnlySpan<float> s, Span<float> kappa)
     {
-        if (!Covers(a)) throw new ArgumentException($"PiecewiseKappa: {a} is not piecewise linear");
-        if (kappa.Length < s.Length) throw new ArgumentException("PiecewiseKappa: kappa is shorter than s");
+        if (FlagKappa.Of(a) != FlagKappaKind.Clamp) throw new ArgumentException($"ClampKappa: {a} is no clamp");
+        if (kappa.Length < s.Length) throw new ArgumentException("ClampKappa: kappa is shorter than s");
         _s = s; _kappa = kappa; _act = a; _p = p;
-        (_alpha, _min, _max) = a.Kind switch
-        {
-            ActivationKind.Identity => (1f, float.NegativeInfinity, float.PositiveInfinity),
-            ActivationKind.Relu => (0f, float.NegativeInfinity, float.PositiveInfinity),
-            ActivationKind.LeakyRelu => (p.AlphaF, float.NegativeInfinity, float.PositiveInfinity),
-            ActivationKind.Clip => (1f, p.MinF, p.MaxF),
-            _ => (p.AlphaF, p.MinF, p.MaxF),
-        };
+        _alpha = a.Kind == ActivationKind.Clip ? 1f : p.AlphaF;
+        _min = p.MinF; _max = p.MaxF;
         _below = _alpha != 0 ? 1f : 0f;             // LeakyReLU's kappa for t < 0
         _one = _min < _max ? 1f : 0f;               // a degenerate clamp is constant: kappa 0
         _alpha4 = Vector128.Create(_alpha); _min4 = Vector128.Create(_min); _max4 = Vector128.Create(_max);

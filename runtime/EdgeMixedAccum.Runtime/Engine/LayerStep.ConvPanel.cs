@@ -49,8 +49,8 @@ internal sealed partial class LayerStep
     private int[] _tapOff = [];
     private bool _nhwcReady;
     // Untraced int8 rows of a piecewise-linear activation: the flag test encloses kappa from s_hat in its registers
-    // (PiecewiseKappa) instead of reading a kappa row computed first.
-    private bool _kappaInLoop;
+    // (FlagKappa.cs) instead of reading a kappa row computed first (Row: the other activations).
+    private FlagKappaKind _kappaKind;
 
     /// <summary>Components recomputed by f32-dot-taps since construction (tests: the path ran).</summary>
     internal long DotRecomputes { get; private set; }
@@ -72,7 +72,7 @@ internal sealed partial class LayerStep
     {
         _i8Nn = kernels.I8GemmNn; _f32Nn = kernels.F32GemmNn; _i8Nn4 = kernels.I8GemmNn4;
         _quad = _i8Nn4 is not null;
-        _kappaInLoop = _vectorFlag && PiecewiseKappa.Covers(in _act);
+        _kappaKind = _vectorFlag ? FlagKappa.Of(in _act) : FlagKappaKind.Row;
         int positions = _g.Positions;
         int t = Math.Max(16, PanelFloats / Math.Max(1, _k));
         _tile = t >= positions ? positions : t / 16 * 16;
@@ -113,8 +113,12 @@ internal sealed partial class LayerStep
                     int len = Math.Min(_tile, positions - p0);
                     if (_prec == Precision.I8) TileI8(xs, _xq.AsSpan(n * _inSample, _inSample), ys, n, g, p0, len);
                     else TileF32(xs, ys, g, p0, len);
-                    // The tile's rows are final: the output write (activation, and the next layer's int8 input).
-                    for (int r = g * _mg; r < (g + 1) * _mg; r++) WriteRow(OutRow(ys, r, p0, len), n, r * positions + p0);
+                    // The tile's rows are final: the output write (activation, and the next layer's int8 input),
+                    // in one call when the tile is the whole feature map (its rows are then one run: short rows
+                    // paid a call each).
+                    int r0 = g * _mg;
+                    if (len == positions) WriteRow(ys.Slice(r0 * positions, _mg * positions), n, r0 * positions);
+                    else for (int r = r0; r < r0 + _mg; r++) WriteRow(OutRow(ys, r, p0, len), n, r * positions + p0);
                 }
         }
     }
@@ -173,7 +177,7 @@ internal sealed partial class LayerStep
             var dot = _dotT.AsSpan(i * ld, len);
             I8Bounds.Channel(dot, _w.QScale[r], _w.Bias[r], _w.QDiff[r], _w.QL1[r], _w.QL2[r],
                 st.Scale, st.EMax, st.L1, rigorous, s, _traceS is null ? default : _bRigRow, enclose ? default : _bFlagRow);
-            if (!enclose || !_kappaInLoop) ActivationMath.Kappa(_act, in _actParams, s, kappa);
+            if (!enclose || _kappaKind == FlagKappaKind.Row) ActivationMath.Kappa(_act, in _actParams, s, kappa);
             var q = _qT.AsSpan(i * len, len);
             int flagged = _qCount[i] = enclose ? FlagChannel(in st, dot, r, s, kappa, q) : Flag(in st, s, kappa, _bFlagRow.AsSpan(0, len), q);
             if (_traceS is not null) TraceRow(n, r, p0, len, s, q[..flagged]);
@@ -200,19 +204,28 @@ internal sealed partial class LayerStep
         {
             var cb = new ChannelBound(dot, _w.QScale[r], _w.Bias[r], _w.QDiff[r], _w.QL1[r], _w.QL2[r], st.Scale, st.EMax, st.L1,
                 _flagBound == FlagBound.Rigorous, LaneWidth.Best, _sBlock, bf);
-            if (_kappaInLoop)
+            switch (_kappaKind)
             {
-                var kp = new PiecewiseKappa(in _act, in _actParams, s, kappa);
-                i = FlagTest.FlagsVector(in _flagPlan, s, ref kp, ref cb, rows, ref n, ref maxPred, LaneWidth.Best);
-            }
-            else
-            {
-                var ks = new SpanKappa(kappa);
-                i = FlagTest.FlagsVector(in _flagPlan, s, ref ks, ref cb, rows, ref n, ref maxPred, LaneWidth.Best);
+                case FlagKappaKind.Unit:
+                    var ku = new UnitKappa(kappa);
+                    i = FlagTest.FlagsVector(in _flagPlan, s, ref ku, ref cb, rows, ref n, ref maxPred, LaneWidth.Best);
+                    break;
+                case FlagKappaKind.Sign:
+                    var kg = new SignKappa(s, kappa);
+                    i = FlagTest.FlagsVector(in _flagPlan, s, ref kg, ref cb, rows, ref n, ref maxPred, LaneWidth.Best);
+                    break;
+                case FlagKappaKind.Clamp:
+                    var kc = new ClampKappa(in _act, in _actParams, s, kappa);
+                    i = FlagTest.FlagsVector(in _flagPlan, s, ref kc, ref cb, rows, ref n, ref maxPred, LaneWidth.Best);
+                    break;
+                default:
+                    var ks = new SpanKappa(kappa);
+                    i = FlagTest.FlagsVector(in _flagPlan, s, ref ks, ref cb, rows, ref n, ref maxPred, LaneWidth.Best);
+                    break;
             }
             if (i < len) cb.Exact(i, len - i); // the scalar test reads the rest's bounds
         }
-        if (_kappaInLoop && i < len) ActivationMath.Kappa(_act, in _actParams, s[i..], kappa[i..]); // and their kappa
+        if (_kappaKind != FlagKappaKind.Row && i < len) ActivationMath.Kappa(_act, in _actParams, s[i..], kappa[i..]); // and their kappa
         return FlagFrom(in st, s, kappa, bf, rows, i, n, maxPred);
     }
 

@@ -55,7 +55,7 @@ public class ChannelBoundTests
                         if (f) want.Add(i); else if (pr > maxWant) maxWant = pr;
                     }
                     foreach (int width in LaneWidth.Supported())
-                        foreach (bool inLoop in PiecewiseKappa.Covers(act) ? new[] { false, true } : [false])
+                        foreach (bool inLoop in FlagKappa.Of(act) != FlagKappaKind.Row ? new[] { false, true } : [false])
                     {
                         var plan = new FlagPlan(in kinks, tau, tauNeg);
                         var bf = new double[len];
@@ -67,8 +67,12 @@ public class ChannelBoundTests
                         int stop;
                         if (inLoop)
                         {
-                            var kp = new PiecewiseKappa(in act, in p, s, k);
-                            stop = FlagTest.FlagsVector(in plan, s, ref kp, ref cb, rows, ref n, ref max, width);
+                            switch (FlagKappa.Of(act))
+                            {
+                                case FlagKappaKind.Unit: { var kp = new UnitKappa(k); stop = FlagTest.FlagsVector(in plan, s, ref kp, ref cb, rows, ref n, ref max, width); break; }
+                                case FlagKappaKind.Sign: { var kp = new SignKappa(s, k); stop = FlagTest.FlagsVector(in plan, s, ref kp, ref cb, rows, ref n, ref max, width); break; }
+                                default: { var kp = new ClampKappa(in act, in p, s, k); stop = FlagTest.FlagsVector(in plan, s, ref kp, ref cb, rows, ref n, ref max, width); break; }
+                            }
                             ActivationMath.Kappa(act, in p, s.AsSpan(stop), k.AsSpan(stop));
                         }
                         else

@@ -6,7 +6,8 @@ using EdgeMixedAccum.Runtime.Engine;
 namespace EdgeMixedAccum.Runtime.Tests.Engine;
 
 /// <summary>
-/// PiecewiseKappa, the conv flag test's kappa enclosed in registers from s_hat, against kappa_phi's element form in
+/// FlagKappa.cs, the conv flag test's kappa enclosed in registers from s_hat (UnitKappa, SignKappa, ClampKappa by the
+/// activation's shape), against kappa_phi's element form in
 /// double (ActivationMath): lo &lt;= kappa &lt;= hi in every lane at every width, lo = hi except where the float
 /// LeakyReLU value sits on a clamp bound (where the float and the exact product may lie on different sides), and
 /// Exact gives the kappa row's bits. Results on and beside every bound and kink, where alpha * t rounds onto a bound,
@@ -25,9 +26,11 @@ public class FlagKappaTests
     [Fact]
     public void CoversThePiecewiseLinearKindsOnly()
     {
-        foreach (Activation a in Piecewise()) Assert.True(PiecewiseKappa.Covers(a));
+        foreach (Activation a in Piecewise()) Assert.NotEqual(FlagKappaKind.Row, FlagKappa.Of(a));
+        Assert.Equal(FlagKappaKind.Sign, FlagKappa.Of(Activation.LeakyRelu(0f)));
+        Assert.Equal(FlagKappaKind.Unit, FlagKappa.Of(Activation.LeakyRelu(-0.5f)));
         foreach (var a in new[] { Activation.Tanh, new Activation(ActivationKind.Sigmoid), new Activation(ActivationKind.Gelu), new Activation(ActivationKind.Silu) })
-            Assert.False(PiecewiseKappa.Covers(a));
+            Assert.Equal(FlagKappaKind.Row, FlagKappa.Of(a));
     }
 
     [Theory, MemberData(nameof(Piecewise))]
@@ -41,9 +44,20 @@ public class FlagKappaTests
         int ambiguous = 0;
         foreach (int width in LaneWidth.Supported().Where(w => w > 0)) // the vector loops (0 is the scalar tail's)
         {
-            int lanes = width / 32;
             var row = new float[s.Length];
-            var kp = new PiecewiseKappa(in act, in p, s, row);
+            switch (FlagKappa.Of(act))
+            {
+                case FlagKappaKind.Unit: { var k = new UnitKappa(row); Check(ref k, width); break; }
+                case FlagKappaKind.Sign: { var k = new SignKappa(s, row); Check(ref k, width); break; }
+                default: { var k = new ClampKappa(in act, in p, s, row); Check(ref k, width); break; }
+            }
+            Assert.True(row.SequenceEqual(kappa), $"{act} width {width}: the row Exact wrote");
+        }
+        if (clamps && act.Min < act.Max) Assert.True(ambiguous > 0, "no result on a bound: the test missed the case");
+
+        void Check<TK>(ref TK kp, int width) where TK : struct, IFlagKappa, allows ref struct
+        {
+            int lanes = width / 32;
             for (int i = 0; i + lanes <= s.Length; i += lanes)
             {
                 float[] lo = new float[lanes], hi = new float[lanes];
@@ -63,9 +77,7 @@ public class FlagKappaTests
                 }
                 Assert.True(kp.Exact(i, lanes).SequenceEqual(kappa.AsSpan(i, lanes)), $"{act} width {width} at {i}: Exact");
             }
-            Assert.True(row.SequenceEqual(kappa), $"{act} width {width}: the row Exact wrote");
         }
-        if (clamps && act.Min < act.Max) Assert.True(ambiguous > 0, "no result on a bound: the test missed the case");
     }
 
     /// <summary>Random results of every magnitude, and each bound, kink and 0 with its float neighbours, the results
