@@ -101,30 +101,34 @@ public static class FlagTest
         double top = maxPredicted; // the running maximum as of the last exact block
         var tLo = FlagScreen<Vector128<float>, Lanes128>.Below(Math.Min(tau, top));
         ref float sr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(s);
-        for (; i + 4 <= len; i += 4) // len <= s, kappa and the bound's length (above)
+        while (i + 4 <= len) // len <= s, kappa and the bound's length (above)
         {
-            var sf = Vector128.LoadUnsafe(ref sr, (nuint)i);
-            if (!Vector128.EqualsAll(sf - sf, Vector128<float>.Zero)) break; // a non-finite s_hat: the pairs, then the caller
-            kappa.Range(i, sf, out var kLo, out var kHi);
-            bound.Range(i, Vector128.Abs(sf), out var lo, out var hi);
-            uint bits;
-            if (screen.Decide(sf, kLo, kHi, lo, hi, tLo, out var sure))
+            // Runs of blocks the screen decides, in a loop with no call: with the exact path's calls in the same loop
+            // the register allocator saved and restored the running state (i, the threshold) on every block.
+            bool undecided = false;
+            for (; i + 4 <= len; i += 4)
             {
+                var sf = Vector128.LoadUnsafe(ref sr, (nuint)i);
+                if (!Vector128.EqualsAll(sf - sf, Vector128<float>.Zero)) break; // a non-finite s_hat: the pairs, then the caller
+                kappa.Range(i, sf, out var kLo, out var kHi);
+                bound.Range(i, Vector128.Abs(sf), out var lo, out var hi);
+                if (!screen.Decide(sf, kLo, kHi, lo, hi, tLo, out var sure)) { undecided = true; break; }
                 // Most blocks flag nothing: on NEON a zero test (UMAXV) is cheaper than gathering the sign bits.
                 if (Vector128.EqualsAll(sure.AsUInt32(), Vector128<uint>.Zero)) continue;
-                bits = sure.ExtractMostSignificantBits();
+                for (uint b = sure.ExtractMostSignificantBits(); b != 0; b &= b - 1) rows[n++] = i + System.Numerics.BitOperations.TrailingZeroCount(b);
             }
-            else
-            {
-                var e = bound.Exact(i, 4);
-                var (s0, s1) = Vector128.Widen(sf);
-                var (k0, k1) = Vector128.Widen(Vector128.Create(kappa.Exact(i, 4)));
-                bits = Pair(s0, k0, Vector128.Create(e[..2]), in kinks, kinked, vt, vg, ref max)
-                    | (Pair(s1, k1, Vector128.Create(e[2..4]), in kinks, kinked, vt, vg, ref max) << 2);
-                double m = HorizontalMax(max);
-                if (m != top) { top = m; tLo = FlagScreen<Vector128<float>, Lanes128>.Below(Math.Min(tau, top)); }
-            }
+            if (!undecided) break;
+            // Block i: the exact test in double lanes.
+            var e = bound.Exact(i, 4);
+            var ke = kappa.Exact(i, 4);
+            var (s0, s1) = Vector128.Widen(Vector128.LoadUnsafe(ref sr, (nuint)i));
+            var (k0, k1) = Vector128.Widen(Vector128.Create(ke));
+            uint bits = Pair(s0, k0, Vector128.Create(e[..2]), in kinks, kinked, vt, vg, ref max)
+                | (Pair(s1, k1, Vector128.Create(e[2..4]), in kinks, kinked, vt, vg, ref max) << 2);
+            double m = HorizontalMax(max);
+            if (m != top) { top = m; tLo = FlagScreen<Vector128<float>, Lanes128>.Below(Math.Min(tau, top)); }
             for (; bits != 0; bits &= bits - 1) rows[n++] = i + System.Numerics.BitOperations.TrailingZeroCount(bits);
+            i += 4;
         }
         for (; i + 2 <= len; i += 2)
         {
@@ -198,8 +202,11 @@ public static class FlagTest
             else
             {
                 var e = bound.Exact(i, 16);
-                var (s0, s1) = Vector512.Widen(sf);
-                var (k0, k1) = Vector512.Widen(Vector512.Create(kappa.Exact(i, 16)));
+                var ke = kappa.Exact(i, 16);
+                // s_hat reloaded after the calls: a vector live across a call is saved and restored around it, and
+                // the register allocator did that on every block, decided or not.
+                var (s0, s1) = Vector512.Widen(Vector512.LoadUnsafe(ref sr, (nuint)i));
+                var (k0, k1) = Vector512.Widen(Vector512.Create(ke));
                 bits = Lanes(s0, k0, Vector512.Create(e[..8]), in kinks, kinked, vt, vg, ref max)
                     | (Lanes(s1, k1, Vector512.Create(e[8..16]), in kinks, kinked, vt, vg, ref max) << 8);
                 double m = HorizontalMax(max);
@@ -235,25 +242,30 @@ public static class FlagTest
         double top = maxPredicted;                       // the running maximum as of the last exact block
         var tLo = FlagScreen<Vector256<float>, Lanes256>.Below(Math.Min(tau, top));
         int cnt = n;
-        for (; i + 8 <= len; i += 8)
+        while (i + 8 <= len)
         {
-            var sf = Vector256.LoadUnsafe(ref sr, (nuint)i);
-            if (!Vector256.EqualsAll(sf - sf, Vector256<float>.Zero)) break; // a non-finite s_hat: the narrower loops, then the caller
-            kappa.Range(i, sf, out var kLo, out var kHi);
-            bound.Range(i, Vector256.Abs(sf), out var lo, out var hi);
-            uint bits;
-            if (screen.Decide(sf, kLo, kHi, lo, hi, tLo, out var sure)) bits = sure.ExtractMostSignificantBits();
-            else
+            // Decided blocks in a loop with no call (as the 128-bit loop): x64 keeps no vector register across a call.
+            bool undecided = false;
+            for (; i + 8 <= len; i += 8)
             {
-                var e = bound.Exact(i, 8);
-                var (s0, s1) = Vector256.Widen(sf);
-                var (k0, k1) = Vector256.Widen(Vector256.Create(kappa.Exact(i, 8)));
-                bits = Lanes(s0, k0, Vector256.Create(e[..4]), in kinks, kinked, vt, vg, ref max)
-                    | (Lanes(s1, k1, Vector256.Create(e[4..8]), in kinks, kinked, vt, vg, ref max) << 4);
-                double m = HorizontalMax(max);
-                if (m != top) { top = m; tLo = FlagScreen<Vector256<float>, Lanes256>.Below(Math.Min(tau, top)); }
+                var sf = Vector256.LoadUnsafe(ref sr, (nuint)i);
+                if (!Vector256.EqualsAll(sf - sf, Vector256<float>.Zero)) break; // a non-finite s_hat: the narrower loops, then the caller
+                kappa.Range(i, sf, out var kLo, out var kHi);
+                bound.Range(i, Vector256.Abs(sf), out var lo, out var hi);
+                if (!screen.Decide(sf, kLo, kHi, lo, hi, tLo, out var sure)) { undecided = true; break; }
+                for (uint b = sure.ExtractMostSignificantBits(); b != 0; b &= b - 1) rows[cnt++] = i + System.Numerics.BitOperations.TrailingZeroCount(b);
             }
+            if (!undecided) break;
+            var e = bound.Exact(i, 8);
+            var ke = kappa.Exact(i, 8);
+            var (s0, s1) = Vector256.Widen(Vector256.LoadUnsafe(ref sr, (nuint)i));
+            var (k0, k1) = Vector256.Widen(Vector256.Create(ke));
+            uint bits = Lanes(s0, k0, Vector256.Create(e[..4]), in kinks, kinked, vt, vg, ref max)
+                | (Lanes(s1, k1, Vector256.Create(e[4..8]), in kinks, kinked, vt, vg, ref max) << 4);
+            double m = HorizontalMax(max);
+            if (m != top) { top = m; tLo = FlagScreen<Vector256<float>, Lanes256>.Below(Math.Min(tau, top)); }
             for (; bits != 0; bits &= bits - 1) rows[cnt++] = i + System.Numerics.BitOperations.TrailingZeroCount(bits);
+            i += 8;
         }
         n = cnt;
         maxPredicted = HorizontalMax(max); // max started at maxPredicted
