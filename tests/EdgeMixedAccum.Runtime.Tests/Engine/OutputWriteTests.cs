@@ -62,6 +62,25 @@ public class OutputWriteTests
     }
 
     [Fact]
+    public void WorkerLanesFeedAsTheCallerDoes()
+    {
+        // Threads = 2: each worker lane is an inner session with its own layer steps and links; a batch of 5 splits
+        // 3 + 2. Outputs equal the one-thread session's without the fusion, bit for bit.
+        var m = Chain(14, 0.02f);
+        var input = Inputs(8, 5 * 3 * 11 * 9, 2);
+        var o = new SessionOptions { Mode = RunMode.Adaptive, Tau = 0.05f, MaxBatch = 5 };
+        using var threaded = new Session(m, o with { Threads = 2 });
+        using var plain = new Session(m, o with { FuseOutputWrite = false });
+        var y1 = new float[5 * threaded.OutputLength];
+        var y2 = new float[5 * plain.OutputLength];
+        threaded.Run(input, y1, 5);
+        plain.Run(input, y2, 5);
+        Assert.True(y1.Select(BitConverter.SingleToInt32Bits).SequenceEqual(y2.Select(BitConverter.SingleToInt32Bits)), "outputs differ");
+        Assert.Equal(plain.LastReport.Layers.Sum(l => l.Flagged), threaded.LastReport.Layers.Sum(l => l.Flagged));
+        Assert.Contains(threaded.Layers, l => l.Feeds);
+    }
+
+    [Fact]
     public void NonFiniteRowsClearTheFedInput()
     {
         // Inputs of 1e38 overflow the first conv's sums to +-inf (clamped by LeakyReLU+clamp to finite values, so
