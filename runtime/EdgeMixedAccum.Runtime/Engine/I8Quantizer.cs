@@ -195,8 +195,9 @@ internal static class I8Quantizer
         emax = em; l1 = ls;
     }
 
-    /// <summary>Four elements' levels round_even(x / s) clamped to [-127, 127]. x finite (the contract): no NaN and no
-    /// signed-zero tie, so the one-instruction min/max give Math.Clamp's bits.</summary>
+    /// <summary>Four elements' levels round_even(x / s) clamped to [-127, 127]. For finite x there is no NaN and no
+    /// signed-zero tie, so the one-instruction min/max give Math.Clamp's bits (a non-finite x's level is unspecified:
+    /// the contract above).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<float> Level(Vector128<float> v, Vector128<float> inv, Vector128<float> lo, Vector128<float> hi) =>
         Vector128.MinNative(Vector128.MaxNative(Vector128.Round(v * inv), lo), hi);

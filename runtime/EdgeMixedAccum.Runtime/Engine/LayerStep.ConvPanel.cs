@@ -224,8 +224,8 @@ internal sealed partial class LayerStep
                     break;
             }
             if (i < len) cb.Exact(i, len - i); // the scalar test reads the rest's bounds
+            if (_kappaKind != FlagKappaKind.Row && i < len) ActivationMath.Kappa(_act, in _actParams, s[i..], kappa[i..]); // and their kappa
         }
-        if (_kappaKind != FlagKappaKind.Row && i < len) ActivationMath.Kappa(_act, in _actParams, s[i..], kappa[i..]); // and their kappa
         return FlagFrom(in st, s, kappa, bf, rows, i, n, maxPred);
     }
 
