@@ -86,28 +86,23 @@ internal readonly ref struct ChannelBound : IFlagBound
         if (sScratch.Length < 16 || bScratch.Length < dot.Length) throw new ArgumentException("ChannelBound: scratch too short");
         _dot = dot; _scale = scale; _bias = bias; _diff = diff; _l1 = l1; _l2 = l2; _sx = sx; _emax = emax; _xl1 = xl1;
         _rigorous = rigorous; _width = width; _sScratch = sScratch; _bScratch = bScratch;
-        double c = I8Bounds.FlagConstant(diff, l1, l2, emax, xl1, rigorous);
-        _lo = Down(c);
-        _cHi = Up32((c + 4.6e-16 * Math.Abs((double)bias) + Math.ScaleB(1, -149)) * (1 + Math.ScaleB(1, -40)));
-        _aHi = Up32((Math.ScaleB(1, -23) + 2.3e-16 * (1 + Math.ScaleB(1, -22))) * (1 + Math.ScaleB(1, -40)));
+        double c = C = I8Bounds.FlagConstant(diff, l1, l2, emax, xl1, rigorous);
+        CHi = (c + 4.6e-16 * Math.Abs((double)bias) + Math.ScaleB(1, -149)) * (1 + Math.ScaleB(1, -40));
+        _lo = F32Round.Down(c);
+        _cHi = F32Round.Up(CHi);
+        _aHi = F32Round.Up(AHi);
         _lo4 = Vector128.Create(_lo); _cHi4 = Vector128.Create(_cHi); _aHi4 = Vector128.Create(_aHi);
     }
 
     public int Length => _dot.Length;
 
-    /// <summary>The largest float at most v (v &gt;= 0; beyond float range the largest float).</summary>
-    private static float Down(double v)
-    {
-        float f = (float)Math.Min(v, float.MaxValue);
-        return f > v ? MathF.BitDecrement(f) : f;
-    }
-
-    /// <summary>The least float at least v (+inf beyond float range).</summary>
-    private static float Up32(double v)
-    {
-        float f = (float)v;
-        return f < v ? MathF.BitIncrement(f) : f;
-    }
+    /// <summary>The row's bounds as an affine enclosure in double, C &lt;= B &lt;= CHi + AHi |s| (the float fields above
+    /// are these rounded outward): what <see cref="FlagBand"/> turns into thresholds on s_hat.</summary>
+    public double C { get; }
+    /// <inheritdoc cref="C"/>
+    public double CHi { get; }
+    /// <inheritdoc cref="C"/>
+    public static readonly double AHi = (Math.ScaleB(1, -23) + 2.3e-16 * (1 + Math.ScaleB(1, -22))) * (1 + Math.ScaleB(1, -40));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Range(int i, Vector512<float> absS, out Vector512<float> lo, out Vector512<float> hi)

@@ -24,6 +24,11 @@ internal interface IFloatLanes<TV> where TV : struct
     static abstract TV Or(TV a, TV b);
     /// <summary>Whether every lane of a comparison mask is set.</summary>
     static abstract bool All(TV mask);
+    /// <summary>Lanes per vector.</summary>
+    static abstract int Count { get; }
+    static abstract TV Load(ref float r, nuint i);
+    /// <summary>A comparison mask's lanes as bits (lane 0 lowest).</summary>
+    static abstract uint Bits(TV mask);
 }
 
 internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
@@ -43,6 +48,11 @@ internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
     public static Vector512<float> Or(Vector512<float> a, Vector512<float> b) => a | b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool All(Vector512<float> mask) => Vector512.EqualsAll(mask.AsUInt32(), Vector512<uint>.AllBitsSet); // NEON: one UMINV, not a bit gather
+    public static int Count => Vector512<float>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(ref float r, nuint i) => Vector512.LoadUnsafe(ref r, i);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Bits(Vector512<float> mask) => (uint)mask.ExtractMostSignificantBits();
 }
 
 internal readonly struct Lanes256 : IFloatLanes<Vector256<float>>
@@ -62,6 +72,11 @@ internal readonly struct Lanes256 : IFloatLanes<Vector256<float>>
     public static Vector256<float> Or(Vector256<float> a, Vector256<float> b) => a | b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool All(Vector256<float> mask) => Vector256.EqualsAll(mask.AsUInt32(), Vector256<uint>.AllBitsSet); // NEON: one UMINV, not a bit gather
+    public static int Count => Vector256<float>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load(ref float r, nuint i) => Vector256.LoadUnsafe(ref r, i);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Bits(Vector256<float> mask) => (uint)mask.ExtractMostSignificantBits();
 }
 
 internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
@@ -81,6 +96,12 @@ internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
     public static Vector128<float> Or(Vector128<float> a, Vector128<float> b) => a | b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool All(Vector128<float> mask) => Vector128.EqualsAll(mask.AsUInt32(), Vector128<uint>.AllBitsSet); // NEON: one UMINV, not a bit gather
+    public static int Count => Vector128<float>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Load(ref float r, nuint i) => Vector128.LoadUnsafe(ref r, i);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Bits(Vector128<float> mask) => // NEON has no bit gather: AND with lane weights and one ADDV (ExtractMostSignificantBits shifts first)
+        Vector128.Sum(mask.AsUInt32() & Vector128.Create(1u, 2u, 4u, 8u));
 }
 
 /// <summary>

@@ -84,13 +84,24 @@ public static class FlagTest
         Span<int> rows, ref int n, ref double maxPredicted, int width)
         where TK : struct, IFlagKappa, allows ref struct where TB : struct, IFlagBound, allows ref struct
     {
+        var band = FlagBand.Off;
+        return FlagsVector(in plan, s, ref kappa, ref bound, ref band, rows, ref n, ref maxPredicted, width);
+    }
+
+    /// <summary>The vector test with a row's <see cref="FlagBand"/> (set for these bounds by <see cref="FlagBand.Row"/>)
+    /// in front of the float screen in each loop: the band runs its own loop over the blocks it decides, the screen
+    /// (or the exact test) takes the block it stops at, then the band again.</summary>
+    internal static int FlagsVector<TK, TB>(in FlagPlan plan, ReadOnlySpan<float> s, ref TK kappa, ref TB bound, ref FlagBand band,
+        Span<int> rows, ref int n, ref double maxPredicted, int width)
+        where TK : struct, IFlagKappa, allows ref struct where TB : struct, IFlagBound, allows ref struct
+    {
         int i = 0;
         width = Math.Min(width, LaneWidth.Best); // a wider request than the machine runs takes its widest loop
         if (!Vector128.IsHardwareAccelerated || width < 128) return 0;
         int len = Math.Min(s.Length, Math.Min(kappa.Length, bound.Length));
         if (rows.Length < len) throw new ArgumentException("FlagTest: rows shorter than s");
-        if (width >= 512) i = Flags512(in plan, s[..len], ref kappa, ref bound, rows, ref n, ref maxPredicted);
-        else if (width >= 256) i = Flags256(in plan, s[..len], ref kappa, ref bound, rows, ref n, ref maxPredicted);
+        if (width >= 512) i = Flags512(in plan, s[..len], ref kappa, ref bound, ref band, rows, ref n, ref maxPredicted);
+        else if (width >= 256) i = Flags256(in plan, s[..len], ref kappa, ref bound, ref band, rows, ref n, ref maxPredicted);
         ref readonly var kinks = ref plan.Kinks;
         double tau = plan.Tau;
         var vt = Vector128.Create(tau);
@@ -100,6 +111,9 @@ public static class FlagTest
         ref readonly var screen = ref plan.Screen128;
         double top = maxPredicted; // the running maximum as of the last exact block
         var tLo = FlagScreen<Vector128<float>, Lanes128>.Below(Math.Min(tau, top));
+        bool banded = band.On;
+        if (banded) band.Retarget(Math.Min(tau, top));
+        var bl = new BandLanes<Vector128<float>, Lanes128>(in band);
         ref float sr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(s);
         while (i + 4 <= len) // len <= s, kappa and the bound's length (above)
         {
@@ -108,6 +122,8 @@ public static class FlagTest
             bool undecided = false;
             for (; i + 4 <= len; i += 4)
             {
+                // The band first, in its own loop: the screen takes the block it stops at.
+                if (banded && (i = BandLanes<Vector128<float>, Lanes128>.Run(in bl, ref sr, i, len, rows, ref n)) + 4 > len) break;
                 var sf = Vector128.LoadUnsafe(ref sr, (nuint)i);
                 if (!Vector128.EqualsAll(sf - sf, Vector128<float>.Zero)) break; // a non-finite s_hat: the pairs, then the caller
                 kappa.Range(i, sf, out var kLo, out var kHi);
@@ -126,7 +142,11 @@ public static class FlagTest
             uint bits = Pair(s0, k0, Vector128.Create(e[..2]), in kinks, kinked, vt, vg, ref max)
                 | (Pair(s1, k1, Vector128.Create(e[2..4]), in kinks, kinked, vt, vg, ref max) << 2);
             double m = HorizontalMax(max);
-            if (m != top) { top = m; tLo = FlagScreen<Vector128<float>, Lanes128>.Below(Math.Min(tau, top)); }
+            if (m != top)
+            {
+                top = m; tLo = FlagScreen<Vector128<float>, Lanes128>.Below(Math.Min(tau, top));
+                if (banded) { band.Retarget(Math.Min(tau, top)); bl = new(in band); }
+            }
             for (; bits != 0; bits &= bits - 1) rows[n++] = i + System.Numerics.BitOperations.TrailingZeroCount(bits);
             i += 4;
         }
@@ -161,7 +181,7 @@ public static class FlagTest
     /// <summary>The loop of <see cref="FlagsVector"/> 16 components at a time: a float screen (<see cref="FlagScreen{TV, TL}"/>)
     /// decides the block when it can, else Vector512 double lanes run the same double operations as the scalar test;
     /// either way the same flags and predictions. Stops before a block holding a non-finite s_hat.</summary>
-    private static int Flags512<TK, TB>(in FlagPlan plan, ReadOnlySpan<float> s, ref TK kappa, ref TB bound,
+    private static int Flags512<TK, TB>(in FlagPlan plan, ReadOnlySpan<float> s, ref TK kappa, ref TB bound, ref FlagBand band,
         Span<int> rows, ref int n, ref double maxPredicted)
         where TK : struct, IFlagKappa, allows ref struct where TB : struct, IFlagBound, allows ref struct
     {
@@ -178,9 +198,13 @@ public static class FlagTest
         ref readonly var screen = ref plan.Screen512;
         double top = maxPredicted;                       // the running maximum as of the last exact block
         var tLo = FlagScreen<Vector512<float>, Lanes512>.Below(Math.Min(tau, top));
+        bool banded = band.On;
+        if (banded) band.Retarget(Math.Min(tau, top));
+        var bl = new BandLanes<Vector512<float>, Lanes512>(in band);
         int cnt = n;
         for (; i + 16 <= len; i += 16)
         {
+            if (banded && (i = BandLanes<Vector512<float>, Lanes512>.Run(in bl, ref sr, i, len, rows, ref cnt)) + 16 > len) break;
             var sf = Vector512.LoadUnsafe(ref sr, (nuint)i);
             if (!Vector512.EqualsAll(sf - sf, Vector512<float>.Zero)) break; // a non-finite s_hat: the caller's scalar loop
             kappa.Range(i, sf, out var kLo, out var kHi);
@@ -210,7 +234,11 @@ public static class FlagTest
                 bits = Lanes(s0, k0, Vector512.Create(e[..8]), in kinks, kinked, vt, vg, ref max)
                     | (Lanes(s1, k1, Vector512.Create(e[8..16]), in kinks, kinked, vt, vg, ref max) << 8);
                 double m = HorizontalMax(max);
-                if (m != top) { top = m; tLo = FlagScreen<Vector512<float>, Lanes512>.Below(Math.Min(tau, top)); }
+                if (m != top)
+                {
+                    top = m; tLo = FlagScreen<Vector512<float>, Lanes512>.Below(Math.Min(tau, top));
+                    if (banded) { band.Retarget(Math.Min(tau, top)); bl = new(in band); }
+                }
             }
             while (bits != 0)
             {
@@ -225,7 +253,7 @@ public static class FlagTest
 
     /// <summary>The loop of <see cref="FlagsVector"/> 8 components at a time (AVX2): <see cref="Flags512"/>'s steps, the
     /// flagged lanes' indices appended by a bit loop (AVX2 has no compress).</summary>
-    private static int Flags256<TK, TB>(in FlagPlan plan, ReadOnlySpan<float> s, ref TK kappa, ref TB bound,
+    private static int Flags256<TK, TB>(in FlagPlan plan, ReadOnlySpan<float> s, ref TK kappa, ref TB bound, ref FlagBand band,
         Span<int> rows, ref int n, ref double maxPredicted)
         where TK : struct, IFlagKappa, allows ref struct where TB : struct, IFlagBound, allows ref struct
     {
@@ -241,6 +269,9 @@ public static class FlagTest
         ref readonly var screen = ref plan.Screen256;
         double top = maxPredicted;                       // the running maximum as of the last exact block
         var tLo = FlagScreen<Vector256<float>, Lanes256>.Below(Math.Min(tau, top));
+        bool banded = band.On;
+        if (banded) band.Retarget(Math.Min(tau, top));
+        var bl = new BandLanes<Vector256<float>, Lanes256>(in band);
         int cnt = n;
         while (i + 8 <= len)
         {
@@ -248,6 +279,7 @@ public static class FlagTest
             bool undecided = false;
             for (; i + 8 <= len; i += 8)
             {
+                if (banded && (i = BandLanes<Vector256<float>, Lanes256>.Run(in bl, ref sr, i, len, rows, ref cnt)) + 8 > len) break;
                 var sf = Vector256.LoadUnsafe(ref sr, (nuint)i);
                 if (!Vector256.EqualsAll(sf - sf, Vector256<float>.Zero)) break; // a non-finite s_hat: the narrower loops, then the caller
                 kappa.Range(i, sf, out var kLo, out var kHi);
@@ -263,7 +295,11 @@ public static class FlagTest
             uint bits = Lanes(s0, k0, Vector256.Create(e[..4]), in kinks, kinked, vt, vg, ref max)
                 | (Lanes(s1, k1, Vector256.Create(e[4..8]), in kinks, kinked, vt, vg, ref max) << 4);
             double m = HorizontalMax(max);
-            if (m != top) { top = m; tLo = FlagScreen<Vector256<float>, Lanes256>.Below(Math.Min(tau, top)); }
+            if (m != top)
+            {
+                top = m; tLo = FlagScreen<Vector256<float>, Lanes256>.Below(Math.Min(tau, top));
+                if (banded) { band.Retarget(Math.Min(tau, top)); bl = new(in band); }
+            }
             for (; bits != 0; bits &= bits - 1) rows[cnt++] = i + System.Numerics.BitOperations.TrailingZeroCount(bits);
             i += 8;
         }

@@ -204,19 +204,20 @@ internal sealed partial class LayerStep
         {
             var cb = new ChannelBound(dot, _w.QScale[r], _w.Bias[r], _w.QDiff[r], _w.QL1[r], _w.QL2[r], st.Scale, st.EMax, st.L1,
                 _flagBound == FlagBound.Rigorous, LaneWidth.Best, _sBlock, bf);
+            if (_band.On) _band.Row(cb.C, cb.CHi, ChannelBound.AHi, Math.Min(_tau, maxPred));
             switch (_kappaKind)
             {
                 case FlagKappaKind.Unit:
                     var ku = new UnitKappa(kappa);
-                    i = FlagTest.FlagsVector(in _flagPlan, s, ref ku, ref cb, rows, ref n, ref maxPred, LaneWidth.Best);
+                    i = FlagTest.FlagsVector(in _flagPlan, s, ref ku, ref cb, ref _band, rows, ref n, ref maxPred, LaneWidth.Best);
                     break;
                 case FlagKappaKind.Sign:
                     var kg = new SignKappa(s, kappa);
-                    i = FlagTest.FlagsVector(in _flagPlan, s, ref kg, ref cb, rows, ref n, ref maxPred, LaneWidth.Best);
+                    i = FlagTest.FlagsVector(in _flagPlan, s, ref kg, ref cb, ref _band, rows, ref n, ref maxPred, LaneWidth.Best);
                     break;
                 case FlagKappaKind.Clamp:
                     var kc = new ClampKappa(in _act, in _actParams, s, kappa);
-                    i = FlagTest.FlagsVector(in _flagPlan, s, ref kc, ref cb, rows, ref n, ref maxPred, LaneWidth.Best);
+                    i = FlagTest.FlagsVector(in _flagPlan, s, ref kc, ref cb, ref _band, rows, ref n, ref maxPred, LaneWidth.Best);
                     break;
                 default:
                     var ks = new SpanKappa(kappa);

@@ -22,6 +22,8 @@ internal sealed partial class LayerStep
     private readonly float _tau, _tauNeg, _staticScale;
     private readonly bool _authors, _vectorFlag;
     private readonly FlagPlan _flagPlan;
+    // The conv flag test's thresholds on s_hat (piecewise-linear activations), reset per channel row.
+    private FlagBand _band;
     private readonly ActivationParams _actParams; // validated once, for the per-row kappa
     private readonly EstimatorKind _est;
     private readonly FlagBound _flagBound;
@@ -102,6 +104,7 @@ internal sealed partial class LayerStep
         _vectorFlag = !_authors;
         _actParams = ActivationParams.From(_act);
         _flagPlan = new FlagPlan(FlagTest.Kinks(_act), _tau, _tauNeg);
+        _band = FlagBand.For(in _act, in _actParams, in _flagPlan);
         _est = o.Estimator ?? plan.Estimator;
         _flagBound = o.FlagBound;
         _staticScale = plan.Precision == Precision.I8 ? plan.InputScale : 0f;

@@ -55,12 +55,16 @@ public class ChannelBoundTests
                         if (f) want.Add(i); else if (pr > maxWant) maxWant = pr;
                     }
                     foreach (int width in LaneWidth.Supported())
-                        foreach (bool inLoop in FlagKappa.Of(act) != FlagKappaKind.Row ? new[] { false, true } : [false])
+                        foreach (int source in FlagKappa.Of(act) != FlagKappaKind.Row ? new[] { 0, 1, 2 } : [0])
                     {
+                        bool inLoop = source > 0;
                         var plan = new FlagPlan(in kinks, tau, tauNeg);
                         var bf = new double[len];
                         var cb = new ChannelBound(dot, scale, bias, diff, l1, l2, sx, emax, xl1, rigorous, width, new float[16], bf);
                         var rows = new int[len]; int n = 0; double max = 0;
+                        // Source 2: the band's thresholds on s in front of the screen (the engine's form).
+                        var band = source == 2 ? FlagBand.For(in act, in p, in plan) : FlagBand.Off;
+                        if (source == 2) { Assert.Equal(!double.IsNaN(tau) && !double.IsNaN(tauNeg), band.On); band.Row(cb.C, cb.CHi, ChannelBound.AHi, Math.Min(tau, max)); }
                         // The engine's two kappa sources: the computed row, or enclosed from s in the loop (the row
                         // then holds kappa only where the exact test needed it; the tail computes the rest).
                         var k = inLoop ? new float[len] : kappa;
@@ -69,9 +73,9 @@ public class ChannelBoundTests
                         {
                             switch (FlagKappa.Of(act))
                             {
-                                case FlagKappaKind.Unit: { var kp = new UnitKappa(k); stop = FlagTest.FlagsVector(in plan, s, ref kp, ref cb, rows, ref n, ref max, width); break; }
-                                case FlagKappaKind.Sign: { var kp = new SignKappa(s, k); stop = FlagTest.FlagsVector(in plan, s, ref kp, ref cb, rows, ref n, ref max, width); break; }
-                                default: { var kp = new ClampKappa(in act, in p, s, k); stop = FlagTest.FlagsVector(in plan, s, ref kp, ref cb, rows, ref n, ref max, width); break; }
+                                case FlagKappaKind.Unit: { var kp = new UnitKappa(k); stop = FlagTest.FlagsVector(in plan, s, ref kp, ref cb, ref band, rows, ref n, ref max, width); break; }
+                                case FlagKappaKind.Sign: { var kp = new SignKappa(s, k); stop = FlagTest.FlagsVector(in plan, s, ref kp, ref cb, ref band, rows, ref n, ref max, width); break; }
+                                default: { var kp = new ClampKappa(in act, in p, s, k); stop = FlagTest.FlagsVector(in plan, s, ref kp, ref cb, ref band, rows, ref n, ref max, width); break; }
                             }
                             ActivationMath.Kappa(act, in p, s.AsSpan(stop), k.AsSpan(stop));
                         }
@@ -88,7 +92,7 @@ public class ChannelBoundTests
                             bool f = FlagTest.Flags(in kinks, s[i], k[i], bf[i], tau, tauNeg, out double pr);
                             if (f) rows[n++] = i; else if (pr > max) max = pr;
                         }
-                        string where = $"{act} len {len} mag {mag} round {round} width {width} kappa {(inLoop ? "in the loop" : "row")}";
+                        string where = $"{act} len {len} mag {mag} round {round} width {width} kappa {(inLoop ? "in the loop" : "row")}{(source == 2 ? " with the band" : "")}";
                         Assert.True(want.SequenceEqual(rows.Take(n)), $"{where}: flagged [{string.Join(",", rows.Take(n))}] vs [{string.Join(",", want)}]");
                         Assert.True(maxWant == max, $"{where}: max prediction {max:R} vs {maxWant:R}");
                     }
