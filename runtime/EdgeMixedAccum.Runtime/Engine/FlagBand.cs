@@ -60,7 +60,7 @@ internal struct FlagBand
     /// <summary>The kinks besides 0 (at most two) when the guard is on; else 0.</summary>
     public readonly int KinkCount;
     private readonly double _k1, _k2;
-    private double _cHi, _aHi, _r0;
+    private double _cHi, _aHi, _r0, _t;
 
     /// <summary>Quiet: s &lt;= NegQ or s &gt;= PosQ, and outside (Lo1, Hi1) and (Lo2, Hi2) for the kinks besides 0.</summary>
     public float NegQ, PosQ, Lo1, Hi1, Lo2, Hi2;
@@ -118,7 +118,7 @@ internal struct FlagBand
     /// CHi, AHi), against T = min(tau, running maximum).</summary>
     public void Row(double c, double cHi, double aHi, double t)
     {
-        _cHi = cHi; _aHi = aHi;
+        _cHi = cHi; _aHi = aHi; _t = double.NaN;
         Lo1 = Lo2 = float.PositiveInfinity; Hi1 = Hi2 = float.NegativeInfinity; // no kink: every s is outside
         _r0 = 0;
         if (_guard)
@@ -159,6 +159,8 @@ internal struct FlagBand
     /// <summary>The quiet thresholds around 0 against a new T = min(tau, running maximum).</summary>
     public void Retarget(double t)
     {
+        if (t.Equals(_t)) return; // the loops retarget at their start: mostly to the T the row began with
+        _t = t;
         double q = t > _aHi ? _cHi / (t - _aHi) * (1 + Margin) : double.PositiveInfinity;
         if (double.IsNaN(q)) q = double.PositiveInfinity;
         PosQ = F32Round.Up(Math.Max(q, _r0));
