@@ -6,14 +6,100 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 
 /// <summary>
 /// f32-dot-taps on Vector128 (4 floats: FMLA .4S on ARM64, VFMADD xmm on x86): each 16-lane block of the order
-/// is four accumulators (lanes 0-3, 4-7, 8-11, 12-15), 16 in all, which NEON's 32 registers hold. Bit-identical to
-/// the scalar reference. Contract: no alignment needed; F32DotTapsFamily.Check and Offsets run first (len a multiple of 16,
+/// is four accumulators (lanes 0-3, 4-7, 8-11, 12-15), 16 in all, which NEON's 32 registers hold; up to 32 channels
+/// per tap, outputs in pairs that share each weight load. Bit-identical to the scalar reference. Contract: no alignment needed; F32DotTapsFamily.Check and Offsets run first (len a multiple of 16,
 /// offsets in range).
 /// </summary>
 internal readonly struct F32DotTaps4x16Vector128 : IDotTapsOne
 {
-    public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y) =>
-        F32DotTapsFamily.RunEach<F32DotTaps4x16Vector128>(w, x, xOff, taps, len, at, y);
+    public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y)
+    {
+        if (len > 32) { F32DotTapsFamily.RunEach<F32DotTaps4x16Vector128>(w, x, xOff, taps, len, at, y); return; }
+        // Up to two 16-lane blocks per tap (a conv of up to 32 input channels): eight accumulators per output, so
+        // outputs go in pairs (sixteen of NEON's 32 registers), each weight vector loaded once for both.
+        F32DotTapsFamily.Check(w, xOff, taps, len, at, y);
+        int j = 0;
+        for (; j + 2 <= at.Length; j += 2)
+            (y[j], y[j + 1]) = Dot2(w, x, F32DotTapsFamily.Offsets(xOff, at[j], taps, len, x.Length),
+                F32DotTapsFamily.Offsets(xOff, at[j + 1], taps, len, x.Length), len);
+        if (j < at.Length) y[j] = Dot(w, x, F32DotTapsFamily.Offsets(xOff, at[j], taps, len, x.Length), len);
+    }
+
+    /// <summary>Two outputs of one weight row, len &lt;= 32: <see cref="Dot"/>'s order for each (the accumulators of
+    /// blocks 2 and 3 are zeros, added as Dot adds them).</summary>
+    private static (float, float) Dot2(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> off1, ReadOnlySpan<int> off2, int len)
+    {
+        Vector128<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector128<float> b00 = default, b01 = default, b02 = default, b03 = default, b10 = default, b11 = default, b12 = default, b13 = default;
+        ref float w0 = ref MemoryMarshal.GetReference(w);
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        for (int t = 0; t < off1.Length; t++)
+        {
+            int o1 = off1[t], o2 = off2[t];
+            ref float wt = ref Unsafe.Add(ref w0, (nint)t * len);
+            if (o1 >= 0 && o2 >= 0)
+            {
+                ref float xa = ref Unsafe.Add(ref x0, o1);
+                ref float xb = ref Unsafe.Add(ref x0, o2);
+                if (len > 0)
+                {
+                    var w_ = Vector128.LoadUnsafe(ref wt); a00 = G(w_, ref xa, 0, a00); b00 = G(w_, ref xb, 0, b00);
+                    w_ = Vector128.LoadUnsafe(ref wt, 4); a01 = G(w_, ref xa, 4, a01); b01 = G(w_, ref xb, 4, b01);
+                    w_ = Vector128.LoadUnsafe(ref wt, 8); a02 = G(w_, ref xa, 8, a02); b02 = G(w_, ref xb, 8, b02);
+                    w_ = Vector128.LoadUnsafe(ref wt, 12); a03 = G(w_, ref xa, 12, a03); b03 = G(w_, ref xb, 12, b03);
+                }
+                if (len > 16)
+                {
+                    var w_ = Vector128.LoadUnsafe(ref wt, 16); a10 = G(w_, ref xa, 16, a10); b10 = G(w_, ref xb, 16, b10);
+                    w_ = Vector128.LoadUnsafe(ref wt, 20); a11 = G(w_, ref xa, 20, a11); b11 = G(w_, ref xb, 20, b11);
+                    w_ = Vector128.LoadUnsafe(ref wt, 24); a12 = G(w_, ref xa, 24, a12); b12 = G(w_, ref xb, 24, b12);
+                    w_ = Vector128.LoadUnsafe(ref wt, 28); a13 = G(w_, ref xa, 28, a13); b13 = G(w_, ref xb, 28, b13);
+                }
+            }
+            else if (o1 >= 0) Tap(ref wt, ref Unsafe.Add(ref x0, o1), len, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13);
+            else if (o2 >= 0) Tap(ref wt, ref Unsafe.Add(ref x0, o2), len, ref b00, ref b01, ref b02, ref b03, ref b10, ref b11, ref b12, ref b13);
+        }
+        Vector128<float> z = default;
+        return (Sum(a00, a01, a02, a03, a10, a11, a12, a13, z, z, z, z, z, z, z, z),
+                Sum(b00, b01, b02, b03, b10, b11, b12, b13, z, z, z, z, z, z, z, z));
+    }
+
+    /// <summary>One tap of one output (len &lt;= 32) into its accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tap(ref float wt, ref float xt, int len, ref Vector128<float> a00, ref Vector128<float> a01, ref Vector128<float> a02,
+        ref Vector128<float> a03, ref Vector128<float> a10, ref Vector128<float> a11, ref Vector128<float> a12, ref Vector128<float> a13)
+    {
+        if (len > 0)
+        {
+            a00 = F(ref wt, ref xt, 0, a00); a01 = F(ref wt, ref xt, 4, a01);
+            a02 = F(ref wt, ref xt, 8, a02); a03 = F(ref wt, ref xt, 12, a03);
+        }
+        if (len > 16)
+        {
+            a10 = F(ref wt, ref xt, 16, a10); a11 = F(ref wt, ref xt, 20, a11);
+            a12 = F(ref wt, ref xt, 24, a12); a13 = F(ref wt, ref xt, 28, a13);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> G(Vector128<float> w, ref float x, nuint c, Vector128<float> acc) =>
+        Vector128.FusedMultiplyAdd(w, Vector128.LoadUnsafe(ref x, c), acc);
+
+    /// <summary>The family's reduction of one output's sixteen accumulators (aBP: block B's lanes 4P..4P+3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Sum(Vector128<float> a00, Vector128<float> a01, Vector128<float> a02, Vector128<float> a03,
+        Vector128<float> a10, Vector128<float> a11, Vector128<float> a12, Vector128<float> a13,
+        Vector128<float> a20, Vector128<float> a21, Vector128<float> a22, Vector128<float> a23,
+        Vector128<float> a30, Vector128<float> a31, Vector128<float> a32, Vector128<float> a33)
+    {
+        // (a0 + a1) + (a2 + a3) per 4-lane piece p (lanes 4p..4p+3), then l + (l + 8), then + 4.
+        var p0 = (a00 + a10) + (a20 + a30);
+        var p1 = (a01 + a11) + (a21 + a31);
+        var p2 = (a02 + a12) + (a22 + a32);
+        var p3 = (a03 + a13) + (a23 + a33);
+        var q = (p0 + p2) + (p1 + p3);
+        return (q.ToScalar() + q.GetElement(2)) + (q.GetElement(1) + q.GetElement(3));
+    }
 
     public static float Dot(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int len)
     {
@@ -59,13 +145,7 @@ internal readonly struct F32DotTaps4x16Vector128 : IDotTapsOne
                 a22 = F(ref wt, ref xt, c + 8, a22); a23 = F(ref wt, ref xt, c + 12, a23);
             }
         }
-        // (a0 + a1) + (a2 + a3) per 4-lane piece p (lanes 4p..4p+3), then l + (l + 8), then + 4.
-        var p0 = (a00 + a10) + (a20 + a30);
-        var p1 = (a01 + a11) + (a21 + a31);
-        var p2 = (a02 + a12) + (a22 + a32);
-        var p3 = (a03 + a13) + (a23 + a33);
-        var q = (p0 + p2) + (p1 + p3);
-        return (q.ToScalar() + q.GetElement(2)) + (q.GetElement(1) + q.GetElement(3));
+        return Sum(a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -106,15 +106,38 @@ public static class F32DotTapsGolden
         return null;
     }
 
-    /// <summary>Every case on its exactly sized arrays.</summary>
+    /// <summary>Every case on its exactly sized arrays, alone, then among several outputs of one call (variants
+    /// that take outputs in pairs): the case's position, a position whose taps are all padding (exactly +0) and one
+    /// whose taps are shifted by one element (the bits of its own call alone), paired every way.</summary>
     public static string? Check(F32DotTapsFn fn)
     {
         var y = new float[1];
+        ReadOnlySpan<int> at = [0, 0, 0, 1, 1, 0, 0, 2, 2, 0, 1, 2, 2, 1];
+        var ys = new float[at.Length];
         foreach (var c in Cases)
         {
             y[0] = float.NaN;
             fn(c.W, c.X, c.XOff, c.XOff.Length, c.Len, [0], y);
             if (Compare(c, y[0]) is { } miss) return miss;
+            int taps = c.XOff.Length, room = c.X.Length - c.Len + 1;
+            var off = new int[3 * taps];
+            for (int t = 0; t < taps; t++)
+            {
+                off[t] = c.XOff[t];
+                off[taps + t] = -1;
+                off[2 * taps + t] = c.XOff[t] < 0 ? -1 : (c.XOff[t] + 1) % room;
+            }
+            fn(c.W, c.X, off, taps, c.Len, [2], y);
+            float shifted = y[0];
+            Array.Fill(ys, float.NaN);
+            fn(c.W, c.X, off, taps, c.Len, at, ys);
+            for (int j = 0; j < at.Length; j++)
+            {
+                if (at[j] == 0 && Compare(c, ys[j]) is { } m) return $"{m} (output {j} of {at.Length})";
+                float want = at[j] == 1 ? 0f : shifted;
+                if (at[j] > 0 && BitConverter.SingleToInt32Bits(ys[j]) != BitConverter.SingleToInt32Bits(want))
+                    return $"{c.Name}: output {j} of {at.Length} (position {at[j]}) = {ys[j]:R}, alone {want:R}";
+            }
         }
         return null;
     }
