@@ -84,11 +84,12 @@ public static class FlagTest
         Span<int> rows, ref int n, ref double maxPredicted, int width)
         where TK : struct, IFlagKappa, allows ref struct where TB : struct, IFlagBound, allows ref struct
     {
-        var band = FlagBand.Off;
-        return FlagsVector(in plan, s, ref kappa, ref bound, ref band, rows, ref n, ref maxPredicted, width);
+        // No band: a null reference, not a FlagBand.Off to zero on every call (a Dense unit is one call).
+        return FlagsVector(in plan, s, ref kappa, ref bound, ref Unsafe.NullRef<FlagBand>(), rows, ref n, ref maxPredicted, width);
     }
 
-    /// <summary>The vector test with a row's <see cref="FlagBand"/> (set for these bounds by <see cref="FlagBand.Row"/>)
+    /// <summary>The vector test with a row's <see cref="FlagBand"/> (set for these bounds by <see cref="FlagBand.Row"/>;
+    /// a null reference or a band that is off: none)
     /// in front of the float screen in each loop: the band runs its own loop over the blocks it decides, the screen
     /// (or the exact test) takes the block it stops at, then the band again.</summary>
     internal static int FlagsVector<TK, TB>(in FlagPlan plan, ReadOnlySpan<float> s, ref TK kappa, ref TB bound, ref FlagBand band,
@@ -111,9 +112,8 @@ public static class FlagTest
         ref readonly var screen = ref plan.Screen128;
         double top = maxPredicted; // the running maximum as of the last exact block
         var tLo = FlagScreen<Vector128<float>, Lanes128>.Below(Math.Min(tau, top));
-        bool banded = band.On;
+        bool banded = !Unsafe.IsNullRef(ref band) && band.On;
         if (banded) band.Retarget(Math.Min(tau, top));
-        var bl = new BandLanes<Vector128<float>, Lanes128>(in band);
         ref float sr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(s);
         while (i + 4 <= len) // len <= s, kappa and the bound's length (above)
         {
@@ -123,7 +123,7 @@ public static class FlagTest
             for (; i + 4 <= len; i += 4)
             {
                 // The band first, in its own loop: the screen takes the block it stops at.
-                if (banded && (i = BandLanes<Vector128<float>, Lanes128>.Run(in bl, ref sr, i, len, rows, ref n)) + 4 > len) break;
+                if (banded && (i = BandLanes<Vector128<float>, Lanes128>.Run(in band, ref sr, i, len, rows, ref n)) + 4 > len) break;
                 var sf = Vector128.LoadUnsafe(ref sr, (nuint)i);
                 if (!Vector128.EqualsAll(sf - sf, Vector128<float>.Zero)) break; // a non-finite s_hat: the pairs, then the caller
                 kappa.Range(i, sf, out var kLo, out var kHi);
@@ -145,7 +145,7 @@ public static class FlagTest
             if (m != top)
             {
                 top = m; tLo = FlagScreen<Vector128<float>, Lanes128>.Below(Math.Min(tau, top));
-                if (banded) { band.Retarget(Math.Min(tau, top)); bl = new(in band); }
+                if (banded) band.Retarget(Math.Min(tau, top));
             }
             for (; bits != 0; bits &= bits - 1) rows[n++] = i + System.Numerics.BitOperations.TrailingZeroCount(bits);
             i += 4;
@@ -198,13 +198,12 @@ public static class FlagTest
         ref readonly var screen = ref plan.Screen512;
         double top = maxPredicted;                       // the running maximum as of the last exact block
         var tLo = FlagScreen<Vector512<float>, Lanes512>.Below(Math.Min(tau, top));
-        bool banded = band.On;
+        bool banded = !Unsafe.IsNullRef(ref band) && band.On;
         if (banded) band.Retarget(Math.Min(tau, top));
-        var bl = new BandLanes<Vector512<float>, Lanes512>(in band);
         int cnt = n;
         for (; i + 16 <= len; i += 16)
         {
-            if (banded && (i = BandLanes<Vector512<float>, Lanes512>.Run(in bl, ref sr, i, len, rows, ref cnt)) + 16 > len) break;
+            if (banded && (i = BandLanes<Vector512<float>, Lanes512>.Run(in band, ref sr, i, len, rows, ref cnt)) + 16 > len) break;
             var sf = Vector512.LoadUnsafe(ref sr, (nuint)i);
             if (!Vector512.EqualsAll(sf - sf, Vector512<float>.Zero)) break; // a non-finite s_hat: the caller's scalar loop
             kappa.Range(i, sf, out var kLo, out var kHi);
@@ -237,7 +236,7 @@ public static class FlagTest
                 if (m != top)
                 {
                     top = m; tLo = FlagScreen<Vector512<float>, Lanes512>.Below(Math.Min(tau, top));
-                    if (banded) { band.Retarget(Math.Min(tau, top)); bl = new(in band); }
+                    if (banded) band.Retarget(Math.Min(tau, top));
                 }
             }
             while (bits != 0)
@@ -269,9 +268,8 @@ public static class FlagTest
         ref readonly var screen = ref plan.Screen256;
         double top = maxPredicted;                       // the running maximum as of the last exact block
         var tLo = FlagScreen<Vector256<float>, Lanes256>.Below(Math.Min(tau, top));
-        bool banded = band.On;
+        bool banded = !Unsafe.IsNullRef(ref band) && band.On;
         if (banded) band.Retarget(Math.Min(tau, top));
-        var bl = new BandLanes<Vector256<float>, Lanes256>(in band);
         int cnt = n;
         while (i + 8 <= len)
         {
@@ -279,7 +277,7 @@ public static class FlagTest
             bool undecided = false;
             for (; i + 8 <= len; i += 8)
             {
-                if (banded && (i = BandLanes<Vector256<float>, Lanes256>.Run(in bl, ref sr, i, len, rows, ref cnt)) + 8 > len) break;
+                if (banded && (i = BandLanes<Vector256<float>, Lanes256>.Run(in band, ref sr, i, len, rows, ref cnt)) + 8 > len) break;
                 var sf = Vector256.LoadUnsafe(ref sr, (nuint)i);
                 if (!Vector256.EqualsAll(sf - sf, Vector256<float>.Zero)) break; // a non-finite s_hat: the narrower loops, then the caller
                 kappa.Range(i, sf, out var kLo, out var kHi);
@@ -298,7 +296,7 @@ public static class FlagTest
             if (m != top)
             {
                 top = m; tLo = FlagScreen<Vector256<float>, Lanes256>.Below(Math.Min(tau, top));
-                if (banded) { band.Retarget(Math.Min(tau, top)); bl = new(in band); }
+                if (banded) band.Retarget(Math.Min(tau, top));
             }
             for (; bits != 0; bits &= bits - 1) rows[cnt++] = i + System.Numerics.BitOperations.TrailingZeroCount(bits);
             i += 8;

@@ -195,6 +195,10 @@ internal sealed partial class LayerStep
     /// |s_hat| (<see cref="ChannelBound"/>) and computes them in double only for the blocks its screen leaves
     /// undecided and from where it stops, so the same flags and predictions as the test on the computed bounds.
     /// </summary>
+    /// <summary>The shortest row the flag test's band serves: imu-conv1d's rows of 32 and 64 positions ran 30% slower
+    /// in int8 on x64 with it (its set-up per row: a few divisions, outward roundings, the lanes' broadcasts).</summary>
+    private const int BandMinLength = 128;
+
     private int FlagChannel(in InputStats st, ReadOnlySpan<int> dot, int r, Span<float> s, Span<float> kappa, Span<int> rows)
     {
         int n = 0, i = 0, len = s.Length;
@@ -204,20 +208,23 @@ internal sealed partial class LayerStep
         {
             var cb = new ChannelBound(dot, _w.QScale[r], _w.Bias[r], _w.QDiff[r], _w.QL1[r], _w.QL2[r], st.Scale, st.EMax, st.L1,
                 _flagBound == FlagBound.Rigorous, LaneWidth.Best, _sBlock, bf);
-            if (_band.On) _band.Row(cb.C, cb.CHi, ChannelBound.AHi, Math.Min(_tau, maxPred));
+            // The band's thresholds for this row; a short row pays more for their set-up than they save (no band).
+            bool banded = _band.On && len >= BandMinLength;
+            ref FlagBand band = ref banded ? ref _band : ref System.Runtime.CompilerServices.Unsafe.NullRef<FlagBand>();
+            if (banded) band.Row(cb.C, cb.CHi, ChannelBound.AHi, Math.Min(_tau, maxPred));
             switch (_kappaKind)
             {
                 case FlagKappaKind.Unit:
                     var ku = new UnitKappa(kappa);
-                    i = FlagTest.FlagsVector(in _flagPlan, s, ref ku, ref cb, ref _band, rows, ref n, ref maxPred, LaneWidth.Best);
+                    i = FlagTest.FlagsVector(in _flagPlan, s, ref ku, ref cb, ref band, rows, ref n, ref maxPred, LaneWidth.Best);
                     break;
                 case FlagKappaKind.Sign:
                     var kg = new SignKappa(s, kappa);
-                    i = FlagTest.FlagsVector(in _flagPlan, s, ref kg, ref cb, ref _band, rows, ref n, ref maxPred, LaneWidth.Best);
+                    i = FlagTest.FlagsVector(in _flagPlan, s, ref kg, ref cb, ref band, rows, ref n, ref maxPred, LaneWidth.Best);
                     break;
                 case FlagKappaKind.Clamp:
                     var kc = new ClampKappa(in _act, in _actParams, s, kappa);
-                    i = FlagTest.FlagsVector(in _flagPlan, s, ref kc, ref cb, ref _band, rows, ref n, ref maxPred, LaneWidth.Best);
+                    i = FlagTest.FlagsVector(in _flagPlan, s, ref kc, ref cb, ref band, rows, ref n, ref maxPred, LaneWidth.Best);
                     break;
                 default:
                     var ks = new SpanKappa(kappa);
