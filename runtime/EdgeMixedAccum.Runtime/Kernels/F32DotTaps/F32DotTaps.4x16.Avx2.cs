@@ -10,7 +10,7 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// the scalar reference.
 /// Contract: no alignment needed; F32DotTapsFamily.Check and Offsets run first (len a multiple of 16, offsets in range).
 /// </summary>
-internal readonly struct F32DotTaps4x16Avx2 : IDotTapsOne
+internal readonly struct F32DotTaps4x16Avx2 : IDotTapsPair
 {
     public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y)
     {
@@ -18,17 +18,12 @@ internal readonly struct F32DotTaps4x16Avx2 : IDotTapsOne
         // Up to three 16-lane blocks per tap (a conv of up to 48 input channels): six accumulators per output, so
         // outputs go in pairs (twelve), each weight vector loaded once for both and two sets of chains in flight
         // (one output's chains are one to three FMAs per tap, latency-bound).
-        F32DotTapsFamily.Check(w, xOff, taps, len, at, y);
-        int j = 0;
-        for (; j + 2 <= at.Length; j += 2)
-            (y[j], y[j + 1]) = Dot2(w, x, F32DotTapsFamily.Offsets(xOff, at[j], taps, len, x.Length),
-                F32DotTapsFamily.Offsets(xOff, at[j + 1], taps, len, x.Length), len);
-        if (j < at.Length) y[j] = Dot(w, x, F32DotTapsFamily.Offsets(xOff, at[j], taps, len, x.Length), len);
+        F32DotTapsFamily.RunPairs<F32DotTaps4x16Avx2>(w, x, xOff, taps, len, at, y);
     }
 
     /// <summary>Two outputs of one weight row, len &lt;= 48: <see cref="Dot"/>'s order for each (the accumulators of
     /// blocks 3 are zeros, added as Dot adds them).</summary>
-    private static (float, float) Dot2(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> off1, ReadOnlySpan<int> off2, int len)
+    public static (float, float) Dot2(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> off1, ReadOnlySpan<int> off2, int len)
     {
         Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default;
         Vector256<float> c0 = default, d0 = default, c1 = default, d1 = default, c2 = default, d2 = default;

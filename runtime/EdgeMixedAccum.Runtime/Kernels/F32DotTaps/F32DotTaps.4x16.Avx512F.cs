@@ -10,21 +10,16 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// Bit-identical to the scalar reference.
 /// Contract: no alignment needed; F32DotTapsFamily.Check and Offsets run first (len a multiple of 16, offsets in range).
 /// </summary>
-internal readonly struct F32DotTaps4x16Avx512F : IDotTapsOne
+internal readonly struct F32DotTaps4x16Avx512F : IDotTapsPair
 {
     public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y)
     {
-        F32DotTapsFamily.Check(w, xOff, taps, len, at, y);
-        int j = 0;
-        for (; j + 2 <= at.Length; j += 2)
-            (y[j], y[j + 1]) = Dot2(w, x, F32DotTapsFamily.Offsets(xOff, at[j], taps, len, x.Length),
-                F32DotTapsFamily.Offsets(xOff, at[j + 1], taps, len, x.Length), len);
-        if (j < at.Length) y[j] = Dot(w, x, F32DotTapsFamily.Offsets(xOff, at[j], taps, len, x.Length), len);
+        F32DotTapsFamily.RunPairs<F32DotTaps4x16Avx512F>(w, x, xOff, taps, len, at, y);
     }
 
     /// <summary>Two outputs of the same weight row at once: each weight vector loaded once for both, two sets of
     /// independent chains, the two reductions interleaved. Each output keeps the family's order.</summary>
-    private static (float, float) Dot2(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> off1, ReadOnlySpan<int> off2, int len)
+    public static (float, float) Dot2(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> off1, ReadOnlySpan<int> off2, int len)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;

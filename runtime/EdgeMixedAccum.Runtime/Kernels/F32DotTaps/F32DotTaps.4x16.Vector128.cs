@@ -10,24 +10,19 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// per tap, outputs in pairs that share each weight load. Bit-identical to the scalar reference. Contract: no alignment needed; F32DotTapsFamily.Check and Offsets run first (len a multiple of 16,
 /// offsets in range).
 /// </summary>
-internal readonly struct F32DotTaps4x16Vector128 : IDotTapsOne
+internal readonly struct F32DotTaps4x16Vector128 : IDotTapsPair
 {
     public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y)
     {
         if (len > 32) { F32DotTapsFamily.RunEach<F32DotTaps4x16Vector128>(w, x, xOff, taps, len, at, y); return; }
         // Up to two 16-lane blocks per tap (a conv of up to 32 input channels): eight accumulators per output, so
         // outputs go in pairs (sixteen of NEON's 32 registers), each weight vector loaded once for both.
-        F32DotTapsFamily.Check(w, xOff, taps, len, at, y);
-        int j = 0;
-        for (; j + 2 <= at.Length; j += 2)
-            (y[j], y[j + 1]) = Dot2(w, x, F32DotTapsFamily.Offsets(xOff, at[j], taps, len, x.Length),
-                F32DotTapsFamily.Offsets(xOff, at[j + 1], taps, len, x.Length), len);
-        if (j < at.Length) y[j] = Dot(w, x, F32DotTapsFamily.Offsets(xOff, at[j], taps, len, x.Length), len);
+        F32DotTapsFamily.RunPairs<F32DotTaps4x16Vector128>(w, x, xOff, taps, len, at, y);
     }
 
     /// <summary>Two outputs of one weight row, len &lt;= 32: <see cref="Dot"/>'s order for each (the accumulators of
     /// blocks 2 and 3 are zeros, added as Dot adds them).</summary>
-    private static (float, float) Dot2(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> off1, ReadOnlySpan<int> off2, int len)
+    public static (float, float) Dot2(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> off1, ReadOnlySpan<int> off2, int len)
     {
         Vector128<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
         Vector128<float> b00 = default, b01 = default, b02 = default, b03 = default, b10 = default, b11 = default, b12 = default, b13 = default;

@@ -69,6 +69,19 @@ public sealed class F32DotTapsFamily : IKernelFamily
         for (int j = 0; j < at.Length; j++) y[j] = TD.Dot(w, x, Offsets(xOff, at[j], taps, len, x.Length), len);
     }
 
+    /// <summary>The per-call loop of the variants that take outputs in pairs: the checks, then the listed positions two
+    /// at a time through <see cref="IDotTapsPair.Dot2"/>, an odd last one through Dot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void RunPairs<TD>(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y)
+        where TD : IDotTapsPair
+    {
+        Check(w, xOff, taps, len, at, y);
+        int j = 0;
+        for (; j + 2 <= at.Length; j += 2)
+            (y[j], y[j + 1]) = TD.Dot2(w, x, Offsets(xOff, at[j], taps, len, x.Length), Offsets(xOff, at[j + 1], taps, len, x.Length), len);
+        if (j < at.Length) y[j] = TD.Dot(w, x, Offsets(xOff, at[j], taps, len, x.Length), len);
+    }
+
     /// <summary>Position p's tap offsets, each checked: after it, reads stay in x[o, o + len) for every o &gt;= 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static ReadOnlySpan<int> Offsets(ReadOnlySpan<int> xOff, int p, int taps, int len, int xLength)
@@ -85,4 +98,11 @@ public sealed class F32DotTapsFamily : IKernelFamily
 internal interface IDotTapsOne
 {
     static abstract float Dot(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int len);
+}
+
+/// <summary>Two outputs of one weight row at once, each in the family's order (each weight vector loaded once for
+/// both), on checked arguments; a variant may serve only some lengths this way (its Run chooses).</summary>
+internal interface IDotTapsPair : IDotTapsOne
+{
+    static abstract (float, float) Dot2(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> off1, ReadOnlySpan<int> off2, int len);
 }
