@@ -161,7 +161,7 @@ internal struct FlagBand
     /// <summary>The quiet thresholds around 0 against a new T = min(tau, running maximum).</summary>
     public void Retarget(double t)
     {
-        if (t.Equals(_t)) return; // the loops retarget at their start: mostly to the T the row began with
+        if (t == _t) return; // the loops retarget at their start: mostly to the T the row began with (never a NaN T: Row's NaN)
         _t = t;
         double q = t > _aHi ? _cHi / (t - _aHi) * (1 + Margin) : double.PositiveInfinity;
         if (double.IsNaN(q)) q = double.PositiveInfinity;
