@@ -210,7 +210,7 @@ internal readonly struct BandLanes<TV, TL> where TV : struct where TL : struct, 
     /// Returns the first block it cannot decide (a lane neither quiet nor flagged, or non-finite), or where fewer
     /// than a vector's lanes are left. Its own method, so its thresholds stay in registers (inside the flag loop,
     /// with the screen's and the exact path's state, the x64 allocator spilled them on every block).
-    /// Contract: rows has room for every index of s; len &lt;= s's length.
+    /// Contract: len &lt;= s's length; rows without room for cnt + (len - i) entries make it decide nothing.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static int Run(in FlagBand band, ref float s, int i, int len, Span<int> rows, ref int cnt)
@@ -226,6 +226,9 @@ internal readonly struct BandLanes<TV, TL> where TV : struct where TL : struct, 
                 if (!TL.All(Quiet(TL.Load(ref s, (nuint)i), negQ, posQ, lo1, hi1, lo2, hi2, kinks))) break;
             return i;
         }
+        // The table's whole-vector stores need room past n: n + (len - i) entries (n <= i holds for the engine's rows,
+        // which start empty); a caller's rows without that room get no band (the screen's writes are checked).
+        if ((long)n + (len - i) > rows.Length) return i;
         ref int rr = ref MemoryMarshal.GetReference(rows);
         ref int idx = ref MemoryMarshal.GetArrayDataReference(LanePack.Indices);
         ref byte pop = ref MemoryMarshal.GetArrayDataReference(LanePack.Counts);

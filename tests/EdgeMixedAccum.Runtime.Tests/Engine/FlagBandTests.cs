@@ -81,6 +81,38 @@ public class FlagBandTests
     }
 
     [Fact]
+    public void TheBandsLoopWritesOnlyWhereTheRowsHaveRoom()
+    {
+        // Flagged lanes are stored a whole vector at a time past n: with rows holding n entries already and no room
+        // for the rest of s, the loop decides nothing (the screen's checked writes take over); with room, it decides.
+        var act = Activation.Relu;
+        var p = ActivationParams.From(act);
+        var plan = new FlagPlan(FlagTest.Kinks(act), 0.05, 1);
+        var band = FlagBand.For(in act, in p, in plan);
+        var row = Row([0], 1f, 0f, 0.02);
+        band.Row(row.C, row.CHi, ChannelBound.AHi, 0.05);
+        var s = new float[64];
+        for (int i = 0; i < s.Length; i++) s[i] = i % 3 == 0 ? 1e-6f : 100f + i; // flagged near 0, quiet far out
+        foreach (int room in new[] { 0, 5 })
+        {
+            var rows = new int[5 + s.Length - 5 + room]; // 5 entries already there
+            Array.Fill(rows, -7);
+            int cnt = 5;
+            int stop = BandLanes<Vector128<float>, Lanes128>.Run(in band, ref s[0], 0, s.Length, rows, ref cnt);
+            if (room == 0)
+            {
+                Assert.Equal(0, stop);
+                Assert.All(rows, r => Assert.Equal(-7, r));
+            }
+            else
+            {
+                Assert.Equal(s.Length, stop);
+                Assert.Equal(Enumerable.Range(0, s.Length).Where(i => i % 3 == 0), rows.Skip(5).Take(cnt - 5));
+            }
+        }
+    }
+
+    [Fact]
     public void ActivationsWithAComputedKappaOrManyKinksHaveNoBand()
     {
         foreach (var act in new[] { Activation.Tanh, Activation.Sigmoid })
