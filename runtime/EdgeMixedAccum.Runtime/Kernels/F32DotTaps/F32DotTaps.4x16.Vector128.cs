@@ -6,7 +6,7 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 
 /// <summary>
 /// f32-dot-taps on Vector128 (4 floats: FMLA .4S on ARM64, VFMADD xmm on x86): each 16-lane block of the order
-/// is four accumulators (lanes 0-3, 4-7, 8-11, 12-15), 16 in all, which NEON's 32 registers hold; up to 32 channels
+/// is four accumulators (lanes 0-3, 4-7, 8-11, 12-15), 16 in all, which NEON's 32 registers hold; up to 48 channels
 /// per tap, outputs in pairs that share each weight load. Bit-identical to the scalar reference. Contract: no alignment needed; F32DotTapsFamily.Check and Offsets run first (len a multiple of 16,
 /// offsets in range).
 /// </summary>
@@ -14,18 +14,20 @@ internal readonly struct F32DotTaps4x16Vector128 : IDotTapsPair
 {
     public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y)
     {
-        if (len > 32) { F32DotTapsFamily.RunEach<F32DotTaps4x16Vector128>(w, x, xOff, taps, len, at, y); return; }
-        // Up to two 16-lane blocks per tap (a conv of up to 32 input channels): eight accumulators per output, so
-        // outputs go in pairs (sixteen of NEON's 32 registers), each weight vector loaded once for both.
+        if (len > 48) { F32DotTapsFamily.RunEach<F32DotTaps4x16Vector128>(w, x, xOff, taps, len, at, y); return; }
+        // Up to three 16-lane blocks per tap (a conv of up to 48 input channels): twelve accumulators per output, so
+        // outputs go in pairs (24 of NEON's 32 registers), each weight vector loaded once for both.
         F32DotTapsFamily.RunPairs<F32DotTaps4x16Vector128>(w, x, xOff, taps, len, at, y);
     }
 
-    /// <summary>Two outputs of one weight row, len &lt;= 32: <see cref="Dot"/>'s order for each (the accumulators of
-    /// blocks 2 and 3 are zeros, added as Dot adds them).</summary>
+    /// <summary>Two outputs of one weight row, len &lt;= 48: <see cref="Dot"/>'s order for each (the accumulators of
+    /// block 3 are zeros, added as Dot adds them).</summary>
     public static (float, float) Dot2(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> off1, ReadOnlySpan<int> off2, int len)
     {
         Vector128<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector128<float> a20 = default, a21 = default, a22 = default, a23 = default;
         Vector128<float> b00 = default, b01 = default, b02 = default, b03 = default, b10 = default, b11 = default, b12 = default, b13 = default;
+        Vector128<float> b20 = default, b21 = default, b22 = default, b23 = default;
         ref float w0 = ref MemoryMarshal.GetReference(w);
         ref float x0 = ref MemoryMarshal.GetReference(x);
         for (int t = 0; t < off1.Length; t++)
@@ -50,19 +52,27 @@ internal readonly struct F32DotTaps4x16Vector128 : IDotTapsPair
                     w_ = Vector128.LoadUnsafe(ref wt, 24); a12 = G(w_, ref xa, 24, a12); b12 = G(w_, ref xb, 24, b12);
                     w_ = Vector128.LoadUnsafe(ref wt, 28); a13 = G(w_, ref xa, 28, a13); b13 = G(w_, ref xb, 28, b13);
                 }
+                if (len > 32)
+                {
+                    var w_ = Vector128.LoadUnsafe(ref wt, 32); a20 = G(w_, ref xa, 32, a20); b20 = G(w_, ref xb, 32, b20);
+                    w_ = Vector128.LoadUnsafe(ref wt, 36); a21 = G(w_, ref xa, 36, a21); b21 = G(w_, ref xb, 36, b21);
+                    w_ = Vector128.LoadUnsafe(ref wt, 40); a22 = G(w_, ref xa, 40, a22); b22 = G(w_, ref xb, 40, b22);
+                    w_ = Vector128.LoadUnsafe(ref wt, 44); a23 = G(w_, ref xa, 44, a23); b23 = G(w_, ref xb, 44, b23);
+                }
             }
-            else if (o1 >= 0) Tap(ref wt, ref Unsafe.Add(ref x0, o1), len, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13);
-            else if (o2 >= 0) Tap(ref wt, ref Unsafe.Add(ref x0, o2), len, ref b00, ref b01, ref b02, ref b03, ref b10, ref b11, ref b12, ref b13);
+            else if (o1 >= 0) Tap(ref wt, ref Unsafe.Add(ref x0, o1), len, ref a00, ref a01, ref a02, ref a03, ref a10, ref a11, ref a12, ref a13, ref a20, ref a21, ref a22, ref a23);
+            else if (o2 >= 0) Tap(ref wt, ref Unsafe.Add(ref x0, o2), len, ref b00, ref b01, ref b02, ref b03, ref b10, ref b11, ref b12, ref b13, ref b20, ref b21, ref b22, ref b23);
         }
         Vector128<float> z = default;
-        return (Sum(a00, a01, a02, a03, a10, a11, a12, a13, z, z, z, z, z, z, z, z),
-                Sum(b00, b01, b02, b03, b10, b11, b12, b13, z, z, z, z, z, z, z, z));
+        return (Sum(a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, z, z, z, z),
+                Sum(b00, b01, b02, b03, b10, b11, b12, b13, b20, b21, b22, b23, z, z, z, z));
     }
 
-    /// <summary>One tap of one output (len &lt;= 32) into its accumulators.</summary>
+    /// <summary>One tap of one output (len &lt;= 48) into its accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tap(ref float wt, ref float xt, int len, ref Vector128<float> a00, ref Vector128<float> a01, ref Vector128<float> a02,
-        ref Vector128<float> a03, ref Vector128<float> a10, ref Vector128<float> a11, ref Vector128<float> a12, ref Vector128<float> a13)
+        ref Vector128<float> a03, ref Vector128<float> a10, ref Vector128<float> a11, ref Vector128<float> a12, ref Vector128<float> a13,
+        ref Vector128<float> a20, ref Vector128<float> a21, ref Vector128<float> a22, ref Vector128<float> a23)
     {
         if (len > 0)
         {
@@ -73,6 +83,11 @@ internal readonly struct F32DotTaps4x16Vector128 : IDotTapsPair
         {
             a10 = F(ref wt, ref xt, 16, a10); a11 = F(ref wt, ref xt, 20, a11);
             a12 = F(ref wt, ref xt, 24, a12); a13 = F(ref wt, ref xt, 28, a13);
+        }
+        if (len > 32)
+        {
+            a20 = F(ref wt, ref xt, 32, a20); a21 = F(ref wt, ref xt, 36, a21);
+            a22 = F(ref wt, ref xt, 40, a22); a23 = F(ref wt, ref xt, 44, a23);
         }
     }
 
