@@ -193,11 +193,9 @@ internal readonly struct BandLanes<TV, TL> where TV : struct where TL : struct, 
 {
     public readonly TV NegQ, PosQ, Lo1, Hi1, Lo2, Hi2, FNeg, FPos, FLo1, FHi1, FLo2, FHi2;
     public readonly int Kinks;
-    public readonly bool CanFlag;
 
     public BandLanes(in FlagBand b)
     {
-        CanFlag = b.CanFlag;
         NegQ = TL.Create(b.NegQ); PosQ = TL.Create(b.PosQ);
         Lo1 = TL.Create(b.Lo1); Hi1 = TL.Create(b.Hi1); Lo2 = TL.Create(b.Lo2); Hi2 = TL.Create(b.Hi2);
         FNeg = TL.Create(b.FNeg); FPos = TL.Create(b.FPos);
@@ -220,7 +218,7 @@ internal readonly struct BandLanes<TV, TL> where TV : struct where TL : struct, 
         var b = new BandLanes<TV, TL>(in band);
         var negQ = b.NegQ; var posQ = b.PosQ; var lo1 = b.Lo1; var hi1 = b.Hi1; var lo2 = b.Lo2; var hi2 = b.Hi2;
         int kinks = b.Kinks, n = cnt, w = TL.Count;
-        if (!b.CanFlag) // tau = tau_negative = +inf (the uniform modes' report): nothing to flag
+        if (!band.CanFlag) // tau = tau_negative = +inf (the uniform modes' report): nothing to flag
         {
             for (; i + w <= len; i += w)
                 if (!TL.All(Quiet(TL.Load(ref s, (nuint)i), negQ, posQ, lo1, hi1, lo2, hi2, kinks))) break;

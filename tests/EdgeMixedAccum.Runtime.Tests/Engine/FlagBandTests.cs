@@ -59,7 +59,7 @@ public class FlagBandTests
                                     var sv = Vector128.Create(s);
                                     bool q = BandLanes<Vector128<float>, Lanes128>.Quiet(sv, lanesOf.NegQ, lanesOf.PosQ,
                                         lanesOf.Lo1, lanesOf.Hi1, lanesOf.Lo2, lanesOf.Hi2, lanesOf.Kinks).AsUInt32() != Vector128<uint>.Zero;
-                                    bool f = lanesOf.CanFlag && lanesOf.Flagged(sv).AsUInt32() != Vector128<uint>.Zero;
+                                    bool f = band.CanFlag && lanesOf.Flagged(sv).AsUInt32() != Vector128<uint>.Zero;
                                     var kappaOf = new float[1];
                                     ActivationMath.Kappa(act, in p, [s], kappaOf); // the engine's kappa (the pass's float)
                                     double kappa = kappaOf[0];
