@@ -194,6 +194,7 @@ internal readonly struct BandLanes<TV, TL> where TV : struct where TL : struct, 
     public readonly TV NegQ, PosQ, Lo1, Hi1, Lo2, Hi2, FNeg, FPos, FLo1, FHi1, FLo2, FHi2;
     public readonly int Kinks;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public BandLanes(in FlagBand b)
     {
         NegQ = TL.Create(b.NegQ); PosQ = TL.Create(b.PosQ);
@@ -207,35 +208,48 @@ internal readonly struct BandLanes<TV, TL> where TV : struct where TL : struct, 
     /// The band over blocks of s from i while it decides them: flagged lanes' indices appended to rows at cnt.
     /// Returns the first block it cannot decide (a lane neither quiet nor flagged, or non-finite), or where fewer
     /// than a vector's lanes are left. Its own method, so its thresholds stay in registers (inside the flag loop,
-    /// with the screen's and the exact path's state, the x64 allocator spilled them on every block).
+    /// with the screen's and the exact path's state, the x64 allocator spilled them on every block); one loop per
+    /// count of kinks besides 0, so a block pays no test of that count.
     /// Contract: len &lt;= s's length; rows without room for cnt + (len - i) entries make it decide nothing.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static int Run(in FlagBand band, ref float s, int i, int len, Span<int> rows, ref int cnt)
+    public static int Run(in FlagBand band, ref float s, int i, int len, Span<int> rows, ref int cnt) => band.KinkCount switch
     {
+        0 => Run<Kinks0>(in band, ref s, i, len, rows, ref cnt),
+        1 => Run<Kinks1>(in band, ref s, i, len, rows, ref cnt),
+        _ => Run<Kinks2>(in band, ref s, i, len, rows, ref cnt),
+    };
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int Run<TK>(in FlagBand band, ref float s, int i, int len, Span<int> rows, ref int cnt) where TK : IKinkCount
+    {
+        // The tables first: their class-initialisation check is a call, and vectors live across a call are spilled
+        // or kept in the few callee-saved registers (on ARM64 the flag thresholds were reloaded every block).
+        ref int idx = ref MemoryMarshal.GetArrayDataReference(LanePack.Indices);
+        ref byte pop = ref MemoryMarshal.GetArrayDataReference(LanePack.Counts);
         // The lanes built here, not by the caller: a struct of twelve vectors passed by reference is a local the
         // caller's prologue zeroes on every call (2.4 KB of frame on x64; imu-conv1d's short rows ran 30% slower).
-        var b = new BandLanes<TV, TL>(in band);
-        var negQ = b.NegQ; var posQ = b.PosQ; var lo1 = b.Lo1; var hi1 = b.Hi1; var lo2 = b.Lo2; var hi2 = b.Hi2;
-        int kinks = b.Kinks, n = cnt, w = TL.Count;
+        var negQ = TL.Create(band.NegQ); var posQ = TL.Create(band.PosQ);
+        var lo1 = TL.Create(band.Lo1); var hi1 = TL.Create(band.Hi1); var lo2 = TL.Create(band.Lo2); var hi2 = TL.Create(band.Hi2);
+        int n = cnt, w = TL.Count;
         if (!band.CanFlag) // tau = tau_negative = +inf (the uniform modes' report): nothing to flag
         {
             for (; i + w <= len; i += w)
-                if (!TL.All(Quiet(TL.Load(ref s, (nuint)i), negQ, posQ, lo1, hi1, lo2, hi2, kinks))) break;
+                if (!TL.All(Quiet(TL.Load(ref s, (nuint)i), negQ, posQ, lo1, hi1, lo2, hi2, TK.N))) break;
             return i;
         }
         // The table's whole-vector stores need room past n: n + (len - i) entries (n <= i holds for the engine's rows,
         // which start empty); a caller's rows without that room get no band (the screen's writes are checked).
         if ((long)n + (len - i) > rows.Length) return i;
+        var fNeg = TL.Create(band.FNeg); var fPos = TL.Create(band.FPos);
+        var fLo1 = TL.Create(band.FLo1); var fHi1 = TL.Create(band.FHi1); var fLo2 = TL.Create(band.FLo2); var fHi2 = TL.Create(band.FHi2);
         ref int rr = ref MemoryMarshal.GetReference(rows);
-        ref int idx = ref MemoryMarshal.GetArrayDataReference(LanePack.Indices);
-        ref byte pop = ref MemoryMarshal.GetArrayDataReference(LanePack.Counts);
         for (; i + w <= len; i += w)
         {
             var sf = TL.Load(ref s, (nuint)i);
-            var quiet = Quiet(sf, negQ, posQ, lo1, hi1, lo2, hi2, kinks);
+            var quiet = Quiet(sf, negQ, posQ, lo1, hi1, lo2, hi2, TK.N);
             if (TL.All(quiet)) continue;
-            var flag = b.Flagged(sf);
+            var flag = Flagged(sf, fNeg, fPos, fLo1, fHi1, fLo2, fHi2, TK.N);
             if (!TL.All(TL.Or(quiet, flag))) break;
             // The flagged lanes' indices packed by table and stored whole, n advanced by their count (rows has room:
             // n <= i), without a branch per flag.
@@ -256,15 +270,23 @@ internal readonly struct BandLanes<TV, TL> where TV : struct where TL : struct, 
     }
 
     /// <summary>Lanes certainly flagged (false for a non-finite s: the bounds are finite).</summary>
+    public TV Flagged(TV s) => Flagged(s, FNeg, FPos, FLo1, FHi1, FLo2, FHi2, Kinks);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public TV Flagged(TV s)
+    private static TV Flagged(TV s, TV fNeg, TV fPos, TV fLo1, TV fHi1, TV fLo2, TV fHi2, int kinks)
     {
-        var f = TL.And(TL.GreaterThanOrEqual(s, FNeg), TL.LessThanOrEqual(s, FPos));
-        if (Kinks > 0) f = TL.Or(f, TL.And(TL.GreaterThanOrEqual(s, FLo1), TL.LessThanOrEqual(s, FHi1)));
-        if (Kinks > 1) f = TL.Or(f, TL.And(TL.GreaterThanOrEqual(s, FLo2), TL.LessThanOrEqual(s, FHi2)));
+        var f = TL.And(TL.GreaterThanOrEqual(s, fNeg), TL.LessThanOrEqual(s, fPos));
+        if (kinks > 0) f = TL.Or(f, TL.And(TL.GreaterThanOrEqual(s, fLo1), TL.LessThanOrEqual(s, fHi1)));
+        if (kinks > 1) f = TL.Or(f, TL.And(TL.GreaterThanOrEqual(s, fLo2), TL.LessThanOrEqual(s, fHi2)));
         return f;
     }
 }
+
+/// <summary>A loop's count of kinks besides 0 as a type, so each count is its own compiled loop.</summary>
+internal interface IKinkCount { static abstract int N { get; } }
+internal readonly struct Kinks0 : IKinkCount { public static int N => 0; }
+internal readonly struct Kinks1 : IKinkCount { public static int N => 1; }
+internal readonly struct Kinks2 : IKinkCount { public static int N => 2; }
 
 /// <summary>Left-packing of a comparison mask's lane indices by table (AVX2 and NEON have no compress): the indices of
 /// the set bits of an 8-lane mask, 8 ints per mask value, and their counts.</summary>

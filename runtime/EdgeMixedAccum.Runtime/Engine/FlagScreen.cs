@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 
 namespace EdgeMixedAccum.Runtime.Engine;
 
@@ -95,7 +96,11 @@ internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
     public static Vector128<float> And(Vector128<float> a, Vector128<float> b) => a & b;
     public static Vector128<float> Or(Vector128<float> a, Vector128<float> b) => a | b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool All(Vector128<float> mask) => Vector128.EqualsAll(mask.AsUInt32(), Vector128<uint>.AllBitsSet); // NEON: one UMINV, not a bit gather
+    public static bool All(Vector128<float> mask) => AdvSimd.Arm64.IsSupported
+        // NEON: the pairwise minimum's low 64 bits are all ones iff every lane is (lanes are 0 or all ones): UMINP, FMOV,
+        // CMN; EqualsAll compared with a materialised all-ones vector first (two more per block).
+        ? AdvSimd.Arm64.MinPairwise(mask.AsUInt32(), mask.AsUInt32()).AsUInt64().ToScalar() == ulong.MaxValue
+        : Vector128.EqualsAll(mask.AsUInt32(), Vector128<uint>.AllBitsSet);
     public static int Count => Vector128<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Load(ref float r, nuint i) => Vector128.LoadUnsafe(ref r, i);
