@@ -46,7 +46,7 @@ internal sealed partial class LayerStep
     private F32TransposeFn _transpose = null!;
     private int _cgp, _taps, _denseAt;
     private float[] _wTaps = [], _nhwc = []; // _wTaps: the layer's shared LayerWeights.W32Taps
-    private int[] _tapOff = [];
+    private TapOffsets _tapOff = null!;
     private bool _nhwcReady;
     // Untraced int8 rows of a piecewise-linear activation: the flag test encloses kappa from s_hat in its registers
     // (FlagKappa.cs) instead of reading a kappa row computed first (Row: the other activations).
@@ -337,8 +337,9 @@ internal sealed partial class LayerStep
         _w.PrepareTaps(_g.CG, _taps, _cgp);
         _wTaps = _w.W32Taps;
         _nhwc = new float[_g.H * _g.W * _g.Groups * _cgp]; // the padding channels stay zero
-        _tapOff = new int[_g.Positions * _taps];              // geometry only: built once
-        TapOffsets(_tapOff);
+        var off = new int[_g.Positions * _taps];                  // geometry only: built and checked once
+        TapOffsetsOf(off);
+        _tapOff = new TapOffsets(_g.Positions, _taps, _cgp, off);
     }
 
     /// <summary>
@@ -351,7 +352,6 @@ internal sealed partial class LayerStep
     private void RecomputeDots(ReadOnlySpan<float> xs, Span<float> ys, int g, int r0, int p0, int len)
     {
         if (!_nhwcReady) { BuildNhwc(xs); _nhwcReady = true; }
-        var off = _tapOff.AsSpan(p0 * _taps, len * _taps);
         var x = _nhwc.AsSpan(g * _cgp); // the offsets are group g's: its channels start g*cgp into each pixel
         int wl = _taps * _cgp;
         for (int i = 0; i < _mg; i++)
@@ -360,7 +360,7 @@ internal sealed partial class LayerStep
             if (q.IsEmpty || DenseRow(i, len)) continue;
             var s = OutRow(ys, r0 + i, p0, len);
             var y = _kRow.AsSpan(0, q.Length); // kappa of the row is spent: its scratch holds the dot products
-            _dot(_wTaps.AsSpan((r0 + i) * wl, wl), x, off, _taps, _cgp, q, y);
+            _dot(_wTaps.AsSpan((r0 + i) * wl, wl), x, _tapOff, p0, q, y);
             float bias = _w.Bias[r0 + i];
             for (int j = 0; j < q.Length; j++) s[q[j]] = y[j] + bias;
             DotRecomputes += q.Length;
@@ -377,7 +377,7 @@ internal sealed partial class LayerStep
 
     /// <summary>off[p*taps + t] = where tap t = (kh, kw) of output position p starts in _nhwc relative to the start
     /// of its group's channels (g*cgp), or -1 in the conv's zero padding.</summary>
-    private void TapOffsets(Span<int> off)
+    private void TapOffsetsOf(Span<int> off)
     {
         int stride = _g.Groups * _cgp;
         for (int oh = 0, o = 0; oh < _g.OH; oh++)

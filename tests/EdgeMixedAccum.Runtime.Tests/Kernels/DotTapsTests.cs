@@ -60,12 +60,14 @@ public class DotTapsTests(ITestOutputHelper output)
             for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1) * MathF.ScaleB(1, rng.Next(-8, 8));
             var off = new int[positions * taps];
             for (int i = 0; i < off.Length; i++) off[i] = rng.Next(4) == 0 ? -1 : rng.Next(0, xLen - len + 1);
-            var at = Enumerable.Range(0, rng.Next(0, 8)).Select(_ => rng.Next(positions)).ToArray();
+            int first = rng.Next(positions);
+            var at = Enumerable.Range(0, rng.Next(0, 8)).Select(_ => rng.Next(positions) - first).ToArray();
+            var table = new TapOffsets(positions, taps, len, off);
             var want = new float[at.Length + 2];
             var got = new float[at.Length + 2];
             Array.Fill(want, 7f); Array.Fill(got, 7f);
-            F32DotTapsFamily.Variants[0].Fn(w, x, off, taps, len, at, want.AsSpan(0, at.Length));
-            v.Fn(w, x, off, taps, len, at, got.AsSpan(0, at.Length));
+            F32DotTapsFamily.Variants[0].Fn(w, x, table, first, at, want.AsSpan(0, at.Length));
+            v.Fn(w, x, table, first, at, got.AsSpan(0, at.Length));
             Assert.Equal(want.Select(BitConverter.SingleToInt32Bits), got.Select(BitConverter.SingleToInt32Bits)); // the markers too: nothing past y
         }
     }
@@ -73,15 +75,23 @@ public class DotTapsTests(ITestOutputHelper output)
     [Fact]
     public void BadArgumentsAreRefusedBeforeAnyRead()
     {
+        Assert.Throws<ArgumentException>(() => new TapOffsets(1, 2, 20, [0, 0]));     // len not a multiple of 16
+        Assert.Throws<ArgumentException>(() => new TapOffsets(2, 2, 16, [0, 0, 0])); // not a row of taps per position
+        Assert.Throws<ArgumentException>(() => new TapOffsets(-1, -1, 16, [0]));
+        var two = new TapOffsets(2, 2, 16, [0, 0, 0, 16]);                         // position 1's second tap needs x >= 32
+        Assert.Equal(32, two.XNeeded);
         foreach (var v in F32DotTapsFamily.Variants.Where(v => v.Supported))
         {
             var y = new float[1];
-            Assert.Throws<ArgumentException>(() => v.Fn(new float[40], new float[32], [0, 0], 2, 20, [0], y));   // len not a multiple of 16
-            Assert.Throws<ArgumentException>(() => v.Fn(new float[31], new float[32], [0, 0], 2, 16, [0], y));   // w needs 32
-            Assert.Throws<ArgumentException>(() => v.Fn(new float[32], new float[32], [0, 17], 2, 16, [0], y));  // tap past x
-            Assert.Throws<ArgumentException>(() => v.Fn(new float[32], new float[32], [0, 0], 2, 16, [1], y));   // no row 1 of offsets
-            Assert.Throws<ArgumentException>(() => v.Fn(new float[32], new float[32], [0, 0], 2, 16, [0, 0], y)); // y too short
-            v.Fn(new float[32], new float[8], [-1, -1], 2, 16, [0], y);                                           // padding taps read nothing
+            Assert.Throws<ArgumentException>(() => v.Fn(new float[31], new float[32], two, 0, [0], y));    // w needs 32
+            Assert.Throws<ArgumentException>(() => v.Fn(new float[32], new float[31], two, 0, [0], y));    // a tap past x
+            Assert.Throws<ArgumentException>(() => v.Fn(new float[32], new float[32], two, 0, [2], y));    // no position 2
+            Assert.Throws<ArgumentException>(() => v.Fn(new float[32], new float[32], two, 1, [1], y));    // first + at = 2
+            Assert.Throws<ArgumentException>(() => v.Fn(new float[32], new float[32], two, 1, [-2], y));   // first + at < 0
+            Assert.Throws<ArgumentException>(() => v.Fn(new float[32], new float[32], two, -1, [1], y));   // first < 0
+            Assert.Throws<ArgumentException>(() => v.Fn(new float[32], new float[32], two, int.MaxValue, [1], y)); // wraps past int
+            Assert.Throws<ArgumentException>(() => v.Fn(new float[32], new float[32], two, 0, [0, 0], y)); // y too short
+            v.Fn(new float[32], new float[8], new TapOffsets(1, 2, 16, [-1, -1]), 0, [0], y);                // padding taps read nothing
             Assert.Equal(0f, y[0]);
         }
     }

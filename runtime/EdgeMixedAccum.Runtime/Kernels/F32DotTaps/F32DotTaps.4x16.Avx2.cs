@@ -8,17 +8,17 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// f32-dot-taps on Vector256 (8 floats, VFMADD ymm): each 16-lane block of the order is two ymm accumulators
 /// (lanes 0-7 and 8-15); up to 48 channels per tap, outputs in pairs that share each weight load. Bit-identical to
 /// the scalar reference.
-/// Contract: no alignment needed; F32DotTapsFamily.Check and Offsets run first (len a multiple of 16, offsets in range).
+/// Contract: no alignment needed; F32DotTapsFamily.Check runs first (len a multiple of 16, offsets in range: TapOffsets).
 /// </summary>
 internal readonly struct F32DotTaps4x16Avx2 : IDotTapsPair
 {
-    public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y)
+    public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, TapOffsets off, int first, ReadOnlySpan<int> at, Span<float> y)
     {
-        if (len > 48) { F32DotTapsFamily.RunEach<F32DotTaps4x16Avx2>(w, x, xOff, taps, len, at, y); return; }
+        if (off.Len > 48) { F32DotTapsFamily.RunEach<F32DotTaps4x16Avx2>(w, x, off, first, at, y); return; }
         // Up to three 16-lane blocks per tap (a conv of up to 48 input channels): six accumulators per output, so
         // outputs go in pairs (twelve), each weight vector loaded once for both and two sets of chains in flight
         // (one output's chains are one to three FMAs per tap, latency-bound).
-        F32DotTapsFamily.RunPairs<F32DotTaps4x16Avx2>(w, x, xOff, taps, len, at, y);
+        F32DotTapsFamily.RunPairs<F32DotTaps4x16Avx2>(w, x, off, first, at, y);
     }
 
     /// <summary>Two outputs of one weight row, len &lt;= 48: <see cref="Dot"/>'s order for each (the accumulators of

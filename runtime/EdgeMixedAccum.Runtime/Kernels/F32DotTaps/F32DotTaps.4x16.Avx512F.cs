@@ -8,13 +8,13 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// f32-dot-taps on Vector512 (16 floats): one zmm accumulator per 16-lane block of the order, four
 /// independent FMA chains per tap when it is 64 channels or longer; outputs in pairs that share each weight load.
 /// Bit-identical to the scalar reference.
-/// Contract: no alignment needed; F32DotTapsFamily.Check and Offsets run first (len a multiple of 16, offsets in range).
+/// Contract: no alignment needed; F32DotTapsFamily.Check runs first (len a multiple of 16, offsets in range: TapOffsets).
 /// </summary>
 internal readonly struct F32DotTaps4x16Avx512F : IDotTapsPair
 {
-    public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y)
+    public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, TapOffsets off, int first, ReadOnlySpan<int> at, Span<float> y)
     {
-        F32DotTapsFamily.RunPairs<F32DotTaps4x16Avx512F>(w, x, xOff, taps, len, at, y);
+        F32DotTapsFamily.RunPairs<F32DotTaps4x16Avx512F>(w, x, off, first, at, y);
     }
 
     /// <summary>Two outputs of the same weight row at once: each weight vector loaded once for both, two sets of

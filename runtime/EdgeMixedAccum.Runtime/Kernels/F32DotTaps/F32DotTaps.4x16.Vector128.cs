@@ -7,17 +7,17 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// <summary>
 /// f32-dot-taps on Vector128 (4 floats: FMLA .4S on ARM64, VFMADD xmm on x86): each 16-lane block of the order
 /// is four accumulators (lanes 0-3, 4-7, 8-11, 12-15), 16 in all, which NEON's 32 registers hold; up to 48 channels
-/// per tap, outputs in pairs that share each weight load. Bit-identical to the scalar reference. Contract: no alignment needed; F32DotTapsFamily.Check and Offsets run first (len a multiple of 16,
-/// offsets in range).
+/// per tap, outputs in pairs that share each weight load. Bit-identical to the scalar reference. Contract: no alignment needed; F32DotTapsFamily.Check runs first (len a multiple of 16,
+/// offsets in range: TapOffsets).
 /// </summary>
 internal readonly struct F32DotTaps4x16Vector128 : IDotTapsPair
 {
-    public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y)
+    public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, TapOffsets off, int first, ReadOnlySpan<int> at, Span<float> y)
     {
-        if (len > 48) { F32DotTapsFamily.RunEach<F32DotTaps4x16Vector128>(w, x, xOff, taps, len, at, y); return; }
+        if (off.Len > 48) { F32DotTapsFamily.RunEach<F32DotTaps4x16Vector128>(w, x, off, first, at, y); return; }
         // Up to three 16-lane blocks per tap (a conv of up to 48 input channels): twelve accumulators per output, so
         // outputs go in pairs (24 of NEON's 32 registers), each weight vector loaded once for both.
-        F32DotTapsFamily.RunPairs<F32DotTaps4x16Vector128>(w, x, xOff, taps, len, at, y);
+        F32DotTapsFamily.RunPairs<F32DotTaps4x16Vector128>(w, x, off, first, at, y);
     }
 
     /// <summary>Two outputs of one weight row, len &lt;= 48: <see cref="Dot"/>'s order for each (the accumulators of

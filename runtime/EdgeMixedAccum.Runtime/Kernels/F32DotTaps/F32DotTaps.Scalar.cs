@@ -4,8 +4,8 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// MathF.FusedMultiplyAdd (one rounding per step, the same bits on every platform). Bounds-checked reads.</summary>
 internal readonly struct F32DotTapsScalar : IDotTapsOne
 {
-    public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int taps, int len, ReadOnlySpan<int> at, Span<float> y) =>
-        F32DotTapsFamily.RunEach<F32DotTapsScalar>(w, x, xOff, taps, len, at, y);
+    public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, TapOffsets off, int first, ReadOnlySpan<int> at, Span<float> y) =>
+        F32DotTapsFamily.RunEach<F32DotTapsScalar>(w, x, off, first, at, y);
 
     public static float Dot(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> xOff, int len)
     {

@@ -108,16 +108,18 @@ public static class F32DotTapsGolden
 
     /// <summary>Every case on its exactly sized arrays, alone, then among several outputs of one call (variants
     /// that take outputs in pairs): the case's position, a position whose taps are all padding (exactly +0) and one
-    /// whose taps are shifted by one element (the bits of its own call alone), paired every way.</summary>
+    /// whose taps are shifted by one element (the bits of its own call alone), paired every way, named from a first
+    /// position of 1 (the positions are first + at[j]).</summary>
     public static string? Check(F32DotTapsFn fn)
     {
         var y = new float[1];
         ReadOnlySpan<int> at = [0, 0, 0, 1, 1, 0, 0, 2, 2, 0, 1, 2, 2, 1];
+        ReadOnlySpan<int> atLess1 = [-1, -1, -1, 0, 0, -1, -1, 1, 1, -1, 0, 1, 1, 0]; // the same positions from first = 1
         var ys = new float[at.Length];
         foreach (var c in Cases)
         {
             y[0] = float.NaN;
-            fn(c.W, c.X, c.XOff, c.XOff.Length, c.Len, [0], y);
+            fn(c.W, c.X, new TapOffsets(1, c.XOff.Length, c.Len, c.XOff), 0, [0], y);
             if (Compare(c, y[0]) is { } miss) return miss;
             int taps = c.XOff.Length, room = c.X.Length - c.Len + 1;
             var off = new int[3 * taps];
@@ -127,10 +129,11 @@ public static class F32DotTapsGolden
                 off[taps + t] = -1;
                 off[2 * taps + t] = c.XOff[t] < 0 ? -1 : (c.XOff[t] + 1) % room;
             }
-            fn(c.W, c.X, off, taps, c.Len, [2], y);
+            var table = new TapOffsets(3, taps, c.Len, off);
+            fn(c.W, c.X, table, 1, [1], y); // position 2 as first + at[0]
             float shifted = y[0];
             Array.Fill(ys, float.NaN);
-            fn(c.W, c.X, off, taps, c.Len, at, ys);
+            fn(c.W, c.X, table, 1, atLess1, ys);
             for (int j = 0; j < at.Length; j++)
             {
                 if (at[j] == 0 && Compare(c, ys[j]) is { } m) return $"{m} (output {j} of {at.Length})";
