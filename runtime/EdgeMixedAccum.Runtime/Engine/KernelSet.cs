@@ -14,6 +14,8 @@ public sealed class KernelSet
     internal I8GemmNnFn I8GemmNn { get; }
     /// <summary>The quad-layout int8 conv GEMM where it beats the pair layout (<see cref="QuadLayoutWins"/>), else null.</summary>
     internal I8GemmNn4Fn? I8GemmNn4 { get; }
+    /// <summary>The quad layout's panel packing (with <see cref="I8GemmNn4"/>).</summary>
+    internal I8PackQuadsFn I8PackQuads { get; }
     internal F32GemmNnFn F32GemmNn { get; }
     internal F32DotTapsFn F32DotTaps { get; }
     internal F32TransposeFn F32Transpose { get; }
@@ -44,11 +46,13 @@ public sealed class KernelSet
         var f32m = KernelSelect.Best(F32GemmFamily.Variants, options);
         var i8nn = KernelSelect.Best(I8GemmNnFamily.Variants, options);
         var i8nn4 = KernelSelect.Best(I8GemmNn4Family.Variants, options);
+        var pack4 = KernelSelect.Best(I8PackQuadsFamily.Variants, options);
         var f32nn = KernelSelect.Best(F32GemmNnFamily.Variants, options);
         var dot = KernelSelect.Best(F32DotTapsFamily.Variants, options);
         var tr = KernelSelect.Best(F32TransposeFamily.Variants, options);
         I8GemmNn = i8nn.Fn; F32GemmNn = f32nn.Fn;
         I8GemmNn4 = QuadLayoutWins(i8nn4.Isa, i8nn.Isa) ? i8nn4.Fn : null; F32DotTaps = dot.Fn; F32Transpose = tr.Fn;
+        I8PackQuads = pack4.Fn;
         I8 = i8.Fn; F16 = f16.Fn; F32Rows = f32.Fn; I8Gemm = i8m.Fn; F32Gemm = f32m.Fn;
         Chosen = new Dictionary<string, string>
         {
@@ -59,6 +63,7 @@ public sealed class KernelSet
             [F32GemmFamily.Instance.Name] = f32m.Name,
             [I8GemmNnFamily.Instance.Name] = i8nn.Name,
             [I8GemmNn4Family.Instance.Name] = I8GemmNn4 is null ? "none (pair layout)" : i8nn4.Name,
+            [I8PackQuadsFamily.Instance.Name] = I8GemmNn4 is null ? "none (pair layout)" : pack4.Name,
             [F32GemmNnFamily.Instance.Name] = f32nn.Name,
             [F32DotTapsFamily.Instance.Name] = dot.Name,
             [F32TransposeFamily.Instance.Name] = tr.Name,

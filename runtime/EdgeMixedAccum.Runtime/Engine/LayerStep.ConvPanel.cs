@@ -38,6 +38,7 @@ internal sealed partial class LayerStep
     private int[] _slot = [];          // per position of the tile: where its fp32 inputs start (RecomputeSparse)
     private I8GemmNnFn _i8Nn = null!;
     private I8GemmNn4Fn? _i8Nn4;
+    private I8PackQuadsFn _pack4 = null!;
     private F32GemmNnFn _f32Nn = null!;
     // The sparse recompute by dot products (adaptive int8 only; RecomputeDots): the fp32 weights in tap-major
     // order with each tap's channels padded to _cgp (a multiple of 16), the sample's input in NHWC with the same
@@ -70,7 +71,7 @@ internal sealed partial class LayerStep
     /// whole output rows when they fit (so the common small feature map is one tile).</summary>
     private void InitPanel(KernelSet kernels)
     {
-        _i8Nn = kernels.I8GemmNn; _f32Nn = kernels.F32GemmNn; _i8Nn4 = kernels.I8GemmNn4;
+        _i8Nn = kernels.I8GemmNn; _f32Nn = kernels.F32GemmNn; _i8Nn4 = kernels.I8GemmNn4; _pack4 = kernels.I8PackQuads;
         _quad = _i8Nn4 is not null;
         _kappaKind = _vectorFlag ? FlagKappa.Of(in _act) : FlagKappaKind.Row;
         int positions = _g.Positions;
@@ -148,7 +149,7 @@ internal sealed partial class LayerStep
                 int j = 4 * jq;
                 GatherRowOrZero(xq, a, g, j, p0); GatherRowOrZero(xq, b, g, j + 1, p0);
                 GatherRowOrZero(xq, c, g, j + 2, p0); GatherRowOrZero(xq, d, g, j + 3, p0);
-                PackQuads(a, b, c, d, _panelQ.AsSpan(jq * ld, len));
+                _pack4(a, b, c, d, _panelQ.AsSpan(jq * ld, len));
             }
             _i8Nn4!(_wPair.AsSpan(r0 * _kp, _mg * _kp), _panelQ.AsSpan(0, _kp * ld), _dotT, _mg, _kp, ld, ld);
         }
@@ -559,37 +560,6 @@ internal sealed partial class LayerStep
     private void GatherRowOrZero(ReadOnlySpan<sbyte> x, Span<sbyte> dst, int g, int j, int p0)
     {
         if (j < _k) GatherRow(x, dst, g, j, p0); else dst.Clear();
-    }
-
-    /// <summary>dst[q] = I8GemmNn4Pack.Quad(a[q], b[q], c[q], d[q]), vectorised: the bytes zero-extended (as
-    /// unsigned) to int32 lanes, then shifted into place.</summary>
-    private static void PackQuads(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, ReadOnlySpan<sbyte> c, ReadOnlySpan<sbyte> d, Span<int> dst)
-    {
-        int n = a.Length, q = 0;
-        if (Vector128.IsHardwareAccelerated)
-        {
-            for (; q + 16 <= n; q += 16)
-            {
-                var (a0, a1, a2, a3) = Bytes(a.Slice(q, 16));
-                var (b0, b1, b2, b3) = Bytes(b.Slice(q, 16));
-                var (c0, c1, c2, c3) = Bytes(c.Slice(q, 16));
-                var (d0, d1, d2, d3) = Bytes(d.Slice(q, 16));
-                (a0 | (b0 << 8) | (c0 << 16) | (d0 << 24)).AsInt32().CopyTo(dst.Slice(q, 4));
-                (a1 | (b1 << 8) | (c1 << 16) | (d1 << 24)).AsInt32().CopyTo(dst.Slice(q + 4, 4));
-                (a2 | (b2 << 8) | (c2 << 16) | (d2 << 24)).AsInt32().CopyTo(dst.Slice(q + 8, 4));
-                (a3 | (b3 << 8) | (c3 << 16) | (d3 << 24)).AsInt32().CopyTo(dst.Slice(q + 12, 4));
-            }
-        }
-        for (; q < n; q++) dst[q] = I8GemmNn4Pack.Quad(a[q], b[q], c[q], d[q]);
-
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-        static (Vector128<uint>, Vector128<uint>, Vector128<uint>, Vector128<uint>) Bytes(ReadOnlySpan<sbyte> v)
-        {
-            var (lo, hi) = Vector128.Widen(Vector128.Create(v).AsByte());
-            var (l0, l1) = Vector128.Widen(lo);
-            var (h0, h1) = Vector128.Widen(hi);
-            return (l0, l1, h0, h1);
-        }
     }
 
     /// <summary>dst[q] = I8GemmNnPack.Pair(a[q], b[q]), vectorised.</summary>

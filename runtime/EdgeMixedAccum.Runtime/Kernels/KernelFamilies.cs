@@ -29,6 +29,7 @@ public static class KernelFamilies
         F32GemmFamily.Instance,
         I8GemmNnFamily.Instance,
         I8GemmNn4Family.Instance,
+        I8PackQuadsFamily.Instance,
         F32GemmNnFamily.Instance,
         F32DotTapsFamily.Instance,
         F32TransposeFamily.Instance,
