@@ -68,6 +68,10 @@ public class I8BoundsTests
                     I8Bounds.Channel(dot, scale, bias, diff, l1, l2, sx, emax, xl1, rigorous, s3, default, f3, width);
                     Assert.Equal(s1, s3);
                     Assert.Equal(f1, f3);
+                    // s_hat alone (untraced, the flag test enclosing the bound from s): its own loop, the same bits.
+                    var s4 = new float[n];
+                    I8Bounds.Channel(dot, scale, bias, diff, l1, l2, sx, emax, xl1, rigorous, s4, default, default, width);
+                    Assert.Equal(s1, s4);
                 }
             }
     }
