@@ -40,6 +40,47 @@ public class I8QuantizerTests
             }
     }
 
+    [Fact]
+    public void ErrorMaxExactAtTheEdgesOfItsFloatForm()
+    {
+        // The vector loops take x - s q by one fused multiply-add, exact while every |d| < P (the largest power of two
+        // at most s); these inputs sit where that is tightest: s at the bottom, middle and top of its binade (and a
+        // subnormal-free tiny one), x at half-integers of s give or take a few ulps (|d| near s/2 and, for s near 2P,
+        // near P), x in the binades just below s, clipped elements, zeros. Each must give the reference's e_max.
+        var rng = new Random(20261205);
+        foreach (float s in new[] { 1f, 1.5f, MathF.BitDecrement(2f), MathF.BitIncrement(1f), 0.75f, 3e-30f, 1e20f, 0.0123f })
+            foreach (int k in new[] { 0, 1, 2, 63, 126, 127 })
+            {
+                var x = new float[41];
+                for (int j = 0; j < x.Length; j++)
+                {
+                    float t = (k + 0.5f) * s;
+                    for (int u = 0, m = j % 7 - 3; u < Math.Abs(m); u++) t = m < 0 ? MathF.BitDecrement(t) : MathF.BitIncrement(t);
+                    x[j] = (j % 5) switch
+                    {
+                        0 => -t,
+                        1 => t,
+                        2 => s * (float)rng.NextDouble() * 0.5f,          // binades below s
+                        3 => j % 2 == 0 ? 200 * s : 0f,                    // clipped, or zero
+                        _ => MathF.BitDecrement(s * 0.5f) * (j % 3 - 1),   // just under s/2 (q must be 0)
+                    };
+                }
+                var qs = new sbyte[x.Length];
+                I8Quantizer.Scalar(x, qs, s, out double es, out _);
+                // Without the clipped elements too: the float path alone must then hold.
+                var y = x.Select(v => MathF.Abs(v) >= 127 * s ? 0f : v).ToArray();
+                I8Quantizer.Scalar(y, qs, s, out double esy, out _);
+                foreach (int width in LaneWidth.Supported())
+                {
+                    var qv = new sbyte[x.Length];
+                    I8Quantizer.Vector(x, qv, s, out double ev, out _, width);
+                    Assert.True(es == ev, $"s {s:R} k {k} width {width}: e_max {ev:R}, reference {es:R}");
+                    I8Quantizer.Vector(y, qv, s, out double evy, out _, width);
+                    Assert.True(esy == evy, $"s {s:R} k {k} width {width}, unclipped: e_max {evy:R}, reference {esy:R}");
+                }
+            }
+    }
+
     [Theory]
     [InlineData(float.NaN)]
     [InlineData(float.PositiveInfinity)]
