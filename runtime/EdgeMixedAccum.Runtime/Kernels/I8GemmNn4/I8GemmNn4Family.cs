@@ -25,7 +25,7 @@ public sealed class I8GemmNn4Family : IKernelFamily
     [
         new("i8-gemm-nn4-scalar", Isa.Scalar, I8GemmNn4Scalar.Run),
         new("i8-gemm-nn4-4x2-avxvnni", Isa.AvxVnni, I8GemmNn44x2AvxVnni.Run),
-        new("i8-gemm-nn4-4x2-dp", Isa.Dp, I8GemmNn44x2Dp.Run),
+        new("i8-gemm-nn4-4x4-dp", Isa.Dp, I8GemmNn44x4Dp.Run),
     ];
 
     public static I8GemmNn4Family Instance { get; } = new();
