@@ -213,15 +213,23 @@ internal readonly struct BandLanes<TV, TL> where TV : struct where TL : struct, 
     /// Contract: len &lt;= s's length; rows without room for cnt + (len - i) entries make it decide nothing.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static int Run(in FlagBand band, ref float s, int i, int len, Span<int> rows, ref int cnt) => band.KinkCount switch
-    {
-        0 => Run<Kinks0>(in band, ref s, i, len, rows, ref cnt),
-        1 => Run<Kinks1>(in band, ref s, i, len, rows, ref cnt),
-        _ => Run<Kinks2>(in band, ref s, i, len, rows, ref cnt),
-    };
+    public static int Run(in FlagBand band, ref float s, int i, int len, Span<int> rows, ref int cnt) =>
+        band.NegQ == -band.PosQ // quiet around 0 is |s| >= PosQ: one comparison of |s| (where kappa may be 1 below 0)
+            ? band.KinkCount switch
+            {
+                0 => Run<Kinks0, Symmetric>(in band, ref s, i, len, rows, ref cnt),
+                1 => Run<Kinks1, Symmetric>(in band, ref s, i, len, rows, ref cnt),
+                _ => Run<Kinks2, Symmetric>(in band, ref s, i, len, rows, ref cnt),
+            }
+            : band.KinkCount switch
+            {
+                0 => Run<Kinks0, Asymmetric>(in band, ref s, i, len, rows, ref cnt),
+                1 => Run<Kinks1, Asymmetric>(in band, ref s, i, len, rows, ref cnt),
+                _ => Run<Kinks2, Asymmetric>(in band, ref s, i, len, rows, ref cnt),
+            };
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int Run<TK>(in FlagBand band, ref float s, int i, int len, Span<int> rows, ref int cnt) where TK : IKinkCount
+    private static int Run<TK, TS>(in FlagBand band, ref float s, int i, int len, Span<int> rows, ref int cnt) where TK : IKinkCount where TS : IBandSide
     {
         // The tables first: their class-initialisation check is a call, and vectors live across a call are spilled
         // or kept in the few callee-saved registers (on ARM64 the flag thresholds were reloaded every block).
@@ -231,11 +239,12 @@ internal readonly struct BandLanes<TV, TL> where TV : struct where TL : struct, 
         // caller's prologue zeroes on every call (2.4 KB of frame on x64; imu-conv1d's short rows ran 30% slower).
         var negQ = TL.Create(band.NegQ); var posQ = TL.Create(band.PosQ);
         var lo1 = TL.Create(band.Lo1); var hi1 = TL.Create(band.Hi1); var lo2 = TL.Create(band.Lo2); var hi2 = TL.Create(band.Hi2);
+        var max = TL.Create(float.MaxValue);
         int n = cnt, w = TL.Count;
         if (!band.CanFlag) // tau = tau_negative = +inf (the uniform modes' report): nothing to flag
         {
             for (; i + w <= len; i += w)
-                if (!TL.All(Quiet(TL.Load(ref s, (nuint)i), negQ, posQ, lo1, hi1, lo2, hi2, TK.N))) break;
+                if (!TL.All(Quiet<TS>(TL.Load(ref s, (nuint)i), negQ, posQ, lo1, hi1, lo2, hi2, TK.N, max))) break;
             return i;
         }
         // The table's whole-vector stores need room past n: n + (len - i) entries (n <= i holds for the engine's rows,
@@ -247,7 +256,7 @@ internal readonly struct BandLanes<TV, TL> where TV : struct where TL : struct, 
         for (; i + w <= len; i += w)
         {
             var sf = TL.Load(ref s, (nuint)i);
-            var quiet = Quiet(sf, negQ, posQ, lo1, hi1, lo2, hi2, TK.N);
+            var quiet = Quiet<TS>(sf, negQ, posQ, lo1, hi1, lo2, hi2, TK.N, max);
             if (TL.All(quiet)) continue;
             var flag = Flagged(sf, fNeg, fPos, fLo1, fHi1, fLo2, fHi2, TK.N);
             if (!TL.All(TL.Or(quiet, flag))) break;
@@ -261,12 +270,18 @@ internal readonly struct BandLanes<TV, TL> where TV : struct where TL : struct, 
 
     /// <summary>Lanes certainly not flagged with no new maximum (false for a non-finite s).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Quiet(TV s, TV negQ, TV posQ, TV lo1, TV hi1, TV lo2, TV hi2, int kinks)
+    public static TV Quiet(TV s, TV negQ, TV posQ, TV lo1, TV hi1, TV lo2, TV hi2, int kinks) =>
+        Quiet<Asymmetric>(s, negQ, posQ, lo1, hi1, lo2, hi2, kinks, TL.Create(float.MaxValue));
+
+    /// <summary><see cref="Quiet(TV, TV, TV, TV, TV, TV, TV, int)"/>; with <see cref="Symmetric"/> (NegQ = -PosQ) the
+    /// test around 0 is |s| &gt;= PosQ. max: the largest float (|s| &lt;= max: finite, as +-inf pass the other tests).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static TV Quiet<TS>(TV s, TV negQ, TV posQ, TV lo1, TV hi1, TV lo2, TV hi2, int kinks, TV max) where TS : IBandSide
     {
-        var q = TL.Or(TL.LessThanOrEqual(s, negQ), TL.GreaterThanOrEqual(s, posQ));
+        var q = TS.IsSymmetric ? TL.AbsAtLeast(s, posQ) : TL.Or(TL.LessThanOrEqual(s, negQ), TL.GreaterThanOrEqual(s, posQ));
         if (kinks > 0) q = TL.And(q, TL.Or(TL.LessThanOrEqual(s, lo1), TL.GreaterThanOrEqual(s, hi1)));
         if (kinks > 1) q = TL.And(q, TL.Or(TL.LessThanOrEqual(s, lo2), TL.GreaterThanOrEqual(s, hi2)));
-        return TL.And(q, TL.EqualTo(TL.Sub(s, s), default)); // +-inf pass the comparisons above
+        return TL.And(q, TL.AbsAtMost(s, max));
     }
 
     /// <summary>Lanes certainly flagged (false for a non-finite s: the bounds are finite).</summary>
@@ -281,6 +296,11 @@ internal readonly struct BandLanes<TV, TL> where TV : struct where TL : struct, 
         return f;
     }
 }
+
+/// <summary>Whether a loop's quiet test around 0 is symmetric (NegQ = -PosQ: one comparison of |s|), as a type.</summary>
+internal interface IBandSide { static abstract bool IsSymmetric { get; } }
+internal readonly struct Symmetric : IBandSide { public static bool IsSymmetric => true; }
+internal readonly struct Asymmetric : IBandSide { public static bool IsSymmetric => false; }
 
 /// <summary>A loop's count of kinks besides 0 as a type, so each count is its own compiled loop.</summary>
 internal interface IKinkCount { static abstract int N { get; } }

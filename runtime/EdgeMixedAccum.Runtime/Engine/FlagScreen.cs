@@ -25,6 +25,10 @@ internal interface IFloatLanes<TV> where TV : struct
     static abstract TV Or(TV a, TV b);
     /// <summary>Whether every lane of a comparison mask is set.</summary>
     static abstract bool All(TV mask);
+    /// <summary>|a| &gt;= b lane by lane, for b &gt;= 0 (false for a NaN a; one FACGE on NEON).</summary>
+    static abstract TV AbsAtLeast(TV a, TV b);
+    /// <summary>|a| &lt;= b lane by lane, for b &gt;= 0 (false for a NaN a: with b the largest float, a finiteness test).</summary>
+    static abstract TV AbsAtMost(TV a, TV b);
     /// <summary>Lanes per vector.</summary>
     static abstract int Count { get; }
     static abstract TV Load(ref float r, nuint i);
@@ -36,6 +40,8 @@ internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
 {
     public static Vector512<float> Create(float v) => Vector512.Create(v);
     public static Vector512<float> Abs(Vector512<float> a) => Vector512.Abs(a);
+    public static Vector512<float> AbsAtLeast(Vector512<float> a, Vector512<float> b) => Vector512.GreaterThanOrEqual(Vector512.Abs(a), b);
+    public static Vector512<float> AbsAtMost(Vector512<float> a, Vector512<float> b) => Vector512.LessThanOrEqual(Vector512.Abs(a), b);
     public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
     public static Vector512<float> Sub(Vector512<float> a, Vector512<float> b) => a - b;
     public static Vector512<float> Mul(Vector512<float> a, Vector512<float> b) => a * b;
@@ -60,6 +66,8 @@ internal readonly struct Lanes256 : IFloatLanes<Vector256<float>>
 {
     public static Vector256<float> Create(float v) => Vector256.Create(v);
     public static Vector256<float> Abs(Vector256<float> a) => Vector256.Abs(a);
+    public static Vector256<float> AbsAtLeast(Vector256<float> a, Vector256<float> b) => Vector256.GreaterThanOrEqual(Vector256.Abs(a), b);
+    public static Vector256<float> AbsAtMost(Vector256<float> a, Vector256<float> b) => Vector256.LessThanOrEqual(Vector256.Abs(a), b);
     public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
     public static Vector256<float> Sub(Vector256<float> a, Vector256<float> b) => a - b;
     public static Vector256<float> Mul(Vector256<float> a, Vector256<float> b) => a * b;
@@ -84,6 +92,12 @@ internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
 {
     public static Vector128<float> Create(float v) => Vector128.Create(v);
     public static Vector128<float> Abs(Vector128<float> a) => Vector128.Abs(a);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> AbsAtLeast(Vector128<float> a, Vector128<float> b) => AdvSimd.IsSupported
+        ? AdvSimd.AbsoluteCompareGreaterThanOrEqual(a, b) : Vector128.GreaterThanOrEqual(Vector128.Abs(a), b); // b >= 0: |b| = b
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> AbsAtMost(Vector128<float> a, Vector128<float> b) => AdvSimd.IsSupported
+        ? AdvSimd.AbsoluteCompareLessThanOrEqual(a, b) : Vector128.LessThanOrEqual(Vector128.Abs(a), b);
     public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
     public static Vector128<float> Sub(Vector128<float> a, Vector128<float> b) => a - b;
     public static Vector128<float> Mul(Vector128<float> a, Vector128<float> b) => a * b;

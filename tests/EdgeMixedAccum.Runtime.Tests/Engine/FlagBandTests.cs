@@ -25,7 +25,7 @@ public class FlagBandTests
     {
         var p = ActivationParams.From(act);
         var kinks = FlagTest.Kinks(act);
-        int quiet = 0, flagged = 0, lanes = 0;
+        int quiet = 0, flagged = 0, lanes = 0, symmetric = 0;
         // Row constants: C = emax l1 (rigorous) + diff xl1, of a few magnitudes; the bias enters the upper bound.
         foreach (double emax in new[] { 1e-4, 0.02, 3.0 })
             foreach (float bias in new[] { 0f, 0.37f, -3f })
@@ -59,6 +59,13 @@ public class FlagBandTests
                                     var sv = Vector128.Create(s);
                                     bool q = BandLanes<Vector128<float>, Lanes128>.Quiet(sv, lanesOf.NegQ, lanesOf.PosQ,
                                         lanesOf.Lo1, lanesOf.Hi1, lanesOf.Lo2, lanesOf.Hi2, lanesOf.Kinks).AsUInt32() != Vector128<uint>.Zero;
+                                    if (band.NegQ == -band.PosQ) // the loops' |s| form of the same test (Run takes it then)
+                                    {
+                                        bool qs = BandLanes<Vector128<float>, Lanes128>.Quiet<Symmetric>(sv, lanesOf.NegQ, lanesOf.PosQ,
+                                            lanesOf.Lo1, lanesOf.Hi1, lanesOf.Lo2, lanesOf.Hi2, lanesOf.Kinks, Vector128.Create(float.MaxValue)).AsUInt32() != Vector128<uint>.Zero;
+                                        Assert.True(q == qs, $"{where}: s {s:R}: quiet {q}, by |s| {qs}");
+                                        symmetric++;
+                                    }
                                     bool f = band.CanFlag && lanesOf.Flagged(sv).AsUInt32() != Vector128<uint>.Zero;
                                     var kappaOf = new float[1];
                                     ActivationMath.Kappa(act, in p, [s], kappaOf); // the engine's kappa (the pass's float)
@@ -78,6 +85,10 @@ public class FlagBandTests
         // share of the lanes are decided, some each way.
         Assert.True(quiet > lanes / 10, $"{act}: {quiet} of {lanes} lanes quiet");
         Assert.True(flagged > lanes / 10, $"{act}: {flagged} of {lanes} lanes flagged");
+        // Where kappa may be 1 below 0 the quiet thresholds around 0 are symmetric, so the |s| form was checked (elsewhere
+        // only where the guard's radius sets both).
+        bool negKappa = act.Kind is ActivationKind.Identity or ActivationKind.Clip || (act.Kind is ActivationKind.LeakyRelu or ActivationKind.LeakyReluClip && p.Alpha != 0);
+        if (negKappa) Assert.True(symmetric > lanes / 2, $"{act}: {symmetric} of {lanes} lanes through the |s| form");
     }
 
     [Fact]
