@@ -99,8 +99,7 @@ internal static class I8Quantizer
     /// below P it fits; further below, x / s &lt; 1/2 and the rounding of x * (1/s) cannot pass 1/2 (a tie goes to
     /// 0), so q = 0. Rounding is monotone and P a float, so a computed maximum below P means every d was exact and
     /// the maximum is the reference's (its double operations are exact too): bit for bit. Otherwise (clipped elements
-    /// of a static scale, or |d| reaching P through the rounding of x / s) e_max is taken again as the reference takes
-    /// it. One FMLS, FABS and FMAX per four elements on NEON instead of widening both operands to two double lanes.
+    /// of a static scale, or |d| reaching P through the rounding of x / s) the reference runs over the row again. One FMLS, FABS and FMAX per four elements on NEON instead of widening both operands to two double lanes.
     /// </remarks>
     internal static void Vector(ReadOnlySpan<float> x, Span<sbyte> q, float s, out double emax, out double l1, int width)
     {
@@ -201,27 +200,15 @@ internal static class I8Quantizer
         float ef = MathF.Max(MathF.Max(e[0], e[1]), MathF.Max(e[2], e[3]));
         // P: the largest power of two at most s (0 for a subnormal s, which then always takes the reference's way).
         float p = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(s) & 0x7F800000);
-        double em = ef < p ? ef : ErrorMax(x[..j], s), ls = l[0] + l[1];
+        double em, ls = l[0] + l[1];
+        if (ef < p) em = ef;
+        else Scalar(x[..j], q[..j], s, out em, out _); // the reference itself (its q are the loops' q: the same bits again)
         if (j < n)
         {
             Scalar(x[j..], q[j..], s, out double et, out double lt);
             em = Math.Max(em, et); ls += lt;
         }
         emax = em; l1 = ls;
-    }
-
-    /// <summary>max_j |x_j - s q_j| as <see cref="Scalar"/> takes it, q_j recomputed (the vector loop's e_max when a
-    /// difference may have been rounded).</summary>
-    private static double ErrorMax(ReadOnlySpan<float> x, float s)
-    {
-        float inv = 1f / s;
-        double e = 0;
-        foreach (float v in x)
-        {
-            float r = Math.Clamp(MathF.Round(v * inv, MidpointRounding.ToEven), -127f, 127f);
-            e = Math.Max(e, Math.Abs(v - r * (double)s));
-        }
-        return e;
     }
 
     /// <summary>Four elements' levels round_even(x / s) clamped to [-127, 127]. For finite x there is no NaN and no
