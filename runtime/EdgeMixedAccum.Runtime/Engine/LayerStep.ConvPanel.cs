@@ -190,16 +190,16 @@ internal sealed partial class LayerStep
         if (total > 0) RecomputeTile(xs, ys, g, r0, p0, len, ld);
     }
 
+    /// <summary>The shortest row the flag test's band serves: imu-conv1d's rows of 32 and 64 positions ran 30% slower
+    /// in int8 on x64 with it (its set-up per row: a few divisions, outward roundings, the lanes' broadcasts).</summary>
+    private const int BandMinLength = 128;
+
     /// <summary>
     /// <see cref="Flag(in InputStats, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{double}, Span{int})"/> for one
     /// int8 channel row whose flag bounds were not computed: the vector test reads them as a float enclosure from
     /// |s_hat| (<see cref="ChannelBound"/>) and computes them in double only for the blocks its screen leaves
     /// undecided and from where it stops, so the same flags and predictions as the test on the computed bounds.
     /// </summary>
-    /// <summary>The shortest row the flag test's band serves: imu-conv1d's rows of 32 and 64 positions ran 30% slower
-    /// in int8 on x64 with it (its set-up per row: a few divisions, outward roundings, the lanes' broadcasts).</summary>
-    private const int BandMinLength = 128;
-
     private int FlagChannel(in InputStats st, ReadOnlySpan<int> dot, int r, Span<float> s, Span<float> kappa, Span<int> rows)
     {
         int n = 0, i = 0, len = s.Length;
