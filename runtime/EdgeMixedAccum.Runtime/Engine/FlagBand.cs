@@ -188,22 +188,9 @@ internal struct FlagBand
     }
 }
 
-/// <summary><see cref="FlagBand"/>'s thresholds in lanes of one width, and the band's loop over them.</summary>
-internal readonly struct BandLanes<TV, TL> where TV : struct where TL : struct, IFloatLanes<TV>
+/// <summary>The band's loop over <see cref="FlagBand"/>'s thresholds in lanes of one width, and its two lane tests.</summary>
+internal static class BandLanes<TV, TL> where TV : struct where TL : struct, IFloatLanes<TV>
 {
-    public readonly TV NegQ, PosQ, Lo1, Hi1, Lo2, Hi2, FNeg, FPos, FLo1, FHi1, FLo2, FHi2;
-    public readonly int Kinks;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public BandLanes(in FlagBand b)
-    {
-        NegQ = TL.Create(b.NegQ); PosQ = TL.Create(b.PosQ);
-        Lo1 = TL.Create(b.Lo1); Hi1 = TL.Create(b.Hi1); Lo2 = TL.Create(b.Lo2); Hi2 = TL.Create(b.Hi2);
-        FNeg = TL.Create(b.FNeg); FPos = TL.Create(b.FPos);
-        FLo1 = TL.Create(b.FLo1); FHi1 = TL.Create(b.FHi1); FLo2 = TL.Create(b.FLo2); FHi2 = TL.Create(b.FHi2);
-        Kinks = b.KinkCount;
-    }
-
     /// <summary>
     /// The band over blocks of s from i while it decides them: flagged lanes' indices appended to rows at cnt.
     /// Returns the first block it cannot decide (a lane neither quiet nor flagged, or non-finite), or where fewer
@@ -268,13 +255,9 @@ internal readonly struct BandLanes<TV, TL> where TV : struct where TL : struct, 
         return i;
     }
 
-    /// <summary>Lanes certainly not flagged with no new maximum (false for a non-finite s).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Quiet(TV s, TV negQ, TV posQ, TV lo1, TV hi1, TV lo2, TV hi2, int kinks) =>
-        Quiet<Asymmetric>(s, negQ, posQ, lo1, hi1, lo2, hi2, kinks, TL.Create(float.MaxValue));
-
-    /// <summary><see cref="Quiet(TV, TV, TV, TV, TV, TV, TV, int)"/>; with <see cref="Symmetric"/> (NegQ = -PosQ) the
-    /// test around 0 is |s| &gt;= PosQ. max: the largest float (|s| &lt;= max: finite, as +-inf pass the other tests).</summary>
+    /// <summary>Lanes certainly not flagged with no new maximum (false for a non-finite s): s &lt;= NegQ or s &gt;= PosQ,
+    /// or with <see cref="Symmetric"/> (NegQ = -PosQ) |s| &gt;= PosQ, outside the kinks' intervals, and |s| &lt;= max,
+    /// the largest float (finite: +-inf pass the other tests).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static TV Quiet<TS>(TV s, TV negQ, TV posQ, TV lo1, TV hi1, TV lo2, TV hi2, int kinks, TV max) where TS : IBandSide
     {
@@ -285,10 +268,8 @@ internal readonly struct BandLanes<TV, TL> where TV : struct where TL : struct, 
     }
 
     /// <summary>Lanes certainly flagged (false for a non-finite s: the bounds are finite).</summary>
-    public TV Flagged(TV s) => Flagged(s, FNeg, FPos, FLo1, FHi1, FLo2, FHi2, Kinks);
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Flagged(TV s, TV fNeg, TV fPos, TV fLo1, TV fHi1, TV fLo2, TV fHi2, int kinks)
+    internal static TV Flagged(TV s, TV fNeg, TV fPos, TV fLo1, TV fHi1, TV fLo2, TV fHi2, int kinks)
     {
         var f = TL.And(TL.GreaterThanOrEqual(s, fNeg), TL.LessThanOrEqual(s, fPos));
         if (kinks > 0) f = TL.Or(f, TL.And(TL.GreaterThanOrEqual(s, fLo1), TL.LessThanOrEqual(s, fHi1)));

@@ -39,7 +39,8 @@ public class FlagBandTests
                             var row = Row([0], 1f, bias, emax);
                             double top = double.IsFinite(tau) ? tau * topOf : topOf, t = Math.Min(tau, top);
                             band.Row(row.C, row.CHi, ChannelBound.AHi, t);
-                            var lanesOf = new BandLanes<Vector128<float>, Lanes128>(in band);
+                            Vector128<float> L(float v) => Vector128.Create(v); // the band's thresholds in lanes
+                            var max = L(float.MaxValue);
                             string where = $"{act} emax {emax} bias {bias} tau {tau} tauNeg {tauNeg} T {t}";
                             var marks = new List<double>
                             {
@@ -57,16 +58,17 @@ public class FlagBandTests
                                     for (int j = 0; j < Math.Abs(d); j++) target = d < 0 ? MathF.BitDecrement(target) : MathF.BitIncrement(target);
                                     var (s, b) = Component(target, bias, emax);
                                     var sv = Vector128.Create(s);
-                                    bool q = BandLanes<Vector128<float>, Lanes128>.Quiet(sv, lanesOf.NegQ, lanesOf.PosQ,
-                                        lanesOf.Lo1, lanesOf.Hi1, lanesOf.Lo2, lanesOf.Hi2, lanesOf.Kinks).AsUInt32() != Vector128<uint>.Zero;
+                                    bool q = BandLanes<Vector128<float>, Lanes128>.Quiet<Asymmetric>(sv, L(band.NegQ), L(band.PosQ),
+                                        L(band.Lo1), L(band.Hi1), L(band.Lo2), L(band.Hi2), band.KinkCount, max).AsUInt32() != Vector128<uint>.Zero;
                                     if (band.NegQ == -band.PosQ) // the loops' |s| form of the same test (Run takes it then)
                                     {
-                                        bool qs = BandLanes<Vector128<float>, Lanes128>.Quiet<Symmetric>(sv, lanesOf.NegQ, lanesOf.PosQ,
-                                            lanesOf.Lo1, lanesOf.Hi1, lanesOf.Lo2, lanesOf.Hi2, lanesOf.Kinks, Vector128.Create(float.MaxValue)).AsUInt32() != Vector128<uint>.Zero;
+                                        bool qs = BandLanes<Vector128<float>, Lanes128>.Quiet<Symmetric>(sv, L(band.NegQ), L(band.PosQ),
+                                            L(band.Lo1), L(band.Hi1), L(band.Lo2), L(band.Hi2), band.KinkCount, max).AsUInt32() != Vector128<uint>.Zero;
                                         Assert.True(q == qs, $"{where}: s {s:R}: quiet {q}, by |s| {qs}");
                                         symmetric++;
                                     }
-                                    bool f = band.CanFlag && lanesOf.Flagged(sv).AsUInt32() != Vector128<uint>.Zero;
+                                    bool f = band.CanFlag && BandLanes<Vector128<float>, Lanes128>.Flagged(sv, L(band.FNeg), L(band.FPos),
+                                        L(band.FLo1), L(band.FHi1), L(band.FLo2), L(band.FHi2), band.KinkCount).AsUInt32() != Vector128<uint>.Zero;
                                     var kappaOf = new float[1];
                                     ActivationMath.Kappa(act, in p, [s], kappaOf); // the engine's kappa (the pass's float)
                                     double kappa = kappaOf[0];
