@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using EdgeMixedAccum.Format;
 using EdgeMixedAccum.Runtime.Engine;
+using EdgeMixedAccum.Runtime.Kernels;
 
 namespace EdgeMixedAccum.Cli;
 
@@ -85,13 +86,14 @@ internal static class BenchCommand
                 $"\"inputs\":\"{(data is null ? "uniform[-1,1]" : "file")}\"",
                 $"\"median_us\":{N(median)}", $"\"p90_us\":{N(p90)}", $"\"per_sample_us\":{N(median / batch)}",
                 $"\"samples_per_s\":{N(batch / median * 1e6)}", $"\"recompute_fraction\":{N(recompute / times.Count)}",
-                $"\"kernels\":\"{JsonEscape(kernels)}\"") + "}");
+                $"\"kernels\":\"{JsonEscape(kernels)}\"", $"\"unused_isa\":\"{string.Join(" ", CpuFeatures.Unused())}\"") + "}");
         }
         else
         {
             o.WriteLine($"{m.Metadata.ModelName}: mode {mode}, batch {batch}, {options.Threads} thread(s), {times.Count} runs on {(data is null ? "uniform [-1, 1] inputs" : $"{data.Batch} input rows")}");
             o.WriteLine($"  median {N(median)} us, p90 {N(p90)} us per run; {N(median / batch)} us per sample ({N(batch / median * 1e6)} samples/s)");
             o.WriteLine($"  recomputed in fp32: {(recompute / times.Count).ToString("P2", inv)} of multiply-adds; kernels {kernels}");
+            if (CpuFeatures.UnusedAdvice() is { } advice) o.WriteLine($"  note: {advice}");
         }
         return 0;
     }

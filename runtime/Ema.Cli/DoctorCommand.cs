@@ -9,8 +9,9 @@ namespace EdgeMixedAccum.Cli;
 /// <summary>
 /// `ema doctor`: what this binary sees on this machine: the CPU architecture, every ISA level present
 /// (`features` is <see cref="CpuFeatures.Describe"/>; one `isa NAME yes|no` line each), how the binary
-/// was built, and per kernel family the variant a session would choose. Exit code 1 when a family has
-/// no usable variant.
+/// was built, the levels the CPU has that the binary cannot use (`unused`, only when there are some: an
+/// x86-64 NativeAOT build on an AVX2 CPU), and per kernel family the variant a session would choose.
+/// Exit code 1 when a family has no usable variant.
 /// </summary>
 internal static class DoctorCommand
 {
@@ -35,6 +36,7 @@ internal static class DoctorCommand
         o.WriteLine($"features   {CpuFeatures.Describe()}");
         foreach (var isa in Enum.GetValues<Isa>())
             if (Relevant(isa)) o.WriteLine($"isa        {isa,-11} {(CpuFeatures.Has(isa) ? "yes" : "no")}");
+        if (CpuFeatures.UnusedAdvice() is { } advice) o.WriteLine($"unused     {advice}");
 
         if (families.Count == 0)
         {

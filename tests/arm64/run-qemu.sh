@@ -12,10 +12,10 @@
 # Checks, one `PASS`/`FAIL` line each, then `arm64 checks: N passed, M failed` (tests/run.sh sums it
 # into the test summary). Exit code 1 on any failure, 2 when a prerequisite is missing.
 #   publish      linux-arm64 and linux-x64 (NativeAOT) publish, binaries stripped
-#   x64          gesture-mlp `ema run` reference; Fashion-MNIST tanh MLP `ema eval --json` in modes i8,
+#   x64          doctor (x86-64-v3 build: Avx2 used where the CPU has it, no `unused` level); gesture-mlp `ema run` reference; Fashion-MNIST tanh MLP `ema eval --json` in modes i8,
 #                adaptive, f16acc and `adaptive --low f16acc` (first 200 samples): bound_violations 0
 #   per core     (linux-arm64 baseline binary on cortex-a72, cortex-a76, cortex-a57, neoverse-n1)
-#                selftest; doctor (Arm64, NativeAOT build line, AdvSimd, Dp/Fp16Native as the core has them);
+#                selftest; doctor (Arm64, NativeAOT build line, AdvSimd, Dp/Fp16Native as the core has them, no `unused`);
 #                gesture-mlp `ema run` accuracy equal to x64; the four Fashion-MNIST evals, each with
 #                bound_violations 0; kernels chosen: i8-gemv-4x16-advsimd (SMLAL) + an emulated f16acc
 #                variant on a72/a57, i8-gemv-4x16-dp (SDOT) + f16acc-gemv-8-fp16native on a76/n1;
@@ -34,7 +34,7 @@ for a in "$@"; do
     --all-profiles) all_profiles=1 ;;
     --no-publish) publish=0 ;;
     --no-eval) evals=0 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "run-qemu.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -129,6 +129,7 @@ check_doctor() { # core binary label expectDp profile
   dp=$(isa "$d" Dp); fp16=$(isa "$d" Fp16Native)
   [ "$dp" = "$4" ] || problems+=("Dp=$dp, expected $4")
   [ "$fp16" = "$4" ] || problems+=("Fp16Native=$fp16, expected $4")
+  grep -q '^unused ' "$d" && problems+=("$(grep '^unused ' "$d")") # AT_HWCAP names a level the binary does not use
   if [ ${#problems[@]} -eq 0 ]; then
     pass "$3 doctor: $(grep '^features' "$d" | sed 's/^features *//')"
   else
@@ -185,6 +186,15 @@ publish_profile linux-x64; x64_ok=$?
 # The x64 reference: the same NativeAOT board build (EmaNoConverter) on this machine.
 ref=""
 if [ "$x64_ok" = 0 ]; then
+  # Its AVX2 kernels are compiled in (x86-64-v3; NativeAOT folds IsSupported to the compile-time set) and the
+  # binary sees every level this CPU has (no `unused` line).
+  artifacts/publish/linux-x64/ema doctor >"$tmp/doctor-x64" 2>&1
+  x64_problems=()
+  if grep -qw avx2 /proc/cpuinfo; then [ "$(isa "$tmp/doctor-x64" Avx2)" = yes ] || x64_problems+=("Avx2 not used on an AVX2 CPU"); fi
+  grep -q '^unused ' "$tmp/doctor-x64" && x64_problems+=("$(grep '^unused ' "$tmp/doctor-x64")")
+  grep -q '^build      NativeAOT, linux-x64, profile linux-x64, instruction set x86-64-v3$' "$tmp/doctor-x64" || x64_problems+=("build line does not name x86-64-v3")
+  if [ ${#x64_problems[@]} -eq 0 ]; then pass "x64 doctor: $(grep '^features' "$tmp/doctor-x64" | sed 's/^features *//')"
+  else cat "$tmp/doctor-x64" >&2; fail "x64 doctor: ${x64_problems[*]}"; fi
   artifacts/publish/linux-x64/ema run "$model" --input "$x" --labels "$y" --show 0 --output "$tmp/logits-x64.npy" >"$tmp/x64.out" 2>&1
   ref=$(grep '^top-1 accuracy' "$tmp/x64.out")
   if [ -n "$ref" ]; then pass "x64 run gesture-mlp: $ref"; else cat "$tmp/x64.out" >&2; fail "x64 run gesture-mlp: no accuracy line"; fi
