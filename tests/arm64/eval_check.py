@@ -74,7 +74,7 @@ def main():
         return
 
     # Kernel choice: the same in every mode, and the one the core's features call for.
-    want_i8 = "i8-gemv-4x16-dp" if fast == "yes" else "i8-gemv-4x16-advsimd"
+    want_i8 = "i8-gemv-8x16-dp" if fast == "yes" else "i8-gemv-8x16-advsimd"
     want_f16 = r"f16acc-gemv-8-fp16native" if fast == "yes" else r"f16acc-gemv-8-emulated(-v128)?"
     chosen = {json.dumps(doc.get("kernels"), sort_keys=True) for doc in docs.values()}
     k = next(iter(docs.values())).get("kernels") or {}

@@ -17,8 +17,8 @@
 #   per core     (linux-arm64 baseline binary on cortex-a72, cortex-a76, cortex-a57, neoverse-n1)
 #                selftest; doctor (Arm64, NativeAOT build line, AdvSimd, Dp/Fp16Native as the core has them, no `unused`);
 #                gesture-mlp `ema run` accuracy equal to x64; the four Fashion-MNIST evals, each with
-#                bound_violations 0; kernels chosen: i8-gemv-4x16-advsimd (SMLAL) + an emulated f16acc
-#                variant on a72/a57, i8-gemv-4x16-dp (SDOT) + f16acc-gemv-8-fp16native on a76/n1;
+#                bound_violations 0; kernels chosen: i8-gemv-8x16-advsimd (SMLAL) + an emulated f16acc
+#                variant on a72/a57, i8-gemv-8x16-dp (SDOT) + f16acc-gemv-8-fp16native on a76/n1;
 #                i8 and f16acc modes give exactly x64's top1, agreement and mean_rel_error (as printed);
 #                both adaptive modes within 0.01 of x64 in agreement and recompute_fraction
 #                (tests/arm64/eval_check.py does the JSON checks)

@@ -34,7 +34,7 @@ public sealed class KernelSet
         _ => pair == Isa.Scalar,
     };
 
-    /// <summary>Family name to the chosen variant's name (e.g. "i8-gemv" -> "i8-gemv-4x16-dp").</summary>
+    /// <summary>Family name to the chosen variant's name (e.g. "i8-gemv" -> "i8-gemv-8x16-dp").</summary>
     public IReadOnlyDictionary<string, string> Chosen { get; }
 
     public KernelSet(KernelOptions options)

@@ -1,7 +1,7 @@
 namespace EdgeMixedAccum.Runtime.Kernels;
 
 /// <summary>One implementation of a kernel family for one ISA.</summary>
-/// <param name="Name">As in the file name: dtype, op, tile, ISA (e.g. "i8-gemv-4x16-dp").</param>
+/// <param name="Name">As in the file name: dtype, op, tile, ISA (e.g. "i8-gemv-8x16-dp").</param>
 public sealed record KernelVariant<TFn>(string Name, Isa Isa, TFn Fn) where TFn : Delegate
 {
     public bool Supported => CpuFeatures.Has(Isa);

@@ -23,8 +23,8 @@ public sealed class I8GemvFamily : IKernelFamily
         new("i8-gemv-4x32-avx2", Isa.Avx2, I8Gemv4x32Avx2.Run),
         new("i8-gemv-4x32-avxvnni", Isa.AvxVnni, I8Gemv4x32AvxVnni.Run),
         new("i8-gemv-4x64-avx512bw", Isa.Avx512BW, I8Gemv4x64Avx512BW.Run),
-        new("i8-gemv-4x16-advsimd", Isa.AdvSimd, I8Gemv4x16AdvSimd.Run),
-        new("i8-gemv-4x16-dp", Isa.Dp, I8Gemv4x16Dp.Run),
+        new("i8-gemv-8x16-advsimd", Isa.AdvSimd, I8Gemv8x16AdvSimd.Run),
+        new("i8-gemv-8x16-dp", Isa.Dp, I8Gemv8x16Dp.Run),
     ];
 
     public static I8GemvFamily Instance { get; } = new();
