@@ -8,7 +8,7 @@ using EdgeMixedAccum.Runtime.Kernels;
 namespace EdgeMixedAccum.Cli;
 
 /// <summary>
-/// `ema bench MODEL.ema [--mode ..] [--batch B] [--threads T] [--input X.npy] [--json]`: latency of Session.Run after a warm-up,
+/// `ema bench MODEL.ema [--mode ..] [--batch B] [--threads T] [--input X.npy] [--runs N] [--warmup N] [--json]`: latency of Session.Run after a warm-up,
 /// median and p90 per run and per sample. With --input the runs cycle through the rows of real inputs, so adaptive
 /// mode's timing includes the share recomputed on real data (random inputs recompute a different share).
 /// </summary>
@@ -21,9 +21,10 @@ internal static class BenchCommand
         var input = new Option<FileInfo?>("--input", "-i") { Description = "real inputs (.npy): the runs cycle through its rows" };
         var runs = new Option<int?>("--runs") { Description = "timed runs (default: at least 20 and about 2 s)" };
         var json = new Option<bool>("--json") { Description = "one JSON object: median_us, p90_us, per_sample_us, ..." };
+        var warmup = new Option<int?>("--warmup") { Description = "untimed runs first (default: at least 30 and 0.3 s, then a pause for tiered JIT); an exact count makes the work of a run deterministic, e.g. for instruction counts under qemu" };
         var cmd = new Command("bench", "Time the engine on a model: warm-up, then median and p90 latency per run and per sample");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { batch, input, runs, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { batch, input, runs, warmup, json }) cmd.Options.Add(o);
         var engine = EngineOptions.Create(cmd);
         cmd.SetAction(p =>
         {
@@ -31,13 +32,15 @@ internal static class BenchCommand
             int b = p.GetValue(batch);
             if (b < 1 || b > 4096) throw new EmaException($"--batch {b}: must be 1 to 4096");
             if (p.GetValue(runs) is < 1) throw new EmaException($"--runs {p.GetValue(runs)}: must be >= 1");
+            if (p.GetValue(warmup) is < 0) throw new EmaException($"--warmup {p.GetValue(warmup)}: must be >= 0");
             var data = p.GetValue(input) is { } f ? Dataset.Load(m, f, null, null) : null;
-            return Execute(m, engine.Read(p), engine.ModeName(p), b, data, p.GetValue(runs), p.GetValue(json), stdout);
+            return Execute(m, engine.Read(p), engine.ModeName(p), b, data, p.GetValue(runs), p.GetValue(json), stdout, p.GetValue(warmup));
         });
         return cmd;
     }
 
-    public static int Execute(EmaModel m, SessionOptions options, string mode, int batch, Dataset? data, int? runs, bool json, TextWriter o)
+    public static int Execute(EmaModel m, SessionOptions options, string mode, int batch, Dataset? data, int? runs, bool json, TextWriter o,
+        int? warmup = null)
     {
         using var s = new Session(m, options with { MaxBatch = batch });
         if (batch > 1 && !s.AnyBatch) throw new EmaException($"--batch {batch}: the model's input has a fixed batch of 1");
@@ -58,11 +61,18 @@ internal static class BenchCommand
         var y = new float[(long)batch * s.OutputLength];
         void RunOne(int k) => s.Run(x.AsSpan((k % distinct) * batch * inLen, batch * inLen), y, batch);
 
-        // Warm-up: tiered JIT installs its optimised code after a few hundred calls and a short pause.
+        // Warm-up: tiered JIT installs its optimised code after a few hundred calls and a short pause. An exact
+        // --warmup count runs just that many (the timed runs then start at row `warmup`).
         var sw = Stopwatch.StartNew();
-        for (int k = 0; k < 30 || sw.Elapsed.TotalSeconds < 0.3; k++) RunOne(k);
-        Thread.Sleep(200);
-        for (int k = 0; k < 10; k++) RunOne(k);
+        int first = 0;
+        if (warmup is { } w)
+            for (; first < w; first++) RunOne(first);
+        else
+        {
+            for (int k = 0; k < 30 || sw.Elapsed.TotalSeconds < 0.3; k++) RunOne(k);
+            Thread.Sleep(200);
+            for (int k = 0; k < 10; k++) RunOne(k);
+        }
 
         var times = new List<double>();
         double recompute = 0;
@@ -70,7 +80,7 @@ internal static class BenchCommand
         for (int k = 0; runs is { } n ? k < n : (k < 20 || sw.Elapsed.TotalSeconds < 2) && k < 100_000; k++)
         {
             long t0 = Stopwatch.GetTimestamp();
-            RunOne(k);
+            RunOne(first + k);
             times.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
             recompute += s.LastReport.RecomputeFraction;
         }

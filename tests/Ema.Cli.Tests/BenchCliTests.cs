@@ -35,6 +35,19 @@ public class BenchCliTests
         Assert.Contains("recomputed in fp32: 0.00 %", o);
     }
 
+    /// <summary>An exact warm-up count (instruction counts under qemu subtract two such runs): the runs asked for, no
+    /// more, and the ISA note only where the CPU has a level the process cannot use (never under the test JIT).</summary>
+    [Fact]
+    public void AnExactWarmupRunsJustTheRequestedRuns()
+    {
+        var (code, o, err) = CliRunner.Ema("bench", Fixture("fmnist-mlp-tanh.ema"), "--mode", "i8", "--warmup", "0", "--runs", "5", "--json",
+            "--input", Fixture("fmnist-x.npy"));
+        Assert.True(code == 0, err);
+        var j = JsonDocument.Parse(o.Trim()).RootElement;
+        Assert.Equal(5, j.GetProperty("runs").GetInt32());
+        Assert.Equal("", j.GetProperty("unused_isa").GetString());
+    }
+
     [Fact]
     public void ThreadsSplitTheBatchAndTheJsonSaysHowMany()
     {
@@ -51,6 +64,7 @@ public class BenchCliTests
     [InlineData("--threads", "0")]
     [InlineData("--threads", "65")]
     [InlineData("--runs", "0")]
+    [InlineData("--warmup", "-1")]
     [InlineData("--input", "imu-x.npy")]
     public void BadArgumentsExitWithCodeTwo(string option, string value)
     {
