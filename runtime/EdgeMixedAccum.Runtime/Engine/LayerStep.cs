@@ -56,6 +56,10 @@ internal sealed partial class LayerStep
     private sbyte[] _xq = [];
     private readonly Half[] _x16 = [], _patch16 = [], _y16 = [];
     private readonly float[] _patch32 = [], _s, _kappa, _absDot = [], _yRec, _blockMax = [];
+    // phi(s) of the block's int8 Dense results, computed beside kappa where the activation shares their work
+    // (tanh's exp): Emit copies it and applies phi again only to the recomputed components. Empty otherwise.
+    private readonly float[] _phiBlock = [], _phiRec = [];
+    private bool _phiReady;
     private readonly double[] _bFlag, _bRig;
     private readonly int[] _rows, _all;
     private readonly double _gammaLow, _probLow, _inflateA;
@@ -138,6 +142,11 @@ internal sealed partial class LayerStep
         // panel path (it keeps its own rows).
         int cap = _prec == Precision.F16Acc ? _mg : Panel ? 0 : _nb * _mg;
         _s = new float[cap]; _kappa = new float[cap]; _yRec = new float[_mg];
+        if (_prec == Precision.I8 && !_conv && ActivationMath.PhiAndKappa(_act, in _actParams, [], [], []))
+        {
+            _phiBlock = new float[cap];
+            _phiRec = new float[_mg];
+        }
         _bFlag = new double[cap]; _bRig = new double[cap];
         _rows = new int[_mg]; _all = new int[_mg];
         for (int i = 0; i < _mg; i++) _all[i] = i;
@@ -344,7 +353,10 @@ internal sealed partial class LayerStep
     /// than the arithmetic).</summary>
     private void AfterPost(int count)
     {
-        if (_prec == Precision.I8) ActivationMath.Kappa(_act, in _actParams, _s.AsSpan(0, count * _mg), _kappa);
+        if (_prec != Precision.I8) return;
+        var s = _s.AsSpan(0, count * _mg);
+        _phiReady = _phiBlock.Length > 0 && ActivationMath.PhiAndKappa(_act, in _actParams, s, _phiBlock.AsSpan(0, s.Length), _kappa);
+        if (!_phiReady) ActivationMath.Kappa(_act, in _actParams, s, _kappa);
     }
 
     /// <summary>One unit whose s_hat, bounds and kappa sit at <paramref name="off"/>: flag, recompute, count, and
@@ -358,18 +370,33 @@ internal sealed partial class LayerStep
             if (_traceS is not null) Trace(sample, u, g, p, _rows.AsSpan(0, flagged), off);
             if (flagged > 0) Recompute(xs, u, g, p, _rows.AsSpan(0, flagged), off);
         }
-        Emit(ys, sample, u, g, p, off, flagged);
+        Emit(ys, sample, u, g, p, off, _rows.AsSpan(0, flagged));
     }
 
     /// <summary>The unit's finished results at <paramref name="off"/>: counted, and scattered to the sample's output
     /// layout (Dense [row, M], Conv [M, positions]).</summary>
-    private void Emit(Span<float> ys, int sample, int u, int g, int p, int off, int flagged)
+    private void Emit(Span<float> ys, int sample, int u, int g, int p, int off, ReadOnlySpan<int> flagged)
     {
         var s = _s.AsSpan(off, _mg);
         Report.Components += _mg;
-        Report.Flagged += flagged;
+        Report.Flagged += flagged.Length;
         if (_conv)
             for (int i = 0, r0 = g * _mg; i < _mg; i++) ys[(r0 + i) * _g.Positions + p] = s[i];
+        else if (_phiReady)
+        {
+            // phi of the low results came with kappa (AfterPost); the recomputed components need theirs anew, gathered
+            // into one call (phi is elementwise and position-independent: the same bits as over the whole row).
+            var row = ys.Slice(u * _m, _m);
+            _phiBlock.AsSpan(off, _mg).CopyTo(row);
+            if (flagged.Length > 0)
+            {
+                var rec = _phiRec.AsSpan(0, flagged.Length);
+                for (int j = 0; j < rec.Length; j++) rec[j] = s[flagged[j]];
+                ActivationMath.Apply(_act, in _actParams, rec, rec);
+                for (int j = 0; j < rec.Length; j++) row[flagged[j]] = rec[j];
+            }
+            _feeds?.FeedRow(sample, u * _m, row);
+        }
         else
         {
             var row = ys.Slice(u * _m, _m);
@@ -432,7 +459,7 @@ internal sealed partial class LayerStep
                 else _rows[cold++] = r;
             }
             if (cold > 0) Recompute(x.Slice(n * _inSample, _inSample), u, 0, 0, _rows.AsSpan(0, cold), off);
-            Emit(y.Slice(n * _outSample, _outSample), n, u, 0, 0, off, rows.Length);
+            Emit(y.Slice(n * _outSample, _outSample), n, u, 0, 0, off, rows);
         }
     }
 

@@ -108,6 +108,19 @@ public static class ActivationMath
         Dispatch<KappaWork<float>, bool>(a.Kind, ref w);
     }
 
+    /// <summary>y[i] = phi(s[i]) and kappa[i] = kappa_phi(s[i]) in one pass where the kind shares their work (tanh), each
+    /// with the bits of <see cref="Apply(Activation, in ActivationParams, ReadOnlySpan{float}, Span{float})"/> and
+    /// <see cref="Kappa(Activation, in ActivationParams, ReadOnlySpan{float}, Span{float})"/>; returns false, writing
+    /// nothing, for the other kinds. y may be s itself; kappa must not overlap s or y.</summary>
+    public static bool PhiAndKappa(Activation a, in ActivationParams p, ReadOnlySpan<float> s, Span<float> y, Span<float> kappa)
+    {
+        CheckSpans(s, y);
+        CheckSpans(s, kappa);
+        if (s.Overlaps(kappa) || ((ReadOnlySpan<float>)y).Overlaps(kappa)) ThrowOverlap();
+        var w = new PhiKappaWork(s, y, kappa, p);
+        return Dispatch<PhiKappaWork, bool>(a.Kind, ref w);
+    }
+
     /// <summary>kappa[i] = kappa_phi(s[i]) in double.</summary>
     public static void Kappa(Activation a, ReadOnlySpan<double> s, Span<double> kappa)
     {
@@ -190,6 +203,14 @@ public static class ActivationMath
             else Kappa<TOp>(Cast<T, double>(_s), Cast<T, double>(_k), p);
             return true;
         }
+    }
+
+    private readonly ref struct PhiKappaWork(ReadOnlySpan<float> s, Span<float> y, Span<float> k, ActivationParams p) : IKindWork<bool>
+    {
+        private readonly ReadOnlySpan<float> _s = s;
+        private readonly Span<float> _y = y, _k = k;
+
+        public bool Run<TOp>() where TOp : struct, IActivationOp => TOp.PhiAndKappaSpan(_s, _y, _k, p);
     }
 
     private enum ScalarFn { Phi, Derivative, Kappa }

@@ -337,6 +337,12 @@ public readonly struct TanhOp : IActivationOp
         TanhVector.Kappa(s, kappa);
         return true;
     }
+
+    public static bool PhiAndKappaSpan(ReadOnlySpan<float> s, Span<float> y, Span<float> kappa, in ActivationParams p)
+    {
+        TanhVector.TanhAndKappa(s, y, kappa);
+        return true;
+    }
 }
 
 /// <summary>phi = sigma(t) = 1/(1 + e^-t); phi' = sigma(t) sigma(-t); kappa = |t| sigma(-t) (0 at t = 0 and +inf, ~|t| for t -&gt; -inf).</summary>

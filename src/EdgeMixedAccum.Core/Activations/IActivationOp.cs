@@ -38,4 +38,9 @@ public interface IActivationOp
 
     /// <summary>Optional vectorised span form of Kappa into float (evaluated in double, rounded), or false.</summary>
     static virtual bool KappaSpan(ReadOnlySpan<float> s, Span<float> kappa, in ActivationParams p) => false;
+
+    /// <summary>Optional: phi into y and kappa into kappa of the same s in one pass, each with the bits of
+    /// <see cref="PhiSpan"/> and <see cref="KappaSpan"/>, for kinds whose two forms share their costly part (tanh: one
+    /// exp(-2|t|)); false when the kind offers none (the caller then takes kappa alone).</summary>
+    static virtual bool PhiAndKappaSpan(ReadOnlySpan<float> s, Span<float> y, Span<float> kappa, in ActivationParams p) => false;
 }

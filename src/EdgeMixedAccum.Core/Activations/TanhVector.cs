@@ -21,6 +21,13 @@ internal static class TanhVector
 
     public static void Kappa(ReadOnlySpan<float> s, Span<float> kappa) => Map<KappaFn>(s, kappa, Vector512.IsHardwareAccelerated);
 
+    /// <summary>tanh and its kappa of the same s in one pass: one exp(-2|t|) serves both, and each result has the bits
+    /// of <see cref="Tanh(ReadOnlySpan{float}, Span{float})"/> and <see cref="Kappa(ReadOnlySpan{float}, Span{float})"/>
+    /// (the same operations on the same e). y may be s itself; kappa must not overlap either.</summary>
+    public static void TanhAndKappa(ReadOnlySpan<float> s, Span<float> y, Span<float> kappa) => Map2(s, y, kappa, Vector512.IsHardwareAccelerated);
+
+    internal static void TanhAndKappa(ReadOnlySpan<float> s, Span<float> y, Span<float> kappa, bool wide) => Map2(s, y, kappa, wide);
+
     /// <param name="wide">Whether 16 floats per step run in Vector512 double lanes first (AVX-512: 8 doubles per
     /// instruction where Vector128 has 2); tests turn it off to check that both widths give the same bits.</param>
     internal static void Tanh(ReadOnlySpan<float> s, Span<float> y, bool wide) => Map<TanhFn>(s, y, wide);
@@ -84,12 +91,78 @@ internal static class TanhVector
         buf[..(n - i)].CopyTo(y[i..]);
     }
 
+    /// <summary>The two-output form of <see cref="Map{F}"/>: y = tanh(s) and kappa = kappa(s) from one e per element.</summary>
+    private static void Map2(ReadOnlySpan<float> s, Span<float> y, Span<float> kappa, bool wide)
+    {
+        int n = s.Length, i = 0;
+        if (y.Length < n || kappa.Length < n) throw new ArgumentException("TanhVector: an output is shorter than the input");
+        if (!Vector128.IsHardwareAccelerated)
+        {
+            Map<KappaFn>(s, kappa, wide); // before y: y may be s
+            Map<TanhFn>(s, y, wide);
+            return;
+        }
+        ref float src = ref MemoryMarshal.GetReference(s);
+        ref float dst = ref MemoryMarshal.GetReference(y);
+        ref float kap = ref MemoryMarshal.GetReference(kappa);
+        if (wide && Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref src, (nuint)i));
+                var (tl, kl) = Both(lo);
+                var (th, kh) = Both(hi);
+                Vector512.Narrow(kl, kh).StoreUnsafe(ref kap, (nuint)i);
+                Vector512.Narrow(tl, th).StoreUnsafe(ref dst, (nuint)i);
+            }
+        for (; i + 4 <= n; i += 4)
+        {
+            var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref src, (nuint)i));
+            var (tl, kl) = Both(lo);
+            var (th, kh) = Both(hi);
+            Vector128.Narrow(kl, kh).StoreUnsafe(ref kap, (nuint)i);
+            Vector128.Narrow(tl, th).StoreUnsafe(ref dst, (nuint)i);
+        }
+        if (i == n) return;
+        Span<float> buf = stackalloc float[8];
+        buf.Clear();
+        s[i..].CopyTo(buf);
+        var (l, h) = Vector128.Widen(Vector128.Create((ReadOnlySpan<float>)buf));
+        var (t0, k0) = Both(l);
+        var (t1, k1) = Both(h);
+        Vector128.Narrow(t0, t1).CopyTo(buf);
+        Vector128.Narrow(k0, k1).CopyTo(buf[4..]);
+        buf[..(n - i)].CopyTo(y[i..]);
+        buf.Slice(4, n - i).CopyTo(kappa[i..]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector128<double> Tanh, Vector128<double> Kappa) Both(Vector128<double> t)
+    {
+        var a = Vector128.Abs(t);
+        var e = Vector128.Exp(a * -2.0);
+        return (TanhOf(t, a, e), KappaOf(a, e));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<double> Tanh, Vector512<double> Kappa) Both(Vector512<double> t)
+    {
+        var a = Vector512.Abs(t);
+        var e = Vector512.Exp(a * -2.0);
+        return (TanhOf(t, a, e), KappaOf(a, e));
+    }
+
     /// <summary>sign(t) (1 - e) / (1 + e), e = exp(-2|t|); t - t^3/3 below 2^-20.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<double> TanhD(Vector128<double> t)
     {
         var a = Vector128.Abs(t);
-        var e = Vector128.Exp(a * -2.0);
+        return TanhOf(t, a, Vector128.Exp(a * -2.0));
+    }
+
+    /// <summary><see cref="TanhD(Vector128{double})"/> given a = |t| and e = exp(-2a).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<double> TanhOf(Vector128<double> t, Vector128<double> a, Vector128<double> e)
+    {
         var r = (Vector128<double>.One - e) / (Vector128<double>.One + e);
         var series = a - a * a * a * (1.0 / 3);
         r = Vector128.ConditionalSelect(Vector128.LessThan(a, Vector128.Create(Small)), series, r);
@@ -103,7 +176,12 @@ internal static class TanhVector
     private static Vector512<double> TanhD(Vector512<double> t)
     {
         var a = Vector512.Abs(t);
-        var e = Vector512.Exp(a * -2.0);
+        return TanhOf(t, a, Vector512.Exp(a * -2.0));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> TanhOf(Vector512<double> t, Vector512<double> a, Vector512<double> e)
+    {
         var r = (Vector512<double>.One - e) / (Vector512<double>.One + e);
         var series = a - a * a * a * (1.0 / 3);
         r = Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(Small)), series, r);
@@ -116,7 +194,12 @@ internal static class TanhVector
     private static Vector512<double> KappaD(Vector512<double> t)
     {
         var a = Vector512.Abs(t);
-        var e = Vector512.Exp(a * -2.0);
+        return KappaOf(a, Vector512.Exp(a * -2.0));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> KappaOf(Vector512<double> a, Vector512<double> e)
+    {
         var k = (a * e * 4.0) / ((Vector512<double>.One - e) * (Vector512<double>.One + e));
         var series = Vector512<double>.One - a * a * (4.0 / 6);
         k = Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(Small)), series, k);
@@ -128,7 +211,13 @@ internal static class TanhVector
     private static Vector128<double> KappaD(Vector128<double> t)
     {
         var a = Vector128.Abs(t);
-        var e = Vector128.Exp(a * -2.0);
+        return KappaOf(a, Vector128.Exp(a * -2.0));
+    }
+
+    /// <summary><see cref="KappaD(Vector128{double})"/> given a = |t| and e = exp(-2a).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<double> KappaOf(Vector128<double> a, Vector128<double> e)
+    {
         var k = (a * e * 4.0) / ((Vector128<double>.One - e) * (Vector128<double>.One + e));
         var series = Vector128<double>.One - a * a * (4.0 / 6);
         k = Vector128.ConditionalSelect(Vector128.LessThan(a, Vector128.Create(Small)), series, k);

@@ -221,6 +221,41 @@ public class ActivationSpanTests
         Assert.Equal(0.5, ActivationMath.Phi(new Activation(ActivationKind.Relu, float.NaN, 5f, 1f), 0.5));
     }
 
+    /// <summary>The one-pass tanh and kappa (one exp per element, the engine's int8 Dense path) has the bits of the two
+    /// separate passes on every input, length (every tail 0..15) and vector width, in place too; kinds that share no
+    /// work say so and write nothing.</summary>
+    [Fact]
+    public void Tanh_and_kappa_in_one_pass_give_the_bits_of_two()
+    {
+        float[] x = [float.NaN, -float.NaN, .. FloatInputs()];
+        var p = ActivationParams.From(Activation.Tanh);
+        foreach (int len in new[] { 0, 1, 2, 3, 4, 5, 15, 16, 17, 31, x.Length, x.Length - 1, x.Length - 7, x.Length - 13 })
+        {
+            var s = x.AsSpan(0, len);
+            var t1 = new float[len]; var k1 = new float[len];
+            ActivationMath.Apply(Activation.Tanh, in p, s, t1);
+            ActivationMath.Kappa(Activation.Tanh, in p, s, k1);
+            foreach (bool wide in new[] { true, false })
+            {
+                var t2 = new float[len]; var k2 = new float[len];
+                TanhVector.TanhAndKappa(s, t2, k2, wide);
+                Assert.Equal(t1.Select(BitConverter.SingleToInt32Bits), t2.Select(BitConverter.SingleToInt32Bits));
+                Assert.Equal(k1.Select(BitConverter.SingleToInt32Bits), k2.Select(BitConverter.SingleToInt32Bits));
+            }
+            var inPlace = s.ToArray(); var k3 = new float[len];
+            Assert.True(ActivationMath.PhiAndKappa(Activation.Tanh, in p, inPlace, inPlace, k3));
+            Assert.Equal(t1.Select(BitConverter.SingleToInt32Bits), inPlace.Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(k1.Select(BitConverter.SingleToInt32Bits), k3.Select(BitConverter.SingleToInt32Bits));
+        }
+        var y = new float[8]; var k = new float[8];
+        Assert.False(ActivationMath.PhiAndKappa(Activation.Relu, ActivationParams.From(Activation.Relu), x.AsSpan(0, 8), y, k));
+        Assert.All(y.Concat(k), v => Assert.Equal(0f, v));
+        var buf = new float[16];
+        Assert.Throws<ArgumentException>(() => ActivationMath.PhiAndKappa(Activation.Tanh, in p, buf.AsSpan(0, 8), buf.AsSpan(8, 8), buf.AsSpan(0, 8)));
+        Assert.Throws<ArgumentException>(() => ActivationMath.PhiAndKappa(Activation.Tanh, in p, buf.AsSpan(0, 8), buf.AsSpan(8, 8), buf.AsSpan(4, 8)));
+        Assert.Throws<ArgumentException>(() => ActivationMath.PhiAndKappa(Activation.Tanh, in p, buf.AsSpan(0, 8), y, new float[7]));
+    }
+
     /// <summary>tanh and its kappa in Vector512 double lanes (AVX-512) give the bits of the Vector128 lanes on every
     /// input, and no element depends on its position (lengths that leave every tail from 0 to 15). Passes trivially
     /// where Vector512 is not accelerated (both runs take the Vector128 loop).</summary>

@@ -1,3 +1,4 @@
+using EdgeMixedAccum.Activations;
 using EdgeMixedAccum.Format;
 using EdgeMixedAccum.Graph;
 using EdgeMixedAccum.Reference;
@@ -303,6 +304,60 @@ public class SessionTests
             Assert.InRange(ad.LastReport.RecomputeFraction, 0, 1);
         }
         Assert.True(ea < eu, $"{name}: adaptive error {ea} is not below uniform {eu}");
+    }
+
+    /// <summary>
+    /// An int8 Dense layer with tanh takes phi of its low results from the pass that computed kappa (one exp per
+    /// component) and applies phi again only to the components it recomputed. Each output must be tanh of the traced
+    /// low sum, bit for bit, where not flagged, and within the fp32 budget of tanh of the fp64 sum where flagged (tanh is
+    /// 1-Lipschitz; plus its own float rounding): tanh of the low sum there would be off by the int8 error. Batch 1
+    /// (one unit at a time) and batch 5 (the block path that recomputes hot rows by one GEMM), sparse to dense flags.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    public void DenseTanhOutputsArePhiOfTheLowOrOfTheRecomputedSum(int batch)
+    {
+        var r = new Random(29);
+        var b = new GraphBuilder();
+        const int k = 67, m = 37;
+        int x = b.Input("x", Shapes.Batch, k);
+        x = b.Dense(x, Weights(r, TensorDType.Int8, m, k), Bias(r, m), Activation.Tanh, new LayerPlan(Precision.I8, 0.01f, EstimatorKind.RowNorm, 0, 1f), "d");
+        b.Output(x);
+        var model = new EmaModel(new ModelMetadata { ModelName = "dense-tanh" }, b.Graph);
+        var input = Inputs(31, batch * k, 0.3);
+        var tanhParams = ActivationParams.From(Activation.Tanh);
+        int flaggedSeen = 0, quietSeen = 0;
+        foreach (float tau in new[] { 1f, 0.05f, 0.01f, 1e-4f })
+        {
+            using var ad = new Session(model, new SessionOptions { Mode = RunMode.Adaptive, Tau = tau, Trace = true, MaxBatch = batch });
+            var got = new float[batch * m];
+            ad.Run(input, got, batch);
+            var layer = ad.Layers[0];
+            var one = new float[1];
+            for (int i = 0; i < got.Length; i++)
+            {
+                if (!layer.TraceFlagged[i])
+                {
+                    ActivationMath.Apply(Activation.Tanh, in tanhParams, [layer.TraceLow[i]], one);
+                    Assert.Equal(BitConverter.SingleToInt32Bits(one[0]), BitConverter.SingleToInt32Bits(got[i]));
+                    quietSeen++;
+                    continue;
+                }
+                flaggedSeen++;
+                int n = i / m, row = i % m;
+                double exact = layer.Weights.Bias[row], sumAbs = 0;
+                for (int j = 0; j < k; j++)
+                {
+                    double prod = (double)layer.Weights.W32[row * k + j] * input[n * k + j];
+                    exact += prod; sumAbs += Math.Abs(prod);
+                }
+                double budget = F32GemvRowsGolden.Budget(k, sumAbs) + Math.Abs(exact) * Math.ScaleB(1, -23) + Math.ScaleB(1, -22);
+                double err = Math.Abs(got[i] - Math.Tanh(exact));
+                Assert.True(err <= budget, $"tau {tau}: output {i} = {got[i]:R}, tanh(fp64 sum) {Math.Tanh(exact):R}, error {err:G3} > {budget:G3}");
+            }
+        }
+        Assert.True(flaggedSeen > 0 && quietSeen > 0, $"flagged {flaggedSeen}, quiet {quietSeen}: the taus must give both");
     }
 
     [Theory]
