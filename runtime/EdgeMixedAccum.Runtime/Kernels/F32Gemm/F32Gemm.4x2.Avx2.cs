@@ -24,7 +24,7 @@ internal static class F32Gemm4x2Avx2
     public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, Span<float> y, int rows, int k, int n)
         => F32GemmTile.Run4x2<Vector256<float>, Lanes>(w, x, y, rows, k, n);
 
-    /// <summary>AVX2 + FMA ops, shared with f32-gemv-rows-4x8-avx2 (F32GemvRows4x8Avx2).</summary>
+    /// <summary>AVX2 + FMA ops, shared with f32-gemv-rows-8x8-avx2 (F32GemvRows8x8Avx2).</summary>
     internal struct Lanes : IF32Lanes<Vector256<float>>
     {
         public static int Width => 8;

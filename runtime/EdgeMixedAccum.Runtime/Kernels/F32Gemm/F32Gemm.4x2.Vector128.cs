@@ -22,7 +22,7 @@ internal static class F32Gemm4x2Vector128
     public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, Span<float> y, int rows, int k, int n)
         => F32GemmTile.Run4x2<Vector128<float>, Lanes>(w, x, y, rows, k, n);
 
-    /// <summary>Portable Vector128 ops, shared with f32-gemv-rows-4x4-vector128 (F32GemvRows4x4Vector128).</summary>
+    /// <summary>Portable Vector128 ops, shared with f32-gemv-rows-8x4-vector128 (F32GemvRows8x4Vector128).</summary>
     internal struct Lanes : IF32Lanes<Vector128<float>>
     {
         public static int Width => 4;

@@ -24,7 +24,7 @@ internal static class F32Gemm4x4AdvSimd
     public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, Span<float> y, int rows, int k, int n)
         => F32GemmTile.Run4x4<Vector128<float>, Lanes>(w, x, y, rows, k, n);
 
-    /// <summary>NEON ops, shared with f32-gemv-rows-4x4-advsimd (F32GemvRows4x4AdvSimd).</summary>
+    /// <summary>NEON ops, shared with f32-gemv-rows-8x4-advsimd (F32GemvRows8x4AdvSimd).</summary>
     internal struct Lanes : IF32Lanes<Vector128<float>>
     {
         public static int Width => 4;

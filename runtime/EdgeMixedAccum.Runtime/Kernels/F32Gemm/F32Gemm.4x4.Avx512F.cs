@@ -24,7 +24,7 @@ internal static class F32Gemm4x4Avx512F
     public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, Span<float> y, int rows, int k, int n)
         => F32GemmTile.Run4x4<Vector512<float>, Lanes>(w, x, y, rows, k, n);
 
-    /// <summary>AVX-512F ops, shared with f32-gemv-rows-4x16-avx512f (F32GemvRows4x16Avx512F).</summary>
+    /// <summary>AVX-512F ops, shared with f32-gemv-rows-8x16-avx512f (F32GemvRows8x16Avx512F).</summary>
     internal struct Lanes : IF32Lanes<Vector512<float>>
     {
         public static int Width => 16;

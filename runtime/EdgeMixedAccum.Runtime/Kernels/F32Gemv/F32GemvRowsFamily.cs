@@ -23,11 +23,11 @@ public sealed class F32GemvRowsFamily : IKernelFamily
     public static IReadOnlyList<KernelVariant<F32GemvRowsFn>> Variants { get; } =
     [
         new("f32-gemv-rows-scalar", Isa.Scalar, F32GemvRowsScalar.Run),
-        new("f32-gemv-rows-4x4-vector128", Isa.Vector128, F32GemvRows4x4Vector128.Run),
-        new("f32-gemv-rows-4x8-avx2", Isa.Avx2, F32GemvRows4x8Avx2.Run),
+        new("f32-gemv-rows-8x4-vector128", Isa.Vector128, F32GemvRows8x4Vector128.Run),
+        new("f32-gemv-rows-8x8-avx2", Isa.Avx2, F32GemvRows8x8Avx2.Run),
         // AVX-512F only; the Isa enum's one AVX-512 level is Avx512BW (in .NET 10 either implies the other).
-        new("f32-gemv-rows-4x16-avx512f", Isa.Avx512BW, F32GemvRows4x16Avx512F.Run),
-        new("f32-gemv-rows-4x4-advsimd", Isa.AdvSimd, F32GemvRows4x4AdvSimd.Run),
+        new("f32-gemv-rows-8x16-avx512f", Isa.Avx512BW, F32GemvRows8x16Avx512F.Run),
+        new("f32-gemv-rows-8x4-advsimd", Isa.AdvSimd, F32GemvRows8x4AdvSimd.Run),
     ];
 
     public static F32GemvRowsFamily Instance { get; } = new();

@@ -3,9 +3,9 @@ using System.Runtime.Intrinsics;
 namespace EdgeMixedAccum.Runtime.Kernels;
 
 /// <summary>
-/// AVX2 + FMA (VFMADD231PS ymm; in .NET 10 Avx2 support implies FMA, the x86-64-v3 level), 4 listed rows per
-/// step, V = 8: per step of V columns one x load and 4 w loads feed 4 independent accumulators, one per row, so
-/// the FMA latency is spread over 4 rows instead of 4 partial sums of one row.
+/// AVX2 + FMA (VFMADD231PS ymm; in .NET 10 Avx2 support implies FMA, the x86-64-v3 level), 8 listed rows per
+/// step (then 4), V = 8: per step of V columns one x load and 8 w loads feed 8 independent accumulators, one per
+/// row, so the FMA latency is spread over rows instead of partial sums of one row.
 /// Order, exactly that of f32-gemm-4x2-avx2 (F32Gemm4x2Avx2) for every row, wherever it sits in the list: one
 /// accumulator of V lanes per row; step j (multiples of V) adds column j + l to lane l (fused: one rounding
 /// per multiply-add); the last k mod V columns, copied into zero-padded V-wide stack buffers (x's tail once per
@@ -18,7 +18,7 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// in y[0, rows.Length).
 /// The row loop is F32GemvRowsTile.Run, run on F32Gemm4x2Avx2.Lanes: the same ops struct as that f32-gemm variant.
 /// </summary>
-internal static class F32GemvRows4x8Avx2
+internal static class F32GemvRows8x8Avx2
 {
     public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> rows, Span<float> y, int k)
         => F32GemvRowsTile.Run<Vector256<float>, F32Gemm4x2Avx2.Lanes>(w, x, rows, y, k);

@@ -3,8 +3,8 @@ using System.Runtime.Intrinsics;
 namespace EdgeMixedAccum.Runtime.Kernels;
 
 /// <summary>
-/// ARM64 NEON (FMLA .4S), 4 listed rows per step, V = 4: per step of V columns one x load and 4 w loads feed 4
-/// independent accumulators, one per row, so the FMLA latency is spread over 4 rows.
+/// ARM64 NEON (FMLA .4S), 8 listed rows per step (then 4), V = 4: per step of V columns one x load and 8 w loads
+/// feed 8 independent accumulators, one per row, so the FMLA latency is spread over rows.
 /// Order, exactly that of f32-gemm-4x4-advsimd (F32Gemm4x4AdvSimd) for every row, wherever it sits in the
 /// list: one accumulator of V lanes per row; step j (multiples of V) adds column j + l to lane l (fused: one
 /// rounding per multiply-add); the last k mod V columns, copied into zero-padded V-wide stack buffers (x's tail
@@ -17,7 +17,7 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// in y[0, rows.Length).
 /// The row loop is F32GemvRowsTile.Run, run on F32Gemm4x4AdvSimd.Lanes: the same ops struct as that f32-gemm variant.
 /// </summary>
-internal static class F32GemvRows4x4AdvSimd
+internal static class F32GemvRows8x4AdvSimd
 {
     public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> rows, Span<float> y, int k)
         => F32GemvRowsTile.Run<Vector128<float>, F32Gemm4x4AdvSimd.Lanes>(w, x, rows, y, k);

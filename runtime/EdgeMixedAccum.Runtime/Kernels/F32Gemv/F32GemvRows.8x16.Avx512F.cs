@@ -3,8 +3,8 @@ using System.Runtime.Intrinsics;
 namespace EdgeMixedAccum.Runtime.Kernels;
 
 /// <summary>
-/// AVX-512F (VFMADD231PS zmm), 4 listed rows per step, V = 16: per step of V columns one x load and 4 w loads
-/// feed 4 independent accumulators, one per row, so the FMA latency is spread over 4 rows instead of 4 partial
+/// AVX-512F (VFMADD231PS zmm), 8 listed rows per step (then 4), V = 16: per step of V columns one x load and 8 w
+/// loads feed 8 independent accumulators, one per row, so the FMA latency is spread over rows instead of partial
 /// sums of one row.
 /// Order, exactly that of f32-gemm-4x4-avx512f (F32Gemm4x4Avx512F) for every row, wherever it sits in the
 /// list: one accumulator of V lanes per row; step j (multiples of V) adds column j + l to lane l (fused: one
@@ -18,7 +18,7 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// in y[0, rows.Length).
 /// The row loop is F32GemvRowsTile.Run, run on F32Gemm4x4Avx512F.Lanes: the same ops struct as that f32-gemm variant.
 /// </summary>
-internal static class F32GemvRows4x16Avx512F
+internal static class F32GemvRows8x16Avx512F
 {
     public static void Run(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<int> rows, Span<float> y, int k)
         => F32GemvRowsTile.Run<Vector512<float>, F32Gemm4x4Avx512F.Lanes>(w, x, rows, y, k);
