@@ -9,7 +9,9 @@ namespace EdgeMixedAccum.Runtime.Kernels;
 /// (the same struct the ISA's f32-gemm variant runs on): 8 listed rows per step, then one step of 4 if four
 /// remain; per step of V columns one x load and 8 (4) w loads feed 8 (4) independent accumulators, one per row, so
 /// the multiply-add latency is spread over rows instead of partial sums of one row, and one x load serves eight
-/// rows (an adaptive batch-1 run recomputes its flagged rows here).
+/// rows (the batch-1 fp32 GEMV and the adaptive recompute run here; docs/performance.md). The 8-row steps are a
+/// method of their own: inlined into Run, their live refs and vectors cost the 4-row loop its registers on x64
+/// (the batch-1 fp32 GEMV ran 8-13% slower there).
 /// Order, that of the f32-gemm tile (F32GemmTile) for every row, wherever it sits in the list: one
 /// accumulator of V lanes per row; step j (multiples of V) adds column j + l to lane l (TL.MulAdd); the last
 /// k mod V columns, copied into zero-padded V-wide stack buffers (x's tail once per call, each row's tail per
@@ -38,6 +40,65 @@ internal static class F32GemvRowsTile
         ref float xt = ref Unsafe.Add(ref p0, MR8 * TL.Width);
         int kt = k % TL.Width, end = k - kt;
         F32GemvRowsFamily.Copy(ref Unsafe.Add(ref xr, end), ref xt, kt);
+        int r = Rows8<TV, TL>(w, rows, ref w0, ref xr, ref yr, ref p0, ref xt, k, kt, end);
+        for (; r + MR <= rows.Length; r += MR)
+        {
+            int i0 = rows[r], i1 = rows[r + 1], i2 = rows[r + 2], i3 = rows[r + 3];
+            F32GemvRowsFamily.CheckRow(i0, k, w.Length);
+            F32GemvRowsFamily.CheckRow(i1, k, w.Length);
+            F32GemvRowsFamily.CheckRow(i2, k, w.Length);
+            F32GemvRowsFamily.CheckRow(i3, k, w.Length);
+            ref float a0 = ref Unsafe.Add(ref w0, (nint)i0 * k);
+            ref float a1 = ref Unsafe.Add(ref w0, (nint)i1 * k);
+            ref float a2 = ref Unsafe.Add(ref w0, (nint)i2 * k);
+            ref float a3 = ref Unsafe.Add(ref w0, (nint)i3 * k);
+            TV c0 = default, c1 = default, c2 = default, c3 = default;
+            for (int j = 0; j < end; j += TL.Width)
+            {
+                var xv = TL.Load(ref xr, (nuint)j);
+                c0 = TL.MulAdd(c0, TL.Load(ref a0, (nuint)j), xv);
+                c1 = TL.MulAdd(c1, TL.Load(ref a1, (nuint)j), xv);
+                c2 = TL.MulAdd(c2, TL.Load(ref a2, (nuint)j), xv);
+                c3 = TL.MulAdd(c3, TL.Load(ref a3, (nuint)j), xv);
+            }
+            if (kt != 0)
+            {
+                // The k tail: the last kt columns of each row into zero-padded V-wide buffers, one more step.
+                F32GemvRowsFamily.Copy(ref Unsafe.Add(ref a0, end), ref p0, kt);
+                F32GemvRowsFamily.Copy(ref Unsafe.Add(ref a1, end), ref Unsafe.Add(ref p0, (nuint)TL.Width), kt);
+                F32GemvRowsFamily.Copy(ref Unsafe.Add(ref a2, end), ref Unsafe.Add(ref p0, (nuint)(2 * TL.Width)), kt);
+                F32GemvRowsFamily.Copy(ref Unsafe.Add(ref a3, end), ref Unsafe.Add(ref p0, (nuint)(3 * TL.Width)), kt);
+                var xv = TL.Load(ref xt, 0);
+                c0 = TL.MulAdd(c0, TL.Load(ref p0, 0), xv);
+                c1 = TL.MulAdd(c1, TL.Load(ref p0, (nuint)TL.Width), xv);
+                c2 = TL.MulAdd(c2, TL.Load(ref p0, (nuint)(2 * TL.Width)), xv);
+                c3 = TL.MulAdd(c3, TL.Load(ref p0, (nuint)(3 * TL.Width)), xv);
+            }
+            TL.Sum4(c0, c1, c2, c3).StoreUnsafe(ref yr, (nuint)r);
+        }
+        for (; r < rows.Length; r++)
+        {
+            int i0 = rows[r];
+            F32GemvRowsFamily.CheckRow(i0, k, w.Length);
+            ref float a0 = ref Unsafe.Add(ref w0, (nint)i0 * k);
+            TV c0 = default;
+            for (int j = 0; j < end; j += TL.Width)
+                c0 = TL.MulAdd(c0, TL.Load(ref a0, (nuint)j), TL.Load(ref xr, (nuint)j));
+            if (kt != 0)
+            {
+                F32GemvRowsFamily.Copy(ref Unsafe.Add(ref a0, end), ref p0, kt);
+                c0 = TL.MulAdd(c0, TL.Load(ref p0, 0), TL.Load(ref xt, 0));
+            }
+            Unsafe.Add(ref yr, r) = TL.Sum(c0);
+        }
+    }
+
+    /// <summary>The 8-row steps (not inlined: see the class remarks); returns the number of rows done.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int Rows8<TV, TL>(ReadOnlySpan<float> w, ReadOnlySpan<int> rows, ref float w0, ref float xr, ref float yr, ref float p0, ref float xt,
+        int k, int kt, int end)
+        where TV : struct where TL : struct, IF32Lanes<TV>
+    {
         int r = 0;
         for (; r + MR8 <= rows.Length; r += MR8)
         {
@@ -78,57 +139,7 @@ internal static class F32GemvRowsTile
             TL.Sum4(c0, c1, c2, c3).StoreUnsafe(ref yr, (nuint)r);
             TL.Sum4(c4, c5, c6, c7).StoreUnsafe(ref yr, (nuint)(r + 4));
         }
-        if (r + MR <= rows.Length)
-        {
-            int i0 = rows[r], i1 = rows[r + 1], i2 = rows[r + 2], i3 = rows[r + 3];
-            F32GemvRowsFamily.CheckRow(i0, k, w.Length);
-            F32GemvRowsFamily.CheckRow(i1, k, w.Length);
-            F32GemvRowsFamily.CheckRow(i2, k, w.Length);
-            F32GemvRowsFamily.CheckRow(i3, k, w.Length);
-            ref float a0 = ref Unsafe.Add(ref w0, (nint)i0 * k);
-            ref float a1 = ref Unsafe.Add(ref w0, (nint)i1 * k);
-            ref float a2 = ref Unsafe.Add(ref w0, (nint)i2 * k);
-            ref float a3 = ref Unsafe.Add(ref w0, (nint)i3 * k);
-            TV c0 = default, c1 = default, c2 = default, c3 = default;
-            for (int j = 0; j < end; j += TL.Width)
-            {
-                var xv = TL.Load(ref xr, (nuint)j);
-                c0 = TL.MulAdd(c0, TL.Load(ref a0, (nuint)j), xv);
-                c1 = TL.MulAdd(c1, TL.Load(ref a1, (nuint)j), xv);
-                c2 = TL.MulAdd(c2, TL.Load(ref a2, (nuint)j), xv);
-                c3 = TL.MulAdd(c3, TL.Load(ref a3, (nuint)j), xv);
-            }
-            if (kt != 0)
-            {
-                // The k tail: the last kt columns of each row into zero-padded V-wide buffers, one more step.
-                F32GemvRowsFamily.Copy(ref Unsafe.Add(ref a0, end), ref p0, kt);
-                F32GemvRowsFamily.Copy(ref Unsafe.Add(ref a1, end), ref Unsafe.Add(ref p0, (nuint)TL.Width), kt);
-                F32GemvRowsFamily.Copy(ref Unsafe.Add(ref a2, end), ref Unsafe.Add(ref p0, (nuint)(2 * TL.Width)), kt);
-                F32GemvRowsFamily.Copy(ref Unsafe.Add(ref a3, end), ref Unsafe.Add(ref p0, (nuint)(3 * TL.Width)), kt);
-                var xv = TL.Load(ref xt, 0);
-                c0 = TL.MulAdd(c0, TL.Load(ref p0, 0), xv);
-                c1 = TL.MulAdd(c1, TL.Load(ref p0, (nuint)TL.Width), xv);
-                c2 = TL.MulAdd(c2, TL.Load(ref p0, (nuint)(2 * TL.Width)), xv);
-                c3 = TL.MulAdd(c3, TL.Load(ref p0, (nuint)(3 * TL.Width)), xv);
-            }
-            TL.Sum4(c0, c1, c2, c3).StoreUnsafe(ref yr, (nuint)r);
-            r += MR;
-        }
-        for (; r < rows.Length; r++)
-        {
-            int i0 = rows[r];
-            F32GemvRowsFamily.CheckRow(i0, k, w.Length);
-            ref float a0 = ref Unsafe.Add(ref w0, (nint)i0 * k);
-            TV c0 = default;
-            for (int j = 0; j < end; j += TL.Width)
-                c0 = TL.MulAdd(c0, TL.Load(ref a0, (nuint)j), TL.Load(ref xr, (nuint)j));
-            if (kt != 0)
-            {
-                F32GemvRowsFamily.Copy(ref Unsafe.Add(ref a0, end), ref p0, kt);
-                c0 = TL.MulAdd(c0, TL.Load(ref p0, 0), TL.Load(ref xt, 0));
-            }
-            Unsafe.Add(ref yr, r) = TL.Sum(c0);
-        }
+        return r;
     }
 
     /// <summary>Row <paramref name="row"/> of w, checked to lie inside w first.</summary>
