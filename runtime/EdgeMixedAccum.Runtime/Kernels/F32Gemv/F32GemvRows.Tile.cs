@@ -32,15 +32,16 @@ internal static class F32GemvRowsTile
         F32GemvRowsFamily.Check(x, rows, y, k);
         if (rows.Length == 0) return;
         Span<float> pad = stackalloc float[(MR8 + 1) * TL.Width];
-        pad.Clear(); // lanes past k mod V stay zero for the whole call
+        int kt = k % TL.Width, end = k - kt;
+        if (kt != 0) pad.Clear(); // lanes past k mod V stay zero for the whole call (no tail: never read)
         ref float w0 = ref MemoryMarshal.GetReference(w);
         ref float xr = ref MemoryMarshal.GetReference(x);
         ref float yr = ref MemoryMarshal.GetReference(y);
         ref float p0 = ref MemoryMarshal.GetReference(pad);
         ref float xt = ref Unsafe.Add(ref p0, MR8 * TL.Width);
-        int kt = k % TL.Width, end = k - kt;
         F32GemvRowsFamily.Copy(ref Unsafe.Add(ref xr, end), ref xt, kt);
-        int r = Rows8<TV, TL>(w, rows, ref w0, ref xr, ref yr, ref p0, ref xt, k, kt, end);
+        // Eight rows per step where there are eight and a vector step to share (short rows are all tail: four do).
+        int r = rows.Length < MR8 || end == 0 ? 0 : Rows8<TV, TL>(w, rows, ref w0, ref xr, ref yr, ref p0, ref xt, k, kt, end);
         for (; r + MR <= rows.Length; r += MR)
         {
             int i0 = rows[r], i1 = rows[r + 1], i2 = rows[r + 2], i3 = rows[r + 3];
