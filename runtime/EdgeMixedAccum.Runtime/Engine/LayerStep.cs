@@ -59,7 +59,6 @@ internal sealed partial class LayerStep
     // phi(s) of the block's int8 Dense results, computed beside kappa where the activation shares their work
     // (tanh's exp): Emit copies it and applies phi again only to the recomputed components. Empty otherwise.
     private readonly float[] _phiBlock = [], _phiRec = [];
-    private bool _phiReady;
     private readonly double[] _bFlag, _bRig;
     private readonly int[] _rows, _all;
     private readonly double _gammaLow, _probLow, _inflateA;
@@ -355,8 +354,9 @@ internal sealed partial class LayerStep
     {
         if (_prec != Precision.I8) return;
         var s = _s.AsSpan(0, count * _mg);
-        _phiReady = _phiBlock.Length > 0 && ActivationMath.PhiAndKappa(_act, in _actParams, s, _phiBlock.AsSpan(0, s.Length), _kappa);
-        if (!_phiReady) ActivationMath.Kappa(_act, in _actParams, s, _kappa);
+        // _phiBlock exists only where the constructor found the kind offers the one-pass form.
+        if (_phiBlock.Length > 0) ActivationMath.PhiAndKappa(_act, in _actParams, s, _phiBlock.AsSpan(0, s.Length), _kappa);
+        else ActivationMath.Kappa(_act, in _actParams, s, _kappa);
     }
 
     /// <summary>One unit whose s_hat, bounds and kappa sit at <paramref name="off"/>: flag, recompute, count, and
@@ -382,7 +382,7 @@ internal sealed partial class LayerStep
         Report.Flagged += flagged.Length;
         if (_conv)
             for (int i = 0, r0 = g * _mg; i < _mg; i++) ys[(r0 + i) * _g.Positions + p] = s[i];
-        else if (_phiReady)
+        else if (_phiBlock.Length > 0) // int8 Dense with a one-pass phi and kappa: AfterPost filled _phiBlock
         {
             // phi of the low results came with kappa (AfterPost); the recomputed components need theirs anew, gathered
             // into one call (phi is elementwise and position-independent: the same bits as over the whole row).
