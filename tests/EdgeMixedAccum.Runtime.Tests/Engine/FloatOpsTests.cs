@@ -1,6 +1,7 @@
 using EdgeMixedAccum.Graph;
 using EdgeMixedAccum.Reference;
 using EdgeMixedAccum.Runtime.Engine.Ops;
+using EdgeMixedAccum.Tests;
 
 namespace EdgeMixedAccum.Runtime.Tests.Engine;
 
@@ -391,10 +392,8 @@ public class FloatOpsTests
             var y = new float[Count(Resolve(outShape, batch))];
             op.Run(inputs, y, batch); // warm-up: JIT and any lazy statics
             op.Run(inputs, y, 0);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int r = 0; r < 100; r++) op.Run(inputs, y, batch);
-            long after = GC.GetAllocatedBytesForCurrentThread();
-            Assert.True(after - before == 0, $"{op.Name} allocated {after - before} bytes in 100 runs");
+            var (allocated, windows) = SteadyStateAllocation.Least(() => { for (int r = 0; r < 100; r++) op.Run(inputs, y, batch); });
+            Assert.True(allocated == 0, $"{op.Name} allocated {allocated} bytes in each of {windows} windows of 100 runs");
         }
     }
 

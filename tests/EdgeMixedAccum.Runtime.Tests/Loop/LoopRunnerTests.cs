@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using EdgeMixedAccum.Runtime.Loop;
+using EdgeMixedAccum.Tests;
 
 namespace EdgeMixedAccum.Runtime.Tests.Loop;
 
