@@ -4,7 +4,7 @@
 # on the core of every ARM64 board (boards/*/board.json: qemu_cpu). Timings under qemu mean nothing;
 # instruction counts are repeatable. docs/insn-count.md explains the figures.
 #
-#   tests/arm64/insn-count.sh [--quick] [--out FILE.md] [--rows N] [--jobs J] [--publish|--no-publish]
+#   tests/arm64/insn-count.sh [--quick] [--out FILE.md] [--rows N] [--jobs J] [--publish|--no-publish] [--no-batch1]
 #
 #   --quick       smoke check: fmnist-mlp-tanh on rpi5 (cortex-a76) only, 8 and 16 rows
 #   --out FILE    also write the markdown report to FILE (it always goes to stdout)
@@ -13,6 +13,8 @@
 #   --jobs J      qemu runs at a time (default: the number of cores)
 #   --publish     publish the linux-arm64 binary even when artifacts/publish/linux-arm64/ema looks current
 #   --no-publish  never publish (fail if the binary is missing)
+#   --no-batch1   skip the batch-1 runs (by default every case is also counted at batch 1: `ema bench
+#                 --warmup 0 --runs N` and `--runs 2N` over the N rows, the sensor loop's cost per inference)
 #
 # Cases: fixtures fmnist-mlp-tanh, fmnist-mlp-relu, fmnist-cnn, imu-conv1d (converted on x64 with
 # `dotnet run --project runtime/Ema.Cli -c Release -- convert`, normalisation from fixtures.json) x
@@ -31,7 +33,7 @@ cd "$(dirname "$0")/../.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 start=$SECONDS
 
-quick=0 out="" n=20 jobs=$(nproc 2>/dev/null || echo 2) publish=auto n_set=0
+quick=0 out="" n=20 jobs=$(nproc 2>/dev/null || echo 2) publish=auto n_set=0 batch1=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -40,7 +42,8 @@ while [ $# -gt 0 ]; do
     --jobs) jobs=${2:?--jobs needs a number}; shift ;;
     --publish) publish=always ;;
     --no-publish) publish=never ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    --no-batch1) batch1=0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "insn-count.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -134,23 +137,29 @@ repeat_case=$(grep -m1 ' rpi5 cortex-a76 i8$' "$cases" || head -1 "$cases")
 read -r rfx rboard rcore rmode <<<"$repeat_case"
 joblist=$work/jobs.txt; : >"$joblist"
 while read -r fx board core m; do
-  for rows in "$n" "$((2 * n))"; do echo "$fx $board $core $m $rows ${fx}__${board}__$m" >>"$joblist"; done
+  for rows in "$n" "$((2 * n))"; do
+    echo "$fx $board $core $m $rows ${fx}__${board}__$m run" >>"$joblist"
+    [ "$batch1" = 1 ] && echo "$fx $board $core $m $rows ${fx}__${board}__${m}__b1 b1" >>"$joblist"
+  done
 done <"$cases"
-for rows in "$n" "$((2 * n))"; do echo "$rfx $rboard $rcore $rmode $rows repeat__${rfx}__${rboard}__$rmode" >>"$joblist"; done
+for rows in "$n" "$((2 * n))"; do echo "$rfx $rboard $rcore $rmode $rows repeat__${rfx}__${rboard}__$rmode run" >>"$joblist"; done
 
-one_run() { # fixture board core mode rows stem
-  local fx=$1 core=$3 m=$4 rows=$5 stem=$6 r=1 args
+one_run() { # fixture board core mode rows stem kind(run: one batch of `rows` rows; b1: `rows` runs of batch 1)
+  local fx=$1 core=$3 m=$4 rows=$5 stem=$6 kind=$7 r=1 args cmd
   [ "$rows" = "$n" ] || r=2
   args=(--mode "${m%%+*}") # MODE+generic: --kernels generic; MODE+ESTIMATOR: --estimator ESTIMATOR
   case "$m" in *+generic) args+=(--kernels generic) ;; *+*) args+=(--estimator "${m#*+}") ;; esac
+  # Batch 1: `ema bench` with an exact run count and no warm-up, cycling through the same N rows (2N runs: the
+  # N rows twice), so the difference is N more Session.Run calls of one sample each, their fixed cost included.
+  if [ "$kind" = b1 ]; then cmd=(bench "$work/models/$fx.ema" --input "$work/inputs/$fx-$n-x1.npy" --warmup 0 --runs "$rows")
+  else cmd=(run "$work/models/$fx.ema" --input "$work/inputs/$fx-$n-x$r.npy" --show 0); fi
   local o="$runs/${stem}__$rows"
   (ulimit -c 0; timeout 900 "$qemu" -cpu "$core" -L "$sysroot" -plugin "$plugin,top=100000,split=1" \
-    "$bin" run "$work/models/$fx.ema" --input "$work/inputs/$fx-$n-x$r.npy" "${args[@]}" --show 0 \
-    >"$o.out" 2>"$o.err"; echo $? >"$o.rc") 2>/dev/null
+    "$bin" "${cmd[@]}" "${args[@]}" >"$o.out" 2>"$o.err"; echo $? >"$o.rc") 2>/dev/null
   echo "  $stem $rows rows: exit $(cat "$o.rc"), $(grep -m1 '^insns total' "$o.err" | cut -d' ' -f3) instructions" >&2
 }
 export -f one_run
-export n runs qemu sysroot plugin bin work
+export n runs qemu sysroot plugin bin work batch1
 grep -q '^' "$joblist" || { echo "insn-count.sh: no cases" >&2; exit 2; }
 echo "$(wc -l <"$joblist") qemu runs, $jobs at a time ..." >&2
 qstart=$SECONDS
@@ -161,7 +170,7 @@ for rc in "$runs"/*.rc; do [ "$(cat "$rc")" = 0 ] || { failed=1; echo "FAILED: $
 # 6. The report.
 report=$work/report.md
 python3 "$py" report "$runs" "$cases" "$n" --repeat "${rfx}__${rboard}__$rmode" "repeat__${rfx}__${rboard}__$rmode" \
-  --seconds "$((SECONDS - qstart))" --jobs "$jobs" >"$report" || failed=1
+  --seconds "$((SECONDS - qstart))" --jobs "$jobs" --runs "$(wc -l <"$joblist")" >"$report" || failed=1
 echo "(whole script: $((SECONDS - start)) s)" >>"$report"
 cat "$report"
 [ -n "$out" ] && cp "$report" "$out"

@@ -4,12 +4,14 @@
   insn_count.py boards                      one line per ARM64 board: name qemu_cpu core fp16(yes/no)
   insn_count.py fixtures NAME...            one line per fixture: name onnx input normalize(or -)
   insn_count.py rows SRC.npy DST.npy N R    the first N rows of SRC, repeated R times, as DST
-  insn_count.py report RUNS_DIR CASES N [--repeat A B] [--seconds S]
+  insn_count.py report RUNS_DIR CASES N [--repeat A B] [--seconds S] [--jobs J] [--runs R]
                                             the markdown report from the plugin outputs in RUNS_DIR
 
 A case is fixture/board/core/mode; its runs are RUNS_DIR/<fixture>__<board>__<mode>__<rows>.{out,err}
 (stdout of `ema run`, stderr with the plugin's "insns <key> <count>" lines). Per inference figures
-are (count(2N rows) - count(N rows)) / N, for the total and for every mnemonic.
+are (count(2N rows) - count(N rows)) / N, for the total and for every mnemonic. Its batch-1 runs, when
+there are any, are RUNS_DIR/<fixture>__<board>__<mode>__b1__<rows>.{out,err} (`ema bench --warmup 0
+--runs <rows>`: that many Session.Run calls of one sample).
 """
 import ast
 import json
@@ -142,9 +144,10 @@ def pct(part, total):
     return f"{max(0.0, 100.0 * part / total):.1f} %" if total else "-"
 
 
-def report(runs, case_file, n, repeat=None, seconds=None, jobs=None):
+def report(runs, case_file, n, repeat=None, seconds=None, jobs=None, qemu_runs=None):
     cases = [line.split() for line in open(case_file) if line.strip()]
     res = {}
+    b1 = {}  # case -> instructions per batch-1 inference
     problems = []
     for fixture, board, core, mode in cases:
         stem = f"{fixture}__{board}__{mode}"
@@ -155,26 +158,41 @@ def report(runs, case_file, n, repeat=None, seconds=None, jobs=None):
             continue
         kern, rec = run_info(f"{runs}/{stem}__{2 * n}.out")
         res[(fixture, board, mode)] = (core, d, groups(d), kern, rec)
+        if os.path.exists(f"{runs}/{stem}__b1__{n}.err"):
+            try:
+                b1[(fixture, board, mode)] = per_inference(runs, stem + "__b1", n)["total"]
+            except (OSError, ValueError) as e:
+                problems.append(f"{stem} batch 1: {e}")
 
     o = []
     o.append(f"Executed ARM64 instructions per inference under qemu-aarch64 ({n} and {2 * n} rows, "
              f"(count({2 * n}) - count({n})) / {n}); the linux-arm64 `ema` binary, `ema run --mode M`.")
     o.append("Shares are of all instructions of one inference. SMLAL counts SMLAL, SMLAL2, SMULL and SMULL2; "
              "FMLA .4s is fp32 (vector and by element), FMLA .8h is fp16 (FEAT_FP16).")
+    if b1:
+        o.append("Batch 1 (`ema bench --warmup 0 --runs N` and `2N` over the same N rows): instructions per "
+                 "Session.Run of one sample, its fixed cost included (the sensor loop's case); \"b1 / batched\" "
+                 "is that over the batched figure.")
     o.append("")
-    o.append("| model | board (qemu core) | mode | low-pass kernel | insns / inference | vs f32 | SDOT | SMLAL | FMLA .4s | FMLA .8h | fp32 recomputed |")
-    o.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    b1_head, b1_rule = (" batch 1 insns | b1 / batched | b1 vs f32 |", "---:|---:|---:|") if b1 else ("", "")
+    o.append("| model | board (qemu core) | mode | low-pass kernel | insns / inference | vs f32 | SDOT | SMLAL | FMLA .4s | FMLA .8h | fp32 recomputed |" + b1_head)
+    o.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|" + b1_rule)
     for fixture, board, core, mode in cases:
         r = res.get((fixture, board, mode))
         if r is None:
-            o.append(f"| {fixture} | {board} ({core}) | {mode_label(mode)} | FAILED | | | | | | | |")
+            o.append(f"| {fixture} | {board} ({core}) | {mode_label(mode)} | FAILED | | | | | | | |" + (" | | |" if b1 else ""))
             continue
         _, d, g, kern, rec = r
         f32 = res.get((fixture, board, "f32"))
         ratio = f"{g['total'] / f32[2]['total']:.2f}" if f32 and f32[2]["total"] else "-"
         t = g["total"]
-        o.append(f"| {fixture} | {board} ({core}) | {mode_label(mode)} | {kern} | {fmt_int(t)} | {ratio} | {pct(g['sdot'], t)} | "
-                 f"{pct(g['smlal'], t)} | {pct(g['fmla32'], t)} | {pct(g['fmla16'], t)} | {rec or '-'} |")
+        line = (f"| {fixture} | {board} ({core}) | {mode_label(mode)} | {kern} | {fmt_int(t)} | {ratio} | {pct(g['sdot'], t)} | "
+                f"{pct(g['smlal'], t)} | {pct(g['fmla32'], t)} | {pct(g['fmla16'], t)} | {rec or '-'} |")
+        if b1:
+            one, one32 = b1.get((fixture, board, mode)), b1.get((fixture, board, "f32"))
+            line += f" {fmt_int(one)} | {one / t:.2f} |" if one and t else " - | - |"
+            line += f" {one / one32:.2f} |" if one and one32 else " - |"
+        o.append(line)
 
     # The i8 kernel variants: the same model on a core without dot product (AdvSimd SMLAL kernel) and with it (SDOT).
     pairs = [(f, "rpi4", "rpi5") for f in dict.fromkeys(c[0] for c in cases)]
@@ -238,7 +256,7 @@ def report(runs, case_file, n, repeat=None, seconds=None, jobs=None):
             problems.append(f"repeat check: {e}")
     if seconds is not None:
         o.append("")
-        o.append(f"{len(res)} cases, {2 * len(res) + (2 if repeat else 0)} qemu runs in {seconds} s"
+        o.append(f"{len(res)} cases, {qemu_runs or 2 * len(res) + (2 if repeat else 0)} qemu runs in {seconds} s"
                  + (f" ({jobs} at a time)." if jobs else "."))
     for p in problems:
         o.append(f"PROBLEM: {p}")
@@ -261,7 +279,7 @@ def main(argv):
         rows(args[0], args[1], int(args[2]), int(args[3]))
     elif cmd == "report":
         runs, case_file, n = args[0], args[1], int(args[2])
-        repeat = seconds = jobs = None
+        repeat = seconds = jobs = qemu_runs = None
         rest = args[3:]
         while rest:
             if rest[0] == "--repeat":
@@ -270,9 +288,11 @@ def main(argv):
                 seconds, rest = rest[1], rest[2:]
             elif rest[0] == "--jobs":
                 jobs, rest = rest[1], rest[2:]
+            elif rest[0] == "--runs":
+                qemu_runs, rest = rest[1], rest[2:]
             else:
                 raise SystemExit(f"report: unknown argument {rest[0]}")
-        return report(runs, case_file, n, repeat, seconds, jobs)
+        return report(runs, case_file, n, repeat, seconds, jobs, qemu_runs)
     else:
         print(__doc__)
         return 2
