@@ -66,11 +66,16 @@ internal static class ModelCompare
 
         var md = new StringBuilder();
         var rows = new List<Dictionary<string, object>>();
+        var (i8Probe, f32Probe) = PeakProbe.KernelPaths();
         md.AppendLine($"Machine: {Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}, " +
                       $"{CpuModel()}; .NET {Environment.Version}; ONNX Runtime {OrtVersion()}; one thread each; {rounds} rounds of ~{roundMs} ms per engine.");
+        md.AppendLine($"\"ceiling\": ORT's time over the least time adaptive int8 could take here if only its multiply-adds cost anything: " +
+                      $"every MAC at the int8 kernels' peak ({i8Probe?.Path ?? "not measured"}), the recomputed share again at the fp32 peak " +
+                      $"({f32Probe?.Path ?? "not measured"}), both register-only loops timed in the same rounds as the engines (so under the " +
+                      "same load as ORT); no runtime gets a better ratio on this machine.");
         md.AppendLine();
-        md.AppendLine("| model | MACs/sample | batch | ORT fp32 us/sample | ours f32 | ours i8 | ours adaptive | recomputed | ORT/ours f32 | ORT/ours i8 | ORT/ours adaptive | adaptive over i8 | top-1 = ORT |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| model | MACs/sample | batch | ORT fp32 us/sample | ours f32 | ours i8 | ours adaptive | recomputed | ORT/ours f32 | ORT/ours i8 | ORT/ours adaptive | ceiling | adaptive over i8 | top-1 = ORT |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var f in fixtures)
         {
             var x = NpyFile.Read(Path.Combine(fixturesDir, f.Input));
@@ -97,16 +102,21 @@ internal static class ModelCompare
 
             foreach (int batch in batches)
             {
-                var result = CompareOne(f.Model, model, Path.Combine(fixturesDir, f.Model), eval, fed, nEval, per, shape, batch, rounds, roundMs);
+                var result = CompareOne(f.Model, model, Path.Combine(fixturesDir, f.Model), eval, fed, nEval, per, shape, batch, rounds, roundMs, i8Probe, f32Probe);
                 if (result is null) continue;
                 rows.Add(result);
                 string R(string k) => ((double)result[k]).ToString("0.00", CultureInfo.InvariantCulture) + "x";
                 string U(string k) => ((double)result[k]).ToString("0.0", CultureInfo.InvariantCulture);
                 md.AppendLine($"| {Path.GetFileNameWithoutExtension(f.Model)} | {(long)result["macs_per_sample"]:N0} | {batch} | {U("ort_us")} | {U("f32_us")} | {U("i8_us")} | {U("adaptive_us")} | " +
                               $"{(double)result["recompute_fraction"]:P1} | {R("ratio_f32")} | {R("ratio_i8")} | {R("ratio_adaptive")} | " +
+                              $"{(double.IsFinite((double)result["ceiling_adaptive"]) ? R("ceiling_adaptive") : "-")} | " +
                               $"{(double)result["adaptive_overhead"]:+0%;-0%} | {(double)result["top1_agreement"]:P1} |");
             }
         }
+        string Range(string key) => rows.Select(r => (double)r[key]).Where(double.IsFinite).ToList() is { Count: > 0 } v
+            ? $"{v.Min():0.0}-{v.Max():0.0}" : "not measured";
+        md.AppendLine();
+        md.AppendLine($"Peaks timed in the rounds (medians, lowest-highest over the rows): int8 {Range("i8_peak_gops")} GOP/s, fp32 {Range("f32_peak_gflops")} GFLOP/s.");
         Console.WriteLine(md.ToString());
         if (outMd is not null) File.WriteAllText(outMd, md.ToString());
         if (outJson is not null) File.WriteAllText(outJson, JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
@@ -114,7 +124,7 @@ internal static class ModelCompare
     }
 
     private static Dictionary<string, object>? CompareOne(string name, EmaModel model, string onnxPath, float[] raw, float[] fed, int nEval, int per,
-        int[] shape, int batch, int rounds, double roundMs)
+        int[] shape, int batch, int rounds, double roundMs, PeakProbe.Probe? i8Probe, PeakProbe.Probe? f32Probe)
     {
         // Distinct input batches, cycled: real rows, so adaptive mode recomputes what it would on real data.
         int distinct = Math.Max(1, Math.Min(16, nEval / batch));
@@ -158,6 +168,11 @@ internal static class ModelCompare
             new("i8", k => i8.Run(inputs[k % distinct], y, batch)),
             new("adaptive", k => { ad.Run(inputs[k % distinct], y, batch); recomputed += ad.LastReport.RecomputeFraction; recomputeRuns++; }),
         };
+        // The peaks as two more engines, so they are timed in the same rounds, under the same load, as ORT.
+        const int PeakIters = 50_000;
+        int i8PeakAt = -1, f32PeakAt = -1;
+        if (i8Probe is not null) { i8PeakAt = engines.Count; engines.Add(new("peak-i8", _ => i8Probe.Seconds(PeakIters))); }
+        if (f32Probe is not null) { f32PeakAt = engines.Count; engines.Add(new("peak-f32", _ => f32Probe.Seconds(PeakIters))); }
 
         // Warm-up: tiered JIT and ORT's first-run allocations; then size each engine's round to ~roundMs.
         var reps = new int[engines.Count];
@@ -205,6 +220,9 @@ internal static class ModelCompare
 
         double ortUs = engines[0].Median / batch;
         double Us(int e) => engines[e].Median / batch;
+        double PeakOf(int at, PeakProbe.Probe? p) => at < 0 ? double.NaN : p!.OpsPerIteration * PeakIters / (engines[at].Median * 1e-6);
+        double i8Peak = PeakOf(i8PeakAt, i8Probe), f32Peak = PeakOf(f32PeakAt, f32Probe);
+        double rf = recomputed / Math.Max(1, recomputeRuns);
         Console.Error.WriteLine($"{name} batch {batch}: ORT {ortUs:0.0} us/sample, f32 {Us(1):0.0}, i8 {Us(2):0.0}, adaptive {Us(3):0.0} " +
                                 $"({recomputed / Math.Max(1, recomputeRuns):P1} recomputed); top-1 = ORT on {agree}/{count}");
         return new Dictionary<string, object>
@@ -212,13 +230,20 @@ internal static class ModelCompare
             ["model"] = Path.GetFileNameWithoutExtension(name), ["batch"] = batch, ["macs_per_sample"] = macs,
             ["ort_us"] = ortUs, ["f32_us"] = Us(1), ["i8_us"] = Us(2), ["adaptive_us"] = Us(3),
             ["ort_p90_us"] = engines[0].P90 / batch, ["adaptive_p90_us"] = engines[3].P90 / batch,
-            ["recompute_fraction"] = recomputed / Math.Max(1, recomputeRuns),
+            ["recompute_fraction"] = rf,
             ["ratio_f32"] = ortUs / Us(1), ["ratio_i8"] = ortUs / Us(2), ["ratio_adaptive"] = ortUs / Us(3),
             ["adaptive_overhead"] = Us(3) / Us(2) - 1,
+            ["i8_peak_gops"] = i8Peak / 1e9, ["f32_peak_gflops"] = f32Peak / 1e9,
+            ["ceiling_adaptive"] = Ceiling(ortUs, macs, rf, i8Peak, f32Peak),
             ["top1_agreement"] = (double)agree / Math.Max(1, count), ["max_abs_diff_rel"] = maxRef == 0 ? 0 : maxDiff / maxRef,
             ["kernels"] = string.Join(",", ad.Kernels.Chosen.Values),
         };
     }
+
+    /// <summary>ORT's time over adaptive int8's least possible time at the measured peaks (2 ops per multiply-add):
+    /// every MAC once at the int8 peak, the recomputed share once more at the fp32 peak, nothing else.</summary>
+    internal static double Ceiling(double ortUs, long macs, double recomputeFraction, double i8Peak, double f32Peak) =>
+        ortUs / (2.0 * macs * (1 / i8Peak + recomputeFraction / f32Peak) * 1e6);
 
     private static int ArgMax(ReadOnlySpan<float> v)
     {

@@ -16,16 +16,36 @@ internal static class PeakProbe
 {
     public sealed record Peak(string Path, double OpsPerSecond, string Unit);
 
+    /// <summary>One register-only loop: its path, ops per iteration (2 per multiply-add), and a run of n iterations
+    /// returning its seconds.</summary>
+    public sealed record Probe(string Path, string Unit, double OpsPerIteration, Func<int, double> Seconds);
+
+    /// <summary>The loops this CPU runs: fp32 FMA 256/512-bit, int8 VPDPBUSD (AVX-VNNI) and VPMADDWD + VPADDD (AVX2).</summary>
+    public static IReadOnlyList<Probe> Probes()
+    {
+        var list = new List<Probe>();
+        if (Fma.IsSupported) list.Add(new("fp32 FMA 256-bit", "FLOP/s", 8.0 * 8 * 2, n => Timed(Fma256Loop, n)));
+        if (Avx512F.IsSupported) list.Add(new("fp32 FMA 512-bit", "FLOP/s", 8.0 * 16 * 2, n => Timed(Fma512Loop, n)));
+        if (AvxVnni.IsSupported) list.Add(new("int8 VPDPBUSD 256-bit (AVX-VNNI)", "OP/s", 8.0 * 32 * 2, n => Timed(Vnni256Loop, n)));
+        // Without VNNI the int8 kernels issue VPMADDWD (16 int16 products summed in pairs) and VPADDD per 16 MACs.
+        if (Avx2.IsSupported) list.Add(new("int8 VPMADDWD+VPADDD 256-bit (AVX2)", "OP/s", 12.0 * 16 * 2, n => Timed(Madd256Loop, n)));
+        return list;
+    }
+
+    /// <summary>The probes of the int8 kernels' path (VPDPBUSD with AVX-VNNI, else VPMADDWD + VPADDD) and of fp32 (512-bit
+    /// FMA with AVX-512F, else 256-bit); null where this CPU has none (ARM64).</summary>
+    public static (Probe? I8, Probe? F32) KernelPaths()
+    {
+        var probes = Probes();
+        Probe? Find(params string[] prefixes) =>
+            prefixes.Select(x => probes.FirstOrDefault(p => p.Path.StartsWith(x, StringComparison.Ordinal))).FirstOrDefault(p => p is not null);
+        return (Find("int8 VPDPBUSD", "int8 VPMADDWD"), Find("fp32 FMA 512", "fp32 FMA 256"));
+    }
+
     public static IReadOnlyList<Peak> Measure()
     {
-        var list = new List<Peak>();
         const int iters = 2_000_000;
-        if (Fma.IsSupported) list.Add(new("fp32 FMA 256-bit", Median(() => Timed(Fma256Loop, iters)) is var t ? 8.0 * 8 * 2 * iters / t : 0, "FLOP/s"));
-        if (Avx512F.IsSupported) list.Add(new("fp32 FMA 512-bit", Median(() => Timed(Fma512Loop, iters)) is var t2 ? 8.0 * 16 * 2 * iters / t2 : 0, "FLOP/s"));
-        if (AvxVnni.IsSupported) list.Add(new("int8 VPDPBUSD 256-bit (AVX-VNNI)", Median(() => Timed(Vnni256Loop, iters)) is var t3 ? 8.0 * 32 * 2 * iters / t3 : 0, "OP/s"));
-        // Without VNNI the int8 kernels issue VPMADDWD (16 int16 products summed in pairs) and VPADDD per 16 MACs.
-        if (Avx2.IsSupported) list.Add(new("int8 VPMADDWD+VPADDD 256-bit (AVX2)", Median(() => Timed(Madd256Loop, iters)) is var t4 ? 12.0 * 16 * 2 * iters / t4 : 0, "OP/s"));
-        return list;
+        return Probes().Select(p => new Peak(p.Path, p.OpsPerIteration * iters / Median(() => p.Seconds(iters)), p.Unit)).ToList();
     }
 
     /// <summary>The peaks, then the best variant of each family on large shapes as GOPS and share of its path's peak
@@ -37,9 +57,9 @@ internal static class PeakProbe
         Console.WriteLine("| path | measured peak |");
         Console.WriteLine("|---|---|");
         foreach (var p in peaks) Console.WriteLine($"| {p.Path} | {p.OpsPerSecond / 1e9:0.0} G{p.Unit} |");
-        double Peak(string prefix) => peaks.FirstOrDefault(p => p.Path.StartsWith(prefix, StringComparison.Ordinal))?.OpsPerSecond ?? double.NaN;
-        double i8Peak = AvxVnni.IsSupported ? Peak("int8 VPDPBUSD") : Peak("int8 VPMADDWD");
-        double f32Peak = Avx512F.IsSupported ? Peak("fp32 FMA 512") : Peak("fp32 FMA 256");
+        var (i8Path, f32Path) = KernelPaths();
+        double Peak(Probe? probe) => peaks.FirstOrDefault(p => p.Path == probe?.Path)?.OpsPerSecond ?? double.NaN;
+        double i8Peak = Peak(i8Path), f32Peak = Peak(f32Path);
         Console.WriteLine();
         Console.WriteLine("| kernel (best variant here) | shape (rows x k, n) | GOPS | share of the path's peak |");
         Console.WriteLine("|---|---|---|---|");
