@@ -32,15 +32,13 @@ public readonly struct IdentityOp : IActivationOp
     /// <summary>1 lane by lane, NaN kept (Vector&lt;float&gt; steps, then the element form).</summary>
     public static bool KappaSpan(ReadOnlySpan<float> s, Span<float> kappa, in ActivationParams p)
     {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; i + Vector<float>.Count <= s.Length; i += Vector<float>.Count)
-            {
-                var t = new Vector<float>(s[i..]);
-                Vector.ConditionalSelect(Vector.Equals(t, t), Vector<float>.One, t).CopyTo(kappa[i..]);
-            }
-        for (; i < s.Length; i++) kappa[i] = (float)Kappa(s[i], p);
+        for (int i = SpanLanes.Map(s, kappa, new KappaLanes()); i < s.Length; i++) kappa[i] = (float)Kappa(s[i], p);
         return true;
+    }
+
+    private readonly struct KappaLanes : ILaneMap
+    {
+        public Vector<float> Map(Vector<float> t) => Vector.ConditionalSelect(Vector.Equals(t, t), Vector<float>.One, t);
     }
 }
 
@@ -60,30 +58,23 @@ public readonly struct ReluOp : IActivationOp
 
     public static double Kappa(double t, in ActivationParams p) => t >= 0 ? 1.0 : t < 0 ? 0.0 : t;
 
-    /// <summary>Vector128.Max is IEEE maximum like MathF.Max (NaN propagates, +0 above -0): same bits as the element form.</summary>
+    /// <summary>Vector.Max is IEEE maximum like MathF.Max (NaN propagates, +0 above -0): same bits as the element form
+    /// (one FMAX per 4 lanes on ARM64).</summary>
     public static bool PhiSpan(ReadOnlySpan<float> s, Span<float> y, in ActivationParams p)
     {
-        int i = 0;
-        if (Vector128.IsHardwareAccelerated)
-            for (; i + 4 <= s.Length; i += 4)
-                Vector128.Max(Vector128.Create(s.Slice(i, 4)), Vector128<float>.Zero).CopyTo(y.Slice(i, 4));
-        for (; i < s.Length; i++) y[i] = MathF.Max(s[i], 0f);
+        for (int i = SpanLanes.Map(s, y, new PhiLanes()); i < s.Length; i++) y[i] = MathF.Max(s[i], 0f);
         return true;
     }
 
     public static bool KappaSpan(ReadOnlySpan<float> s, Span<float> kappa, in ActivationParams p)
     {
-        int i = 0;
-        if (Vector128.IsHardwareAccelerated)
-            for (; i + 4 <= s.Length; i += 4)
-            {
-                var t = Vector128.Create(s.Slice(i, 4));
-                var k = Vector128.ConditionalSelect(Vector128.LessThan(t, Vector128<float>.Zero), Vector128<float>.Zero, t); // NaN stays
-                k = Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(t, Vector128<float>.Zero), Vector128<float>.One, k);
-                k.CopyTo(kappa.Slice(i, 4));
-            }
-        for (; i < s.Length; i++) kappa[i] = (float)Kappa(s[i], p);
+        for (int i = SpanLanes.Map(s, kappa, new LeakyReluOp.KappaLanes(Vector<float>.Zero)); i < s.Length; i++) kappa[i] = (float)Kappa(s[i], p);
         return true;
+    }
+
+    private readonly struct PhiLanes : ILaneMap
+    {
+        public Vector<float> Map(Vector<float> t) => Vector.Max(t, Vector<float>.Zero);
     }
 }
 
@@ -113,37 +104,34 @@ public readonly struct ClipOp : IActivationOp
     /// <summary>The element forms' comparisons lane by lane (Min/Max are floats, so float and double compares agree).</summary>
     public static bool PhiSpan(ReadOnlySpan<float> s, Span<float> y, in ActivationParams p)
     {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var lo = new Vector<float>(p.MinF); var hi = new Vector<float>(p.MaxF);
-            for (; i + Vector<float>.Count <= s.Length; i += Vector<float>.Count)
-            {
-                var t = new Vector<float>(s[i..]);
-                Vector.ConditionalSelect(Vector.LessThan(t, lo), lo, Vector.ConditionalSelect(Vector.GreaterThan(t, hi), hi, t)).CopyTo(y[i..]);
-            }
-        }
-        for (; i < s.Length; i++) y[i] = Phi(s[i], p);
+        for (int i = SpanLanes.Map(s, y, new PhiLanes(p)); i < s.Length; i++) y[i] = Phi(s[i], p);
         return true;
     }
 
     public static bool KappaSpan(ReadOnlySpan<float> s, Span<float> kappa, in ActivationParams p)
     {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var lo = new Vector<float>(p.MinF); var hi = new Vector<float>(p.MaxF);
-            var one = p.MinF < p.MaxF ? Vector<float>.One : Vector<float>.Zero;
-            for (; i + Vector<float>.Count <= s.Length; i += Vector<float>.Count)
-            {
-                var t = new Vector<float>(s[i..]);
-                var inside = Vector.GreaterThanOrEqual(t, lo) & Vector.LessThanOrEqual(t, hi);
-                var k = Vector.ConditionalSelect(inside, one, Vector<float>.Zero);
-                Vector.ConditionalSelect(Vector.Equals(t, t), k, t).CopyTo(kappa[i..]);
-            }
-        }
-        for (; i < s.Length; i++) kappa[i] = (float)Kappa(s[i], p);
+        for (int i = SpanLanes.Map(s, kappa, new KappaLanes(p)); i < s.Length; i++) kappa[i] = (float)Kappa(s[i], p);
         return true;
+    }
+
+    /// <summary>t &lt; Min: Min; t &gt; Max: Max; else t (NaN, -0 kept).</summary>
+    internal readonly struct PhiLanes(in ActivationParams p) : ILaneMap
+    {
+        private readonly Vector<float> _lo = new(p.MinF), _hi = new(p.MaxF);
+        public Vector<float> Map(Vector<float> t) => Clamp(t, _lo, _hi);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static Vector<float> Clamp(Vector<float> t, Vector<float> lo, Vector<float> hi) =>
+            Vector.ConditionalSelect(Vector.LessThan(t, lo), lo, Vector.ConditionalSelect(Vector.GreaterThan(t, hi), hi, t));
+    }
+
+    private readonly struct KappaLanes(in ActivationParams p) : ILaneMap
+    {
+        private readonly Vector<float> _lo = new(p.MinF), _hi = new(p.MaxF), _one = p.MinF < p.MaxF ? Vector<float>.One : Vector<float>.Zero;
+        public Vector<float> Map(Vector<float> t)
+        {
+            var inside = Vector.GreaterThanOrEqual(t, _lo) & Vector.LessThanOrEqual(t, _hi);
+            return Vector.ConditionalSelect(Vector.Equals(t, t), Vector.ConditionalSelect(inside, _one, Vector<float>.Zero), t);
+        }
     }
 }
 
@@ -170,36 +158,31 @@ public readonly struct LeakyReluOp : IActivationOp
     /// <summary>The element form lane by lane: Alpha * t below zero (0 when Alpha = 0), t otherwise (NaN, -0 kept).</summary>
     public static bool PhiSpan(ReadOnlySpan<float> s, Span<float> y, in ActivationParams p)
     {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var a = new Vector<float>(p.AlphaF);
-            bool zero = p.AlphaF == 0f;
-            for (; i + Vector<float>.Count <= s.Length; i += Vector<float>.Count)
-            {
-                var t = new Vector<float>(s[i..]);
-                Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), zero ? Vector<float>.Zero : a * t, t).CopyTo(y[i..]);
-            }
-        }
-        for (; i < s.Length; i++) y[i] = Phi(s[i], p);
+        for (int i = SpanLanes.Map(s, y, new PhiLanes(p)); i < s.Length; i++) y[i] = Phi(s[i], p);
         return true;
     }
 
     public static bool KappaSpan(ReadOnlySpan<float> s, Span<float> kappa, in ActivationParams p)
     {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var below = p.Alpha != 0 ? Vector<float>.One : Vector<float>.Zero;
-            for (; i + Vector<float>.Count <= s.Length; i += Vector<float>.Count)
-            {
-                var t = new Vector<float>(s[i..]);
-                var k = Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), below, t); // NaN stays
-                Vector.ConditionalSelect(Vector.GreaterThanOrEqual(t, Vector<float>.Zero), Vector<float>.One, k).CopyTo(kappa[i..]);
-            }
-        }
-        for (; i < s.Length; i++) kappa[i] = (float)Kappa(s[i], p);
+        for (int i = SpanLanes.Map(s, kappa, new KappaLanes(p.Alpha != 0 ? Vector<float>.One : Vector<float>.Zero)); i < s.Length; i++)
+            kappa[i] = (float)Kappa(s[i], p);
         return true;
+    }
+
+    /// <summary>Alpha * t below zero (0 when Alpha = 0: Alpha * -inf would be NaN), else t.</summary>
+    internal readonly struct PhiLanes(in ActivationParams p) : ILaneMap
+    {
+        private readonly Vector<float> _a = new(p.AlphaF);
+        private readonly bool _zero = p.AlphaF == 0f;
+        public Vector<float> Map(Vector<float> t) => Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), _zero ? Vector<float>.Zero : _a * t, t);
+    }
+
+    /// <summary>1 for t &gt;= 0, <c>below</c> for t &lt; 0 (1 or 0), NaN kept (ReLU's with below = 0).</summary>
+    internal readonly struct KappaLanes(Vector<float> below) : ILaneMap
+    {
+        public Vector<float> Map(Vector<float> t) =>
+            Vector.ConditionalSelect(Vector.GreaterThanOrEqual(t, Vector<float>.Zero), Vector<float>.One,
+                Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), below, t));
     }
 }
 
@@ -236,24 +219,15 @@ public readonly struct LeakyReluClipOp : IActivationOp
     /// one pass over the output (two passes cost a second read and write of every element).</summary>
     public static bool PhiSpan(ReadOnlySpan<float> s, Span<float> y, in ActivationParams p)
     {
-        int i = 0, n = s.Length;
-        if (y.Length < n) throw new ArgumentException("LeakyReluClip: y is shorter than s");
-        if (Vector.IsHardwareAccelerated)
-        {
-            var a = new Vector<float>(p.AlphaF);
-            bool zero = p.AlphaF == 0f;
-            var lo = new Vector<float>(p.MinF); var hi = new Vector<float>(p.MaxF);
-            ref float sr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(s);
-            ref float yr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(y);
-            for (; i + Vector<float>.Count <= n; i += Vector<float>.Count) // refs, not slices: no bounds check per step
-            {
-                var t = Vector.LoadUnsafe(ref sr, (nuint)i);
-                var v = Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), zero ? Vector<float>.Zero : a * t, t);
-                Vector.ConditionalSelect(Vector.LessThan(v, lo), lo, Vector.ConditionalSelect(Vector.GreaterThan(v, hi), hi, v)).StoreUnsafe(ref yr, (nuint)i);
-            }
-        }
-        for (; i < n; i++) y[i] = Phi(s[i], p);
+        for (int i = SpanLanes.Map(s, y, new PhiLanes(p)); i < s.Length; i++) y[i] = Phi(s[i], p);
         return true;
+    }
+
+    private readonly struct PhiLanes(in ActivationParams p) : ILaneMap
+    {
+        private readonly LeakyReluOp.PhiLanes _leaky = new(p);
+        private readonly Vector<float> _lo = new(p.MinF), _hi = new(p.MaxF);
+        public Vector<float> Map(Vector<float> t) => ClipOp.PhiLanes.Clamp(_leaky.Map(t), _lo, _hi);
     }
 
     /// <summary>LeakyReLU's kappa lanes where the LeakyReLU value is inside [Min, Max], else 0. The element form
