@@ -158,7 +158,8 @@ public readonly struct LeakyReluOp : IActivationOp
     /// <summary>The element form lane by lane: Alpha * t below zero (0 when Alpha = 0), t otherwise (NaN, -0 kept).</summary>
     public static bool PhiSpan(ReadOnlySpan<float> s, Span<float> y, in ActivationParams p)
     {
-        for (int i = SpanLanes.Map(s, y, new PhiLanes(p)); i < s.Length; i++) y[i] = Phi(s[i], p);
+        int i = p.AlphaF == 0f ? SpanLanes.Map(s, y, new ZeroBelowLanes()) : SpanLanes.Map(s, y, new PhiLanes(p));
+        for (; i < s.Length; i++) y[i] = Phi(s[i], p);
         return true;
     }
 
@@ -169,12 +170,17 @@ public readonly struct LeakyReluOp : IActivationOp
         return true;
     }
 
-    /// <summary>Alpha * t below zero (0 when Alpha = 0: Alpha * -inf would be NaN), else t.</summary>
+    /// <summary>Alpha * t below zero, else t (Alpha != 0; <see cref="ZeroBelowLanes"/> for 0, as Alpha * -inf is NaN).</summary>
     internal readonly struct PhiLanes(in ActivationParams p) : ILaneMap
     {
         private readonly Vector<float> _a = new(p.AlphaF);
-        private readonly bool _zero = p.AlphaF == 0f;
-        public Vector<float> Map(Vector<float> t) => Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), _zero ? Vector<float>.Zero : _a * t, t);
+        public Vector<float> Map(Vector<float> t) => Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), _a * t, t);
+    }
+
+    /// <summary>Alpha = 0: +0 below zero, else t (-0 and NaN kept, as the element form; not ReLU's Max, which maps -0 to +0).</summary>
+    internal readonly struct ZeroBelowLanes : ILaneMap
+    {
+        public Vector<float> Map(Vector<float> t) => Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), Vector<float>.Zero, t);
     }
 
     /// <summary>1 for t &gt;= 0, <c>below</c> for t &lt; 0 (1 or 0), NaN kept (ReLU's with below = 0).</summary>
@@ -219,13 +225,16 @@ public readonly struct LeakyReluClipOp : IActivationOp
     /// one pass over the output (two passes cost a second read and write of every element).</summary>
     public static bool PhiSpan(ReadOnlySpan<float> s, Span<float> y, in ActivationParams p)
     {
-        for (int i = SpanLanes.Map(s, y, new PhiLanes(p)); i < s.Length; i++) y[i] = Phi(s[i], p);
+        int i = p.AlphaF == 0f ? SpanLanes.Map(s, y, new PhiLanes<LeakyReluOp.ZeroBelowLanes>(new(), p))
+            : SpanLanes.Map(s, y, new PhiLanes<LeakyReluOp.PhiLanes>(new(p), p));
+        for (; i < s.Length; i++) y[i] = Phi(s[i], p);
         return true;
     }
 
-    private readonly struct PhiLanes(in ActivationParams p) : ILaneMap
+    /// <summary>The LeakyReLU lanes (<typeparamref name="TLeaky"/>: Alpha != 0, or 0), then Clip's on the same register.</summary>
+    private readonly struct PhiLanes<TLeaky>(TLeaky leaky, in ActivationParams p) : ILaneMap where TLeaky : struct, ILaneMap
     {
-        private readonly LeakyReluOp.PhiLanes _leaky = new(p);
+        private readonly TLeaky _leaky = leaky;
         private readonly Vector<float> _lo = new(p.MinF), _hi = new(p.MaxF);
         public Vector<float> Map(Vector<float> t) => ClipOp.PhiLanes.Clamp(_leaky.Map(t), _lo, _hi);
     }
