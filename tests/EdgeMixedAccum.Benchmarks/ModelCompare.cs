@@ -71,8 +71,8 @@ internal static class ModelCompare
                       $"{CpuModel()}; .NET {Environment.Version}; ONNX Runtime {OrtVersion()}; one thread each; {rounds} rounds of ~{roundMs} ms per engine.");
         md.AppendLine($"\"ceiling\": ORT's time over the least time adaptive int8 could take here if only its multiply-adds cost anything: " +
                       $"every MAC at the int8 kernels' peak ({i8Probe?.Path ?? "not measured"}), the recomputed share again at the fp32 peak " +
-                      $"({f32Probe?.Path ?? "not measured"}), both register-only loops timed in the same rounds as the engines (so under the " +
-                      "same load as ORT); no runtime gets a better ratio on this machine.");
+                      $"({f32Probe?.Path ?? "not measured"}), both register-only loops timed in the same rounds as the engines; no runtime gets a " +
+                      "better ratio on this machine. It reads high when other tenants contend for memory (ORT slows, register-only loops hardly do).");
         md.AppendLine();
         md.AppendLine("| model | MACs/sample | batch | ORT fp32 us/sample | ours f32 | ours i8 | ours adaptive | recomputed | ORT/ours f32 | ORT/ours i8 | ORT/ours adaptive | ceiling | adaptive over i8 | top-1 = ORT |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
