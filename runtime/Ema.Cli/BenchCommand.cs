@@ -67,12 +67,7 @@ internal static class BenchCommand
         int first = 0;
         if (warmup is { } w)
             for (; first < w; first++) RunOne(first);
-        else
-        {
-            for (int k = 0; k < 30 || sw.Elapsed.TotalSeconds < 0.3; k++) RunOne(k);
-            Thread.Sleep(200);
-            for (int k = 0; k < 10; k++) RunOne(k);
-        }
+        else WarmUp(RunOne);
 
         var times = new List<double>();
         double recompute = 0;
@@ -106,6 +101,16 @@ internal static class BenchCommand
             if (CpuFeatures.UnusedAdvice() is { } advice) o.WriteLine($"  note: {advice}");
         }
         return 0;
+    }
+
+    /// <summary>Runs runOne(0), runOne(1), ... until tiered JIT has installed its optimised code: at least 30 calls and
+    /// 0.3 s, a pause for the background compiler, 10 more. (Under NativeAOT there is no JIT: it warms the caches.)</summary>
+    internal static void WarmUp(Action<int> runOne)
+    {
+        var sw = Stopwatch.StartNew();
+        for (int k = 0; k < 30 || sw.Elapsed.TotalSeconds < 0.3; k++) runOne(k);
+        Thread.Sleep(200);
+        for (int k = 0; k < 10; k++) runOne(k);
     }
 
     private static double Percentile(List<double> sorted, double q) =>

@@ -62,7 +62,7 @@ internal static class DemoCommand
         {
             // Figures and the bound audit from a traced session; latency from an untraced one (the trace's copies
             // of every low-pass result and bound are not part of inference).
-            var r = EvalCommand.Run(m, options with { Trace = true }, name, data, f32, f64);
+            var r = EvalCommand.Run(m, options with { Trace = true }, name, data, f32, f64, warmUp: false);
             var timed = EvalCommand.Run(m, options with { Trace = false }, name, data, f32, f64);
             r = r with { MedianLatencyUs = timed.MedianLatencyUs };
             results.Add((r, LowKernel(r)));
