@@ -63,7 +63,6 @@ internal static class BenchCommand
 
         // Warm-up: tiered JIT installs its optimised code after a few hundred calls and a short pause. An exact
         // --warmup count runs just that many (the timed runs then start at row `warmup`).
-        var sw = Stopwatch.StartNew();
         int first = 0;
         if (warmup is { } w)
             for (; first < w; first++) RunOne(first);
@@ -71,7 +70,7 @@ internal static class BenchCommand
 
         var times = new List<double>();
         double recompute = 0;
-        sw.Restart();
+        var sw = Stopwatch.StartNew();
         for (int k = 0; runs is { } n ? k < n : (k < 20 || sw.Elapsed.TotalSeconds < 2) && k < 100_000; k++)
         {
             long t0 = Stopwatch.GetTimestamp();

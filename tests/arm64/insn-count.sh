@@ -159,7 +159,7 @@ one_run() { # fixture board core mode rows stem kind(run: one batch of `rows` ro
   echo "  $stem $rows rows: exit $(cat "$o.rc"), $(grep -m1 '^insns total' "$o.err" | cut -d' ' -f3) instructions" >&2
 }
 export -f one_run
-export n runs qemu sysroot plugin bin work batch1
+export n runs qemu sysroot plugin bin work
 grep -q '^' "$joblist" || { echo "insn-count.sh: no cases" >&2; exit 2; }
 echo "$(wc -l <"$joblist") qemu runs, $jobs at a time ..." >&2
 qstart=$SECONDS
